@@ -1,0 +1,31 @@
+# Set-up is idempotent: the venv is (re)installed only when pyproject.toml changes.
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN     := $(CURDIR)/$(VENV)/bin
+STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SMOKE   := -S 'cmnist.ratios=[0.5]' -S 'train.seeds=[0]' -S train.epochs=2 -S biased.epochs=2
+
+.PHONY: setup repro smoke test lint ui
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+## Main job: the whole pipeline with the committed params.yaml, tracked in ./mlflow.db
+repro: $(STAMP)
+	PATH=$(BIN):$$PATH dvc repro
+
+## Smoke run: one ratio, one seed, 2 epochs, as a DVC experiment (does not touch params.yaml)
+smoke: $(STAMP)
+	PATH=$(BIN):$$PATH dvc exp run $(SMOKE)
+
+## Tests: lint + unit + integration (real DVC pipeline and MLflow store in temp dirs)
+test: $(STAMP)
+	$(BIN)/ruff check .
+	PATH=$(BIN):$$PATH $(BIN)/python -m pytest
+
+ui: $(STAMP)
+	$(BIN)/gerne ui

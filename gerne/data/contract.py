@@ -1,0 +1,141 @@
+"""The on-disk dataset contract shared by all benchmarks.
+
+A prepared dataset is a directory with
+  * ``metadata.csv`` — one row per sample: ``id, split, y, a`` (``split`` in train/val/test; integer labels),
+  * ``images.npy``   — uint8 array ``N×H×W×C`` whose row ``i`` is the sample with ``id == i``
+    (tensor datasets such as C-MNIST; file-based datasets add a ``filename`` column instead),
+  * ``counts.json``  — realised group counts per split, written by :func:`write_tensor_dataset`.
+Group bookkeeping (counts, shares) lives here so that every method sees the same ``(x, y, a)`` interface.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from gerne.errors import DataError
+from gerne.io import atomic_path, write_json
+
+SPLITS = ("train", "val", "test")
+METADATA_COLUMNS = ("id", "split", "y", "a")
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split held as tensors: ``x`` uint8 images (N×H×W×C), ``y`` labels, ``a`` attributes (int64)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    a: torch.Tensor
+    num_classes: int
+    num_attributes: int
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def to(self, device: torch.device | str) -> Split:
+        """Copy the split to ``device`` (data stays there for the whole run)."""
+        return Split(self.x.to(device), self.y.to(device), self.a.to(device), self.num_classes, self.num_attributes)
+
+    def with_attributes(self, a: torch.Tensor, num_attributes: int) -> Split:
+        """Same samples with other (e.g. pseudo) attributes."""
+        return Split(self.x, self.y, a.to(self.y.device, torch.int64), self.num_classes, num_attributes)
+
+
+def group_counts(y: np.ndarray, a: np.ndarray, num_classes: int, num_attributes: int) -> np.ndarray:
+    """K×A matrix of sample counts per group (y, a)."""
+    y = np.asarray(y, dtype=np.int64)
+    a = np.asarray(a, dtype=np.int64)
+    flat = np.bincount(y * num_attributes + a, minlength=num_classes * num_attributes)
+    return flat.reshape(num_classes, num_attributes)
+
+
+def counts_to_dict(counts: np.ndarray) -> dict[str, int]:
+    """``{"y,a": n}`` for every group (JSON-friendly)."""
+    return {f"{y},{a}": int(n) for (y, a), n in np.ndenumerate(counts)}
+
+
+def write_tensor_dataset(
+    out_dir: str | Path, images: np.ndarray, metadata: pd.DataFrame, num_classes: int, num_attributes: int
+) -> dict[str, dict[str, int]]:
+    """Write ``images.npy``, ``metadata.csv`` and ``counts.json``; return the counts per split."""
+    out = Path(out_dir)
+    missing = [c for c in METADATA_COLUMNS if c not in metadata.columns]
+    if missing:
+        raise DataError(f"metadata is missing columns {missing}; the contract needs {list(METADATA_COLUMNS)}")
+    if images.dtype != np.uint8 or images.ndim != 4 or len(images) != len(metadata):
+        raise DataError(f"images must be uint8 N×H×W×C matching {len(metadata)} metadata rows, got "
+                        f"{images.dtype} {images.shape}")
+    if not np.array_equal(metadata["id"].to_numpy(), np.arange(len(metadata))):
+        raise DataError("metadata ids must be 0..N-1 in row order (row i of images.npy is id i)")
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "images.npy") as tmp, open(tmp, "wb") as fh:
+        np.save(fh, images)
+    with atomic_path(out / "metadata.csv") as tmp:
+        metadata.loc[:, list(METADATA_COLUMNS)].to_csv(tmp, index=False)
+    counts = {
+        split: counts_to_dict(group_counts(part["y"], part["a"], num_classes, num_attributes))
+        for split, part in metadata.groupby("split", sort=False)
+    }
+    write_json(out / "counts.json", {"num_classes": num_classes, "num_attributes": num_attributes, "splits": counts})
+    return counts
+
+
+def _require(root: Path, names: tuple[str, ...]) -> list[Path]:
+    paths = [root / name for name in names]
+    for path in paths:
+        if not path.is_file():
+            raise DataError(f"{path} is missing: prepare the dataset first (e.g. `dvc repro` its build stage)")
+    return paths
+
+
+def load_metadata(data_dir: str | Path) -> tuple[pd.DataFrame, int, int]:
+    """``(metadata, num_classes, num_attributes)`` of a prepared dataset, checked against the contract."""
+    root = Path(data_dir)
+    meta_path, info_path = _require(root, ("metadata.csv", "counts.json"))
+    try:
+        meta = pd.read_csv(meta_path)
+        info = json.loads(info_path.read_text())
+        K, A = int(info["num_classes"]), int(info["num_attributes"])
+    except (ValueError, OSError, KeyError, pd.errors.ParserError) as exc:
+        raise DataError(f"{root} holds a corrupt metadata file ({exc}); delete it and rebuild the dataset") from exc
+    missing = [c for c in METADATA_COLUMNS if c not in meta.columns]
+    if missing:
+        raise DataError(f"{meta_path} lacks columns {missing}; the contract needs {list(METADATA_COLUMNS)}")
+    bad_split = sorted(set(meta["split"]) - set(SPLITS))
+    if bad_split:
+        raise DataError(f"{meta_path} has unknown split names {bad_split}; use {list(SPLITS)}")
+    if meta["y"].min() < 0 or meta["y"].max() >= K or meta["a"].min() < 0 or meta["a"].max() >= A:
+        raise DataError(f"{meta_path}: labels must lie in [0, {K}) and attributes in [0, {A}) (counts.json)")
+    return meta, K, A
+
+
+def load_tensor_dataset(data_dir: str | Path) -> dict[str, Split]:
+    """Load every split of a prepared tensor dataset as CPU tensors."""
+    root = Path(data_dir)
+    meta, K, A = load_metadata(root)
+    (images_path,) = _require(root, ("images.npy",))
+    try:
+        images = np.load(images_path, mmap_mode="r")
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{images_path} is corrupt ({exc}); delete it and rebuild the dataset") from exc
+    if len(images) != len(meta):
+        raise DataError(f"{root}: images.npy has {len(images)} rows but metadata.csv {len(meta)}; rebuild it")
+    out: dict[str, Split] = {}
+    for split in SPLITS:
+        rows = meta.index[meta["split"] == split].to_numpy()
+        if len(rows) == 0:
+            continue
+        out[split] = Split(
+            x=torch.from_numpy(np.ascontiguousarray(images[rows])),
+            y=torch.from_numpy(meta["y"].to_numpy()[rows].astype(np.int64)),
+            a=torch.from_numpy(meta["a"].to_numpy()[rows].astype(np.int64)),
+            num_classes=K,
+            num_attributes=A,
+        )
+    return out

@@ -1,0 +1,172 @@
+"""Generic download helpers: streamed MD5, resumable HTTP download, fetch-and-verify from mirrors or URLs.
+
+Only the standard library is used (``urllib``), so that preparing data needs no extra dependency.
+A file at its final path is always complete and verified: downloads go to ``<name>.part`` (kept on failure so
+that the next attempt resumes with an HTTP ``Range`` request), then to an unverified temporary name, and are
+renamed onto the final name only after the checksum matched.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from gerne.errors import DataError
+
+CHUNK = 1 << 20
+RETRY_BACKOFF_S = 1.0  # first wait between attempts; doubles each retry (tests set it to 0)
+USER_AGENT = "gerne-data/0.1 (python urllib)"
+# HTTP answers that will not change on retry.
+_PERMANENT_HTTP = {400, 401, 403, 404, 405, 410, 451}
+
+
+def md5_of(path: str | os.PathLike[str], decompress_gzip: bool = False) -> str:
+    """Hex MD5 of a file, read in chunks; of its gunzipped bytes if ``decompress_gzip``."""
+    digest = hashlib.md5()
+    opener = gzip.open if decompress_gzip else open
+    try:
+        with opener(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        msg = f"cannot read {path} ({exc}); the file is corrupt: delete it and fetch it again"
+        raise DataError(msg) from exc
+    return digest.hexdigest()
+
+
+class _IncompleteError(Exception):
+    """A transfer ended before Content-Length bytes arrived (retried, resuming from the .part file)."""
+
+
+def _attempt(url: str, part: Path, timeout: float) -> None:
+    """One request: append to ``part`` (if the server honours Range) or rewrite it; raise on a short body."""
+    offset = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    if offset:
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:  # our partial file is not a prefix the server recognises: restart
+            part.unlink()
+            raise _IncompleteError("server refused to resume (416); restarting from scratch") from exc
+        raise
+    with response:
+        status = getattr(response, "status", 200)
+        resumed = offset > 0 and status == 206
+        if resumed:
+            content_range = response.headers.get("Content-Range", "")
+            if not content_range.startswith(f"bytes {offset}-"):
+                part.unlink()
+                raise _IncompleteError(f"server answered an unexpected range {content_range!r}; restarting")
+        length = response.headers.get("Content-Length")
+        expected = int(length) if length is not None and length.isdigit() else None
+        received = 0
+        with open(part, "ab" if resumed else "wb") as fh:
+            while chunk := response.read(CHUNK):
+                fh.write(chunk)
+                received += len(chunk)
+    if expected is not None and received < expected:
+        raise _IncompleteError(f"connection closed after {received} of {expected} bytes")
+
+
+def download_url(url: str, dest: str | os.PathLike[str], timeout: float = 60, retries: int = 3) -> Path:
+    """Stream ``url`` to ``dest`` via ``dest.part`` (resumed with HTTP Range), retrying with backoff.
+
+    Raises :class:`DataError` naming the URL and the reason once ``retries`` attempts failed
+    (HTTP errors that cannot change on retry, such as 404, fail at once).
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    reason = ""
+    for attempt in range(max(retries, 1)):
+        if attempt:
+            time.sleep(RETRY_BACKOFF_S * 2 ** (attempt - 1))
+        try:
+            _attempt(url, part, timeout)
+        except urllib.error.HTTPError as exc:
+            reason = f"HTTP {exc.code} {exc.reason}"
+            if exc.code in _PERMANENT_HTTP:
+                break
+        except (_IncompleteError, http.client.HTTPException, OSError, ValueError) as exc:  # incl. URLError
+            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+        else:
+            os.replace(part, dest)
+            return dest
+    kept = f" (partial data kept in {part} for resuming)" if part.exists() else ""
+    raise DataError(f"download of {url} failed after {attempt + 1} attempt(s): {reason}{kept}")
+
+
+def _verify_into(tmp: Path, target: Path, md5: str, decompress: bool, source: str, hint: str) -> Path:
+    """Rename ``tmp`` onto ``target`` if its MD5 matches, else delete it and raise :class:`DataError`."""
+    try:
+        actual = md5_of(tmp, decompress_gzip=decompress)
+    except DataError:
+        actual = "unreadable"
+    if actual != md5:
+        tmp.unlink(missing_ok=True)
+        what = "decompressed bytes" if decompress else "bytes"
+        raise DataError(
+            f"{target.name} from {source} is corrupt: MD5 of its {what} is {actual}, expected {md5}. "
+            f"Replace it with an intact copy of the original file (or delete it and download again).{hint}"
+        )
+    os.replace(tmp, target)
+    return target
+
+
+def fetch_verified(
+    name: str,
+    dest_dir: str | os.PathLike[str],
+    urls: list[str],
+    mirror_dir: str | os.PathLike[str] | None,
+    md5: str,
+    decompress_gzip_for_md5: bool = False,
+    *,
+    hint: str = "",
+    timeout: float = 60,
+    retries: int = 3,
+) -> Path:
+    """Return ``dest_dir/name`` verified against ``md5``, copying it from ``mirror_dir`` or downloading it.
+
+    Order: an existing verified file is reused (a corrupt one is replaced); with ``mirror_dir`` the file is
+    copied from ``mirror_dir/name`` (no download); otherwise each base URL in ``urls`` is tried with ``name``
+    appended. ``hint`` is appended to every error message (how to fix the setup).
+    """
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / name
+    if target.is_file():
+        if md5_of(target, decompress_gzip=decompress_gzip_for_md5) == md5:
+            return target
+        target.unlink()  # stale or corrupt: fetch it again
+    tmp = dest / f".{name}.unverified"
+    tmp.unlink(missing_ok=True)
+    if mirror_dir is not None:
+        source = Path(mirror_dir) / name
+        if not source.is_file():
+            raise DataError(f"mirror file {source} is missing: the mirror directory must hold {name}.{hint}")
+        try:
+            shutil.copyfile(source, tmp)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise DataError(f"cannot copy {source} to {dest}: {exc}.{hint}") from exc
+        return _verify_into(tmp, target, md5, decompress_gzip_for_md5, str(source), hint)
+    failures = []
+    for base in urls:
+        url = base if base.endswith("/") else base + "/"
+        url += name
+        try:
+            download_url(url, tmp, timeout=timeout, retries=retries)
+            return _verify_into(tmp, target, md5, decompress_gzip_for_md5, url, "")
+        except DataError as exc:
+            failures.append(str(exc))
+    tried = "; ".join(failures) if failures else "no URL given"
+    raise DataError(f"could not obtain {name}: every source failed ({tried}).{hint}")

@@ -1,0 +1,48 @@
+"""Collect per-run summaries (one JSON per run) into one table: a row per run and selection rule."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from gerne.errors import DataError
+
+KEPT_METRICS = ("test_gba", "test_wga", "test_acc", "test_aligned_acc", "test_conflicting_acc", "val_gba",
+                "val_wga", "val_cba", "train_aligned_acc", "train_conflicting_acc")
+
+
+def summary_path(runs_dir: str | Path, ratio: float, setting: str, seed: int) -> Path:
+    """Where the pipeline writes the summary of run (ratio, setting, seed)."""
+    return Path(runs_dir) / f"r{ratio}" / setting / f"seed{seed}.json"
+
+
+def collect(runs_dir: str | Path, ratios: Iterable[float], settings: Iterable[str],
+            seeds: Iterable[int]) -> pd.DataFrame:
+    """Rows (ratio, setting, seed, selection, epoch, metrics…, mlflow_run_id) for every expected run.
+
+    Only the runs of the current design are read, so summaries left from older params never leak in; a missing
+    summary is an error naming the file.
+    """
+    rows = []
+    for ratio in ratios:
+        for setting in settings:
+            for seed in seeds:
+                path = summary_path(runs_dir, ratio, setting, seed)
+                if not path.is_file():
+                    raise DataError(f"missing run summary {path}; run `dvc repro` to train it")
+                try:
+                    summary = json.loads(path.read_text())
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path} is not valid JSON ({exc}); delete it and rerun its stage") from exc
+                for selection, chosen in summary["selections"].items():
+                    metrics = chosen["metrics"]
+                    rows.append({
+                        "ratio": ratio, "setting": setting, "seed": seed, "selection": selection,
+                        "epoch": chosen["epoch"], **{m: metrics.get(m) for m in KEPT_METRICS},
+                        "epochs_run": summary["epochs_run"], "diverged": summary["diverged"],
+                        "seconds_per_epoch": summary["seconds_per_epoch"], "mlflow_run_id": summary["mlflow_run_id"],
+                    })
+    return pd.DataFrame(rows)

@@ -1,0 +1,34 @@
+"""Shared wiring of the stage commands: logging, params loading, clean failure (message + exit 1)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from gerne.errors import GerneError
+
+params_option = click.option("--params", "params_path", default="params.yaml", show_default=True,
+                             type=click.Path(dir_okay=False), help="Parameter file to validate and use.")
+
+
+def stage(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Configure logging and turn library errors into a one-line message and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                            stream=sys.stderr)
+        for noisy in ("alembic", "mlflow", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        try:
+            return func(*args, **kwargs)
+        except GerneError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper

@@ -1,0 +1,26 @@
+"""DVC stage `aggregate`: every run summary of the current design into one CSV (a row per run and selection)."""
+
+import click
+
+from gerne.config import load_params
+from gerne.io import atomic_path
+from gerne.report.aggregate import collect
+from pipeline._common import params_option, stage
+
+
+@click.command()
+@params_option
+@click.option("--runs", required=True, type=click.Path(file_okay=False), help="Directory of run summaries.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
+@stage
+def main(params_path: str, runs: str, out: str) -> None:
+    """Collect the summaries of ratios × run_settings × seeds."""
+    p = load_params(params_path)
+    settings = [*p.run_settings.known, *p.run_settings.unknown]
+    table = collect(runs, p.cmnist.ratios, settings, p.train.seeds)
+    with atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+if __name__ == "__main__":
+    main()

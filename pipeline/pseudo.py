@@ -1,0 +1,23 @@
+"""DVC stage `pseudo@<ratio>`: pseudo-attributes for every t, with Fig. 3's precision and recall."""
+
+import click
+
+from gerne.config import load_params
+from gerne.experiment import derive_pseudo
+from pipeline._common import params_option, stage
+
+
+@click.command()
+@params_option
+@click.option("--data", required=True, type=click.Path(file_okay=False), help="Prepared dataset directory.")
+@click.option("--model", required=True, type=click.Path(dir_okay=False), help="Biased model checkpoint.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pseudo-attribute file (.npz).")
+@click.option("--quality", required=True, type=click.Path(dir_okay=False), help="Precision/recall JSON.")
+@stage
+def main(params_path: str, data: str, model: str, out: str, quality: str) -> None:
+    """Split every class at the ⌊t·|X_y|⌋ lowest confidences of f̃ for each t in pseudo.thresholds."""
+    derive_pseudo(load_params(params_path), data, model, out, quality)
+
+
+if __name__ == "__main__":
+    main()

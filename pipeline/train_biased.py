@@ -1,0 +1,24 @@
+"""DVC stage `biased@<ratio>`: the biased model f̃ of Algorithm 2 (class-balanced ERM, wd x2, lr x0.1)."""
+
+import click
+
+from gerne.config import load_params
+from gerne.experiment import train_biased
+from pipeline._common import params_option, stage
+
+
+@click.command()
+@params_option
+@click.option("--ratio", required=True, type=float, help="Bias-conflicting share in percent.")
+@click.option("--data", required=True, type=click.Path(file_okay=False), help="Prepared dataset directory.")
+@click.option("--model-out", required=True, type=click.Path(dir_okay=False), help="Checkpoint (best val CBA).")
+@click.option("--summary", required=True, type=click.Path(dir_okay=False), help="Run summary JSON.")
+@stage
+def main(params_path: str, ratio: float, data: str, model_out: str, summary: str) -> None:
+    """Train f̃ and keep the checkpoint with the best class-balanced validation accuracy."""
+    p = load_params(params_path)
+    train_biased(p, data, p.ratio(ratio), model_out, summary)
+
+
+if __name__ == "__main__":
+    main()

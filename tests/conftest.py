@@ -1,0 +1,21 @@
+"""Shared fixtures: the real MNIST files (the offline copy in ../shared, used through the mirror code path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gerne.data.mnist import MNIST_FILES
+
+REPO = Path(__file__).resolve().parents[1]
+MNIST_SHARED = REPO.parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist_mirror() -> Path:
+    """Directory holding the four real MNIST .gz files; a missing copy is a test failure, not a skip."""
+    missing = [name for name in MNIST_FILES if not (MNIST_SHARED / name).is_file()]
+    if missing:
+        pytest.fail(f"offline MNIST copy incomplete at {MNIST_SHARED} (missing {missing}); tests need the real files")
+    return MNIST_SHARED

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from gerne.data.contract import Split
 from gerne.train.evaluate import SCALARS, predict, split_scores
+from gerne.train.optim import SGD
 
 log = logging.getLogger(__name__)
 LOSS_NAMES = ("loss_b", "loss_lb", "loss_ext")
@@ -91,7 +92,7 @@ def fit(model: nn.Module, method: Any, train: Split, eval_splits: dict[str, Spli
     """
     device = train.y.device
     generator = torch.Generator(device=device).manual_seed(cfg.seed)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    opt = SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     steps = steps_for(len(train), method.samples_per_batch, cfg.steps_per_epoch)
     aligned = aligned_attributes(eval_splits.get("train", train))
     result = TrainResult(steps_per_epoch=steps)
@@ -104,7 +105,7 @@ def fit(model: nn.Module, method: Any, train: Split, eval_splits: dict[str, Spli
         sums = torch.zeros(3, dtype=torch.float64, device=device)
         for _ in range(steps):
             loss, parts = method.losses(model, generator)
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
             opt.step()
             sums += parts

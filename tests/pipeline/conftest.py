@@ -1,0 +1,56 @@
+"""Fixtures for pipeline tests: a throw-away copy of the project as its own git + DVC repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+SKIP_DIRS = {".git", ".venv", "data", "models", "mlruns", "mlartifacts", ".pytest_cache", ".ruff_cache"}
+
+
+def project_files() -> list[str]:
+    """Tracked and untracked-but-not-ignored files of the checkout (what a fresh clone plus local edits holds)."""
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout.split("\n")
+    return [f for f in out if f and f.split("/")[0] not in SKIP_DIRS and (REPO / f).is_file()]
+
+
+def stage_env(mirror: Path) -> dict[str, str]:
+    """Environment of a user who activated the venv and set the MNIST mirror; no tracking URI override."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["GERNE_MNIST_MIRROR"] = str(mirror)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        tail = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{tail}")
+    return proc
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path, mnist_mirror: Path) -> tuple[Path, dict[str, str]]:
+    """A committed copy of the project in a temp dir, with its environment."""
+    root = tmp_path / "project"
+    for rel in project_files():
+        dest = root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / rel, dest)
+    for stale in ("runs", "metrics", "reports"):
+        shutil.rmtree(root / stale, ignore_errors=True)
+    env = stage_env(mnist_mirror)
+    run(["git", "init", "-q"], root, env)
+    run(["git", "add", "-A"], root, env)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], root, env)
+    return root, env

@@ -1,0 +1,61 @@
+"""Tracking URI resolution and a real MLflow SQLite store in a temp dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from gerne.tracking import TRACKING_ENV, Tracker, default_tracking_uri, flatten, project_root
+
+
+def test_project_root_sees_through_queued_experiment_copies(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / ".dvc").mkdir(parents=True)
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    temp_copy = root / ".dvc" / "tmp" / "exps" / "tmpab12" / "pipeline"
+    temp_copy.mkdir(parents=True)
+    assert project_root(temp_copy) == root
+    assert project_root(root / "pipeline") == root
+
+
+def test_default_uri_is_absolute_sqlite_unless_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    monkeypatch.delenv(TRACKING_ENV, raising=False)
+    assert default_tracking_uri(tmp_path) == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
+    monkeypatch.setenv(TRACKING_ENV, "sqlite:////elsewhere/x.db")
+    assert default_tracking_uri(tmp_path) == "sqlite:////elsewhere/x.db"
+
+
+def test_flatten_nested_params() -> None:
+    assert flatten({"a": {"b": 1, "c": {"d": [1, 2]}}, "e": 3}) == {"a.b": 1, "a.c.d": [1, 2], "e": 3}
+
+
+def test_run_logs_params_metrics_artifacts_and_status(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = Tracker("bench", uri)
+    artifact = tmp_path / "table.csv"
+    artifact.write_text("a,b\n1,2\n")
+    with tracker.run("r1", params={"opt": {"lr": 0.1}}, tags={"seed": 3}) as run:
+        for epoch in (1, 2):
+            run.log_metrics({"val_gba": 0.5 + epoch / 10, "nan_metric": float("nan")}, step=epoch)
+        run.log_artifact(artifact)
+    client = MlflowClient(tracking_uri=uri)
+    got = client.get_run(run.run_id)
+    assert got.info.status == "FINISHED"
+    assert got.data.params["opt.lr"] == "0.1" and got.data.tags["seed"] == "3"
+    assert [(m.step, round(m.value, 6)) for m in client.get_metric_history(run.run_id, "val_gba")] == [(1, 0.6),
+                                                                                                       (2, 0.7)]
+    assert "nan_metric" not in got.data.metrics
+    assert [a.path for a in client.list_artifacts(run.run_id)] == ["table.csv"]
+    assert (tmp_path / "mlartifacts").is_dir()  # artifacts beside the store, not in the cwd
+
+
+def test_failed_run_is_marked_failed(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = Tracker("bench", uri)
+    with pytest.raises(RuntimeError), tracker.run("r", params={}, tags={}) as run:
+        raise RuntimeError("boom")
+    assert MlflowClient(tracking_uri=uri).get_run(run.run_id).info.status == "FAILED"
+    assert Tracker("bench", uri).experiment_id == tracker.experiment_id  # reused, not duplicated

@@ -5,7 +5,7 @@ BIN     := $(CURDIR)/$(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SMOKE   := -S 'cmnist.ratios=[0.5]' -S 'train.seeds=[0]' -S train.epochs=2 -S biased.epochs=2
 
-.PHONY: setup repro smoke test lint ui
+.PHONY: setup repro smoke test bench ui
 
 setup: $(STAMP)
 
@@ -26,6 +26,10 @@ smoke: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	PATH=$(BIN):$$PATH $(BIN)/python -m pytest
+
+## Training-speed benchmark on C-MNIST 0.5 % (needs `make repro` or `dvc repro build@0.5` first)
+bench: $(STAMP)
+	PATH=$(BIN):$$PATH python -m benchmarks.run
 
 ui: $(STAMP)
 	$(BIN)/gerne ui

@@ -66,10 +66,19 @@ class OptimParams(_Strict):
     eval_train: bool = Field(True, description="also evaluate the training split each epoch (Fig. 2)")
     track_both_losses: bool = Field(True, description="log L_b and L_lb even when one has zero weight")
     device: str = "auto"
+    precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16 autocast for the model (GPU image models)")
 
 
 class TrainParams(OptimParams):
     seeds: list[int] = Field(min_length=1)
+    stack_size: int = Field(1, ge=1, description="runs (seeds) trained together as one stacked model per process")
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v) or any(s < 0 for s in v):
+            raise ValueError(f"seeds must be distinct non-negative integers, got {v}")
+        return v
 
 
 class BiasedParams(_Strict):

@@ -6,8 +6,10 @@ atomically, the small JSON summary last, so a crashed run never leaves a finishe
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,8 @@ from gerne.errors import DataError
 from gerne.io import atomic_path, write_json
 from gerne.methods import build_method
 from gerne.models import build_model
-from gerne.tracking import Tracker
-from gerne.train.loop import LoopConfig, TrainResult, aligned_attributes, fit
+from gerne.tracking import Run, Tracker
+from gerne.train.loop import LoopConfig, TrainResult, aligned_attributes, fit_stack
 
 log = logging.getLogger(__name__)
 
@@ -89,48 +91,83 @@ def _write_summary(summary_path: str | Path, result: TrainResult, run_id: str, i
     return summary
 
 
-def _tracked_fit(tracker: Tracker, name: str, tags: dict[str, Any], config: dict[str, Any], model: torch.nn.Module,
-                 method: Any, train: Split, evals: dict[str, Split], loop: LoopConfig) -> tuple[TrainResult, str]:
-    """Fit with one MLflow run: params, per-epoch metrics (step = epoch), state dicts and tables as artifacts."""
-    with tracker.run(name, params=config, tags=tags) as run:
-        result = fit(model, method, train, evals, loop, on_epoch=lambda e, m: run.log_metrics(m, step=e), desc=name)
-        run.log_metrics({"seconds_per_epoch": result.seconds_per_epoch}, step=len(result.history))
-        run.set_tags({"diverged": result.diverged, **{f"selected.{k}.epoch": v["epoch"]
-                                                      for k, v in result.selections.items()}})
-        with tempfile.TemporaryDirectory() as tmp:
-            for state_name, state in result.states.items():
-                torch.save(state, Path(tmp) / f"model_{state_name}.pt")
-                run.log_artifact(Path(tmp) / f"model_{state_name}.pt", "model")
-            pd.DataFrame(result.group_rows).to_csv(Path(tmp) / "group_accuracy.csv", index=False)
-            pd.DataFrame(result.history).to_csv(Path(tmp) / "history.csv", index=False)
-            run.log_artifact(Path(tmp) / "group_accuracy.csv")
-            run.log_artifact(Path(tmp) / "history.csv")
-        return result, run.run_id
+def _log_outcome(run: Run, result: TrainResult) -> None:
+    run.log_metrics({"seconds_per_epoch": result.seconds_per_epoch}, step=len(result.history))
+    run.set_tags({"diverged": result.diverged, **{f"selected.{k}.epoch": v["epoch"]
+                                                  for k, v in result.selections.items()}})
+    with tempfile.TemporaryDirectory() as tmp:
+        for state_name, state in result.states.items():
+            torch.save(state, Path(tmp) / f"model_{state_name}.pt")
+            run.log_artifact(Path(tmp) / f"model_{state_name}.pt", "model")
+        pd.DataFrame(result.group_rows).to_csv(Path(tmp) / "group_accuracy.csv", index=False)
+        pd.DataFrame(result.history).to_csv(Path(tmp) / "history.csv", index=False)
+        run.log_artifact(Path(tmp) / "group_accuracy.csv")
+        run.log_artifact(Path(tmp) / "history.csv")
 
 
-def train_run(params: Params, data_dir: str | Path, ratio: float, setting_name: str, seed: int,
-              summary_path: str | Path, pseudo_file: str | Path | None = None, tracker: Tracker | None = None,
-              benchmark: str = "cmnist") -> dict[str, Any]:
-    """One Table 1 run: GERNE with the setting's c, β (and t), evaluated every epoch; returns the summary."""
+def _tracked_fit(tracker: Tracker, specs: list[dict[str, Any]], models: list[torch.nn.Module], methods: list[Any],
+                 evals: dict[str, Split], loops: list[LoopConfig]) -> list[tuple[TrainResult, str]]:
+    """Fit R stacked runs, each its own MLflow run: params, per-epoch metrics (step = epoch), state dicts, tables.
+
+    ``specs[r]`` holds the run's ``name``, ``config`` (logged as params) and ``tags``.
+    """
+    with ExitStack() as stack:
+        runs = [stack.enter_context(tracker.run(s["name"], params=s["config"], tags=s["tags"])) for s in specs]
+        callbacks = [functools.partial(lambda run, e, m: run.log_metrics(m, step=e), run) for run in runs]
+        desc = specs[0]["name"] if len(specs) == 1 else f"{specs[0]['name']} (+{len(specs) - 1} stacked)"
+        results = fit_stack(models, methods, evals, loops, callbacks, desc=desc)
+        for run, result in zip(runs, results, strict=True):
+            _log_outcome(run, result)
+        return [(result, run.run_id) for result, run in zip(results, runs, strict=True)]
+
+
+def _run_spec(params: Params, setting_name: str, seed: int, ratio: float, data_dir: str | Path, benchmark: str,
+              stacked: int) -> tuple[LoopConfig, dict[str, Any]]:
+    """The loop configuration and the MLflow name/params/tags of one Table 1 run."""
+    setting, t = params.setting(setting_name), params.train
+    loop = LoopConfig(epochs=setting.epochs or t.epochs, lr=setting.lr or t.lr, momentum=t.momentum, seed=seed,
+                      steps_per_epoch=t.steps_per_epoch, evaluate_train=t.eval_train, precision=t.precision,
+                      weight_decay=t.weight_decay if setting.weight_decay is None else setting.weight_decay)
+    config = {"setting": setting.model_dump(), "loop": loop.__dict__, "model": params.model.model_dump(),
+              "train": t.model_dump(exclude={"seeds"}), "data": {"ratio": ratio, "dir": str(data_dir)}}
+    tags = {"stage": "train", "dataset": benchmark, "ratio": ratio, "setting": setting_name, "seed": seed,
+            "stacked_runs": stacked}
+    return loop, {"name": f"{setting_name}-r{ratio}-s{seed}", "config": config, "tags": tags}
+
+
+def train_runs(params: Params, data_dir: str | Path, ratio: float, setting_name: str, out_dir: str | Path,
+               seeds: list[int] | None = None, pseudo_file: str | Path | None = None, tracker: Tracker | None = None,
+               benchmark: str = "cmnist") -> list[dict[str, Any]]:
+    """Table 1 runs of one (ratio, setting) for every seed, ``train.stack_size`` seeds per stacked model.
+
+    β is checked against Eq. 9 on the training (pseudo-)groups before anything trains. Writes
+    ``out_dir/seed<seed>.json`` per run and returns the summaries.
+    """
     setting = params.setting(setting_name)
+    seeds = list(params.train.seeds if seeds is None else seeds)
     device = resolve_device(params.train.device)
     splits = _load(data_dir, device)
     train = _method_split(splits["train"], setting, pseudo_file)
-    method = build_method("gerne", c=setting.c, beta=setting.beta, batch_size=params.train.batch_size,
-                          batch_unit=params.train.batch_unit, track_both_losses=params.train.track_both_losses)
-    method.setup(train, what=f"{setting.attributes} training attributes of {benchmark} {ratio}%")
-    loop = LoopConfig(epochs=setting.epochs or params.train.epochs, lr=setting.lr or params.train.lr,
-                      momentum=params.train.momentum, seed=seed, steps_per_epoch=params.train.steps_per_epoch,
-                      weight_decay=params.train.weight_decay if setting.weight_decay is None
-                      else setting.weight_decay)
-    evals = {k: splits[k] for k in (("train", "val", "test") if params.train.eval_train else ("val", "test"))}
-    config = {"setting": setting.model_dump(), "loop": loop.__dict__, "model": params.model.model_dump(),
-              "train": params.train.model_dump(exclude={"seeds"}), "data": {"ratio": ratio, "dir": str(data_dir)}}
-    tags = {"stage": "train", "dataset": benchmark, "ratio": ratio, "setting": setting_name, "seed": seed}
-    result, run_id = _tracked_fit(tracker or Tracker(benchmark), f"{setting_name}-r{ratio}-s{seed}", tags, config,
-                                  _model(params, train, seed, device), method, train, evals, loop)
-    info = {"benchmark": benchmark, "ratio": ratio, "setting": setting_name, "seed": seed, "config": config}
-    return _write_summary(summary_path, result, run_id, info)
+    methods = [build_method("gerne", c=setting.c, beta=setting.beta, batch_size=params.train.batch_size,
+                            batch_unit=params.train.batch_unit, track_both_losses=params.train.track_both_losses)
+               for _ in seeds]
+    for m in methods:
+        m.setup(train, what=f"{setting.attributes} training attributes of {benchmark} {ratio}%")
+    tracker = tracker or Tracker(benchmark)
+    evals = {k: splits[k] for k in ("train", "val", "test")}
+    summaries = []
+    size = params.train.stack_size
+    for start in range(0, len(seeds), size):
+        group = list(range(start, min(start + size, len(seeds))))
+        loops, specs = zip(*(_run_spec(params, setting_name, seeds[i], ratio, data_dir, benchmark, len(group))
+                             for i in group), strict=True)
+        models = [_model(params, train, seeds[i], device) for i in group]
+        fitted = _tracked_fit(tracker, list(specs), models, [methods[i] for i in group], evals, list(loops))
+        for i, spec, (result, run_id) in zip(group, specs, fitted, strict=True):
+            info = {"benchmark": benchmark, "ratio": ratio, "setting": setting_name, "seed": seeds[i],
+                    "config": spec["config"]}
+            summaries.append(_write_summary(Path(out_dir) / f"seed{seeds[i]}.json", result, run_id, info))
+    return summaries
 
 
 def train_biased(params: Params, data_dir: str | Path, ratio: float, model_path: str | Path,
@@ -145,14 +182,15 @@ def train_biased(params: Params, data_dir: str | Path, ratio: float, model_path:
     method.setup(train, what="biased-model training data")
     loop = LoopConfig(epochs=b.epochs, lr=params.train.lr * b.lr_factor, momentum=params.train.momentum,
                       weight_decay=params.train.weight_decay * b.weight_decay_factor, seed=b.seed,
-                      steps_per_epoch=params.train.steps_per_epoch, select_metric="val_cba")
+                      steps_per_epoch=params.train.steps_per_epoch, select_metric="val_cba",
+                      precision=params.train.precision)
     config = {"biased": b.model_dump(), "loop": loop.__dict__, "model": params.model.model_dump(),
               "data": {"ratio": ratio, "dir": str(data_dir)}}
     tags = {"stage": "biased", "dataset": benchmark, "ratio": ratio, "setting": "biased", "seed": b.seed}
     evals = {k: splits[k] for k in ("train", "val", "test")}
     model = _model(params, train, b.seed, device)
-    result, run_id = _tracked_fit(tracker or Tracker(benchmark), f"biased-r{ratio}", tags, config, model, method,
-                                  train, evals, loop)
+    spec = {"name": f"biased-r{ratio}", "config": config, "tags": tags}
+    ((result, run_id),) = _tracked_fit(tracker or Tracker(benchmark), [spec], [model], [method], evals, [loop])
     with atomic_path(model_path) as tmp:
         torch.save({"state_dict": result.states["best_val"], "model": params.model.model_dump(),
                     "input_shape": list(train.x.shape[1:]), "num_classes": train.num_classes}, tmp)

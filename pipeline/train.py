@@ -1,9 +1,9 @@
-"""DVC stages `train@…` and `train_unknown@…`: one GERNE run per (ratio, setting, seed)."""
+"""DVC stages `train@…` and `train_unknown@…`: the GERNE runs of one (ratio, setting), every seed."""
 
 import click
 
 from gerne.config import load_params
-from gerne.experiment import train_run
+from gerne.experiment import train_runs
 from pipeline._common import params_option, stage
 
 
@@ -11,16 +11,16 @@ from pipeline._common import params_option, stage
 @params_option
 @click.option("--ratio", required=True, type=float, help="Bias-conflicting share in percent.")
 @click.option("--setting", required=True, help="A key of `settings` in params.yaml.")
-@click.option("--seed", required=True, type=int, help="Seed of model init and batch sampling.")
+@click.option("--seed", "seeds", multiple=True, type=int, help="Seeds to run (repeatable; default: train.seeds).")
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Prepared dataset directory.")
 @click.option("--pseudo", default=None, type=click.Path(dir_okay=False), help="Pseudo-attributes (unknown case).")
-@click.option("--summary", required=True, type=click.Path(dir_okay=False), help="Run summary JSON.")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Writes seed<seed>.json here.")
 @stage
-def main(params_path: str, ratio: float, setting: str, seed: int, data: str, pseudo: str | None,
-         summary: str) -> None:
-    """Train with the setting's c, β (checked against Eq. 9 first) and write the run summary."""
+def main(params_path: str, ratio: float, setting: str, seeds: tuple[int, ...], data: str, pseudo: str | None,
+         out_dir: str) -> None:
+    """Train with the setting's c, β (checked against Eq. 9 first), train.stack_size seeds per stacked model."""
     p = load_params(params_path)
-    train_run(p, data, p.ratio(ratio), setting, seed, summary, pseudo_file=pseudo)
+    train_runs(p, data, p.ratio(ratio), setting, out_dir, seeds=list(seeds) or None, pseudo_file=pseudo)
 
 
 if __name__ == "__main__":

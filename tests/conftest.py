@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from gerne.data.mnist import MNIST_FILES
 
 REPO = Path(__file__).resolve().parents[1]
-MNIST_SHARED = REPO.parent / "shared" / "data" / "mnist"
+MNIST_SHARED = Path(os.environ.get("GERNE_MNIST_MIRROR") or REPO.parent / "shared" / "data" / "mnist")
 
 
 @pytest.fixture(scope="session")
@@ -17,5 +18,6 @@ def mnist_mirror() -> Path:
     """Directory holding the four real MNIST .gz files; a missing copy is a test failure, not a skip."""
     missing = [name for name in MNIST_FILES if not (MNIST_SHARED / name).is_file()]
     if missing:
-        pytest.fail(f"offline MNIST copy incomplete at {MNIST_SHARED} (missing {missing}); tests need the real files")
+        pytest.fail(f"offline MNIST copy incomplete at {MNIST_SHARED} (missing {missing}); the tests need the real "
+                    "files: set GERNE_MNIST_MIRROR to a directory holding them")
     return MNIST_SHARED

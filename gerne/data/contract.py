@@ -39,8 +39,11 @@ class Split:
         return int(self.y.shape[0])
 
     def to(self, device: torch.device | str) -> Split:
-        """Copy the split to ``device`` (data stays there for the whole run)."""
-        return Split(self.x.to(device), self.y.to(device), self.a.to(device), self.num_classes, self.num_attributes)
+        """Copy the split to ``device`` (data stays there for the whole run; pinned host memory for a GPU)."""
+        cuda = torch.device(device).type == "cuda"
+        x = self.x.pin_memory() if cuda and not self.x.is_cuda else self.x
+        return Split(x.to(device, non_blocking=cuda), self.y.to(device), self.a.to(device), self.num_classes,
+                     self.num_attributes)
 
     def with_attributes(self, a: torch.Tensor, num_attributes: int) -> Split:
         """Same samples with other (e.g. pseudo) attributes."""

@@ -17,6 +17,7 @@ from gerne.core.objective import batch_weights, extrapolated_loss
 from gerne.core.sampler import GroupSampler
 from gerne.core.shares import check_beta, p_lb, validate_c
 from gerne.data.contract import Split
+from gerne.train.stack import ModelStack
 
 log = logging.getLogger(__name__)
 
@@ -56,33 +57,60 @@ class Gerne:
         self.samples_per_batch = self.per_class * train.num_classes
         self.x, self.y = train.x, train.y
 
-    def _draw(self, probs: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = self.sampler.draw(probs, self.per_class, generator)
-        return self.x[idx], self.y[idx]
+    def draw(self, generator: torch.Generator, biased: bool) -> torch.Tensor:
+        """Indices of one class-balanced batch: biased (p_b = α) or less biased (p_lb, Eq. 4)."""
+        return self.sampler.draw(self.p_b if biased else self.p_lb, self.per_class, generator)
 
     def losses(self, model: nn.Module, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(L_ext to back-propagate, detached [L_b, L_lb, L_ext]); NaN marks a loss that was not computed."""
-        need_b = self.w_b != 0 or self.track_both_losses
-        need_lb = self.w_lb != 0 or self.track_both_losses
-        xb, yb = self._draw(self.p_b, generator) if need_b else (None, None)
-        xlb, ylb = self._draw(self.p_lb, generator) if need_lb else (None, None)
-        if self.w_b != 0 and self.w_lb != 0 and not has_batch_statistics(model):
-            logits = model(torch.cat([xb, xlb]))
-            n = xb.shape[0]
-            loss_b, loss_lb = F.cross_entropy(logits[:n], yb), F.cross_entropy(logits[n:], ylb)
-        else:
-            loss_b = self._loss(model, xb, yb, grad=self.w_b != 0)
-            loss_lb = self._loss(model, xlb, ylb, grad=self.w_lb != 0)
-        if self.w_b == 0:
-            loss_ext = loss_lb
-        elif self.w_lb == 0:
-            loss_ext = loss_b
-        else:
-            loss_ext = extrapolated_loss(loss_lb, loss_b, self.beta)
-        return loss_ext, torch.stack([loss_b.detach(), loss_lb.detach(), loss_ext.detach()])
+        """One run's step: (L_ext to back-propagate, detached [L_b, L_lb, L_ext]); NaN = not computed."""
+        loss, parts = StackedStep([self])(ModelStack([model]), [generator])
+        return loss, parts[0]
 
-    def _loss(self, model: nn.Module, x: torch.Tensor | None, y: torch.Tensor | None, grad: bool) -> torch.Tensor:
-        if x is None:
-            return torch.tensor(float("nan"), device=self.y.device)
-        with torch.set_grad_enabled(grad):
-            return F.cross_entropy(model(x), y)
+
+def gather(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows ``idx`` (any shape) of the data: ``index_select`` is ~10× faster than ``x[idx]`` on an N×H×W×C tensor
+    on the CPU."""
+    flat = idx.flatten()
+    return x.index_select(0, flat).view(*idx.shape, *x.shape[1:]), y.index_select(0, flat).view(idx.shape)
+
+
+class StackedStep:
+    """The GERNE step of R runs at once: Σ_r L_ext,r (Eq. 5) and the detached ``[R, 3]`` table of L_b, L_lb, L_ext.
+
+    Run r draws its biased batch, then its less-biased batch, from its own generator, so a stacked run sees the
+    same batches as the same run alone. A batch whose weight is zero in every run gets no backward pass (it is
+    still forwarded for logging if ``track_both_losses``); its loss is NaN when not computed at all. Everything
+    that depends only on the configuration is fixed here, so a step makes no host synchronisation.
+    """
+
+    def __init__(self, methods: list[Gerne]) -> None:
+        device = methods[0].y.device
+        self.methods = methods
+        self.w_b = torch.tensor([m.w_b for m in methods], device=device)
+        self.w_lb = torch.tensor([m.w_lb for m in methods], device=device)
+        self.grad = {"b": any(m.w_b != 0 for m in methods), "lb": any(m.w_lb != 0 for m in methods)}
+        track = any(m.track_both_losses for m in methods)
+        self.parts = [p for p in ("b", "lb") if self.grad[p] or track]
+        self.nan = torch.full_like(self.w_b, float("nan"))
+
+    def __call__(self, stack: ModelStack, generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+        parts, grad, R = self.parts, self.grad, len(self.methods)
+        idx = torch.stack([torch.cat([m.draw(g, biased=p == "b") for p in parts])
+                           for m, g in zip(self.methods, generators, strict=True)])
+        x, y = gather(self.methods[0].x, self.methods[0].y, idx)  # [R, len(parts)·n, ...]
+        n = idx.shape[1] // len(parts)
+        if len(parts) == 2 and grad["b"] and grad["lb"] and not has_batch_statistics(stack.base):
+            logits = stack.forward(x)
+        else:
+            chunks = []
+            for i, p in enumerate(parts):
+                with torch.set_grad_enabled(grad[p]):
+                    chunks.append(stack.forward(x[:, i * n : (i + 1) * n]))
+            logits = torch.cat(chunks, dim=1)
+        ce = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(R, len(parts), n)
+        per_part = dict(zip(parts, ce.mean(2).unbind(1), strict=True))
+        loss_b, loss_lb = per_part.get("b", self.nan), per_part.get("lb", self.nan)
+        w_b, w_lb = self.w_b, self.w_lb
+        loss_ext = torch.where(w_b == 0, loss_lb, torch.where(w_lb == 0, loss_b,
+                                                              extrapolated_loss(loss_lb, loss_b, -w_b)))
+        return loss_ext.sum(), torch.stack([loss_b, loss_lb, loss_ext], dim=1).detach()

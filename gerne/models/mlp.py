@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
 class MLP(nn.Module):
-    """Fully connected classifier on uint8 images; scaling to [0, 1] and flattening happen inside."""
+    """Fully connected classifier; uint8 images are read as pixel/255 and flattened inside."""
 
     def __init__(self, in_features: int, num_classes: int, hidden: Sequence[int] = (100, 100, 100)) -> None:
         super().__init__()
@@ -23,6 +24,9 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
-        if not x.is_floating_point():
-            x = x.float().mul_(1.0 / 255.0)
-        return self.net(x)
+        if x.is_floating_point():
+            return self.net(x)
+        # uint8 pixels: (x/255)·Wᵀ = x·(W/255)ᵀ, so scale the small weight matrix instead of every input pixel
+        first = self.net[0]
+        h = F.linear(x.float(), first.weight * (1.0 / 255.0), first.bias)
+        return self.net[1:](h)

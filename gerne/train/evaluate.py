@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from gerne.data.contract import Split
 from gerne.metrics import group_accuracy_tensor
 
 SCALARS = ("acc", "gba", "wga", "cba", "worst_class", "aligned_acc", "conflicting_acc")
-
-
-@torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
-    """Arg-max predictions for ``x`` in chunks, left on the device."""
-    was_training = model.training
-    model.eval()
-    preds = torch.cat([model(x[i : i + chunk]).argmax(1) for i in range(0, x.shape[0], chunk)])
-    model.train(was_training)
-    return preds
 
 
 def split_scores(pred: torch.Tensor, split: Split, aligned: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,7 +6,6 @@ tracking callback is called once per epoch.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import time
@@ -20,8 +19,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from gerne.data.contract import Split
-from gerne.train.evaluate import SCALARS, predict, split_scores
+from gerne.methods.gerne import StackedStep
+from gerne.train.evaluate import SCALARS, split_scores
 from gerne.train.optim import SGD
+from gerne.train.stack import ModelStack
 
 log = logging.getLogger(__name__)
 LOSS_NAMES = ("loss_b", "loss_lb", "loss_ext")
@@ -40,6 +41,8 @@ class LoopConfig:
     seed: int = 0
     select_metric: str = "val_gba"
     oracle_metric: str = "test_gba"
+    evaluate_train: bool = True
+    precision: str = "fp32"
 
 
 @dataclass
@@ -67,16 +70,20 @@ def aligned_attributes(train: Split) -> torch.Tensor:
     return counts.reshape(train.num_classes, train.num_attributes).argmax(1)
 
 
-def evaluate(model: nn.Module, splits: dict[str, Split], aligned: torch.Tensor) -> tuple[dict[str, float], dict]:
-    """Scores of every split in one host transfer: ``{split_metric: value}`` and ``{split: K×A accuracies}``."""
+def evaluate(stack: ModelStack, splits: dict[str, Split], aligned: torch.Tensor) -> tuple[list[dict], list[dict]]:
+    """Scores of every run on every split in one host transfer: per run ``{split_metric: value}`` and
+    ``{split: K×A accuracies}``."""
     vectors, tables = [], []
     for split in splits.values():
-        scalars, table = split_scores(predict(model, split.x), split, aligned)
-        vectors.append(scalars)
-        tables.append(table)
-    values = torch.stack(vectors).cpu().numpy()
-    metrics = {f"{name}_{m}": float(values[i, j]) for i, name in enumerate(splits) for j, m in enumerate(SCALARS)}
-    return metrics, {name: t.cpu().numpy() for name, t in zip(splits, tables, strict=True)}
+        preds = stack.predict(split.x)
+        scored = [split_scores(p, split, aligned) for p in preds]
+        vectors.append(torch.stack([v for v, _ in scored]))
+        tables.append(torch.stack([t for _, t in scored]))
+    values = torch.stack(vectors).cpu().numpy()  # [splits, R, metrics]
+    groups = [t.cpu().numpy() for t in tables]
+    metrics = [{f"{name}_{m}": float(values[i, r, j]) for i, name in enumerate(splits) for j, m in enumerate(SCALARS)}
+               for r in range(stack.size)]
+    return metrics, [{name: groups[i][r] for i, name in enumerate(splits)} for r in range(stack.size)]
 
 
 def _better(value: float, best: float) -> bool:
@@ -85,56 +92,90 @@ def _better(value: float, best: float) -> bool:
 
 def fit(model: nn.Module, method: Any, train: Split, eval_splits: dict[str, Split], cfg: LoopConfig,
         on_epoch: Callable[[int, dict[str, float]], None] | None = None, desc: str = "train") -> TrainResult:
-    """Train ``model`` with ``method`` (already ``setup`` on ``train``) and evaluate ``eval_splits`` every epoch.
+    """Train one run; see :func:`fit_stack` (this is the stack of one)."""
+    callbacks = None if on_epoch is None else [on_epoch]
+    return fit_stack([model], [method], eval_splits, [cfg], callbacks, desc)[0]
 
-    ``eval_splits`` carry the true attributes (never the pseudo ones). Selections: ``last`` epoch, ``best_val`` by
-    ``cfg.select_metric`` and ``oracle`` by ``cfg.oracle_metric`` (best test score, as some baselines report).
+
+def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str, Split], cfgs: list[LoopConfig],
+              on_epoch: list[Callable[[int, dict[str, float]], None]] | None = None,
+              desc: str = "train") -> list[TrainResult]:
+    """Train R runs in lockstep (one stacked model) and evaluate ``eval_splits`` every epoch.
+
+    Each method is already ``setup`` on its training split; each run keeps its own seed (batch sampling) and
+    selections, so a stacked run reproduces the same run trained alone. ``eval_splits`` carry the true attributes
+    (never pseudo ones). Selections: ``last`` epoch, ``best_val`` by ``select_metric`` and ``oracle`` by
+    ``oracle_metric`` (best test score, as some baselines report).
     """
-    device = train.y.device
-    generator = torch.Generator(device=device).manual_seed(cfg.seed)
-    opt = SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    steps = steps_for(len(train), method.samples_per_batch, cfg.steps_per_epoch)
-    aligned = aligned_attributes(eval_splits.get("train", train))
-    result = TrainResult(steps_per_epoch=steps)
-    best = {"best_val": float("nan"), "oracle": float("nan")}
+    shared = {(c.epochs, c.lr, c.momentum, c.weight_decay, c.steps_per_epoch, c.precision) for c in cfgs}
+    if len(shared) != 1 or len(models) != len(methods) or len(models) != len(cfgs):
+        raise ValueError("stacked runs need one method and config each, with the same epochs, lr, momentum, "
+                         "weight decay, steps per epoch and precision")
+    cfg0, device = cfgs[0], methods[0].y.device
+    stack = ModelStack(models, cfgs[0].precision)
+    generators = [torch.Generator(device=device).manual_seed(c.seed) for c in cfgs]
+    opt = SGD(stack.parameters(), lr=cfg0.lr, momentum=cfg0.momentum, weight_decay=cfg0.weight_decay)
+    steps = steps_for(len(methods[0].y), methods[0].samples_per_batch, cfg0.steps_per_epoch)
+    aligned = aligned_attributes(eval_splits["train"]) if "train" in eval_splits else None
+    if aligned is None:
+        raise ValueError("eval_splits must hold the 'train' split (true attributes) to define aligned groups; "
+                         "pass evaluate_train=False to skip scoring it")
+    evals = {k: v for k, v in eval_splits.items() if k != "train" or cfg0.evaluate_train}
+    results = [TrainResult(steps_per_epoch=steps) for _ in models]
+    best = [{"best_val": float("nan"), "oracle": float("nan")} for _ in models]
     train_time = 0.0
-    bar = tqdm(range(1, cfg.epochs + 1), desc=desc, unit="epoch", disable=None, leave=False)
+    step = StackedStep(methods)
+    bar = tqdm(range(1, cfg0.epochs + 1), desc=desc, unit="epoch", disable=None, leave=False)
     for epoch in bar:
-        model.train()
+        stack.train(True)
         start = time.perf_counter()
-        sums = torch.zeros(3, dtype=torch.float64, device=device)
+        sums = torch.zeros(len(models), 3, dtype=torch.float64, device=device)
         for _ in range(steps):
-            loss, parts = method.losses(model, generator)
+            loss, parts = step(stack, generators)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sums += parts
         losses = (sums / steps).tolist()  # the one host sync of the epoch
         train_time += time.perf_counter() - start
-        metrics, tables = evaluate(model, eval_splits, aligned)
-        metrics.update(dict(zip(LOSS_NAMES, losses, strict=True)))
-        result.history.append({"epoch": epoch, **metrics})
-        for split, table in tables.items():
-            result.group_rows += [{"epoch": epoch, "split": split, "y": y, "a": a, "acc": float(v)}
-                                  for (y, a), v in np.ndenumerate(table) if not np.isnan(v)]
-        for name, key in (("best_val", cfg.select_metric), ("oracle", cfg.oracle_metric)):
-            if _better(metrics.get(key, float("nan")), best[name]):
-                best[name] = metrics[key]
-                result.selections[name] = {"epoch": epoch, "metric": key, "metrics": dict(metrics)}
-                if name == "best_val":
-                    result.states["best_val"] = copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})
-        if on_epoch is not None:
-            on_epoch(epoch, metrics)
-        bar.set_postfix(loss=f"{losses[2]:.3f}", **{k: f"{metrics[k]:.3f}" for k in (cfg.select_metric,)
-                                                     if k in metrics})
-        log.info("%s epoch %d/%d  L_ext %.4f  %s %.4f", desc, epoch, cfg.epochs, losses[2], cfg.select_metric,
-                 metrics.get(cfg.select_metric, float("nan")))
-        if not math.isfinite(losses[2]):
-            result.diverged = True
-            log.warning("%s: L_ext is %s at epoch %d; training diverged and stops here", desc, losses[2], epoch)
+        metrics, tables = evaluate(stack, evals, aligned)
+        for r, result in enumerate(results):
+            m = {**metrics[r], **dict(zip(LOSS_NAMES, losses[r], strict=True))}
+            _record(result, best[r], epoch, m, tables[r], cfgs[r], stack, r)
+            if on_epoch is not None:
+                on_epoch[r](epoch, m)
+        key = cfg0.select_metric
+        bar.set_postfix(loss=f"{losses[0][2]:.3f}", **{key: f"{results[0].history[-1].get(key, math.nan):.3f}"})
+        log.info("%s epoch %d/%d  L_ext %s  %s %s", desc, epoch, cfg0.epochs, _fmt(r[2] for r in losses), key,
+                 _fmt(res.history[-1].get(key, math.nan) for res in results))
+        if not all(math.isfinite(r[2]) for r in losses):
+            for result, r in zip(results, losses, strict=True):
+                result.diverged = not math.isfinite(r[2])
+            log.warning("%s: L_ext is not finite at epoch %d; training diverged and stops here", desc, epoch)
             break
-    result.seconds_per_epoch = train_time / max(1, len(result.history))
-    result.selections["last"] = {"epoch": result.history[-1]["epoch"], "metric": "last",
-                                 "metrics": dict(result.history[-1])}
-    result.states["last"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    return result
+    stack.sync_to_models()
+    for r, result in enumerate(results):
+        result.seconds_per_epoch = train_time / max(1, len(result.history)) / len(models)
+        result.selections["last"] = {"epoch": result.history[-1]["epoch"], "metric": "last",
+                                     "metrics": dict(result.history[-1])}
+        result.states["last"] = stack.state_dict(r)
+    return results
+
+
+def _fmt(values: Any) -> str:
+    return "/".join(f"{v:.4f}" for v in values)
+
+
+def _record(result: TrainResult, best: dict[str, float], epoch: int, metrics: dict[str, float],
+            tables: dict[str, np.ndarray], cfg: LoopConfig, stack: ModelStack, r: int) -> None:
+    """Append one epoch to a run's history and update its best-val and oracle selections."""
+    result.history.append({"epoch": epoch, **metrics})
+    for split, table in tables.items():
+        result.group_rows += [{"epoch": epoch, "split": split, "y": y, "a": a, "acc": float(v)}
+                              for (y, a), v in np.ndenumerate(table) if not np.isnan(v)]
+    for name, key in (("best_val", cfg.select_metric), ("oracle", cfg.oracle_metric)):
+        if _better(metrics.get(key, math.nan), best[name]):
+            best[name] = metrics[key]
+            result.selections[name] = {"epoch": epoch, "metric": key, "metrics": dict(metrics)}
+            if name == "best_val":
+                result.states["best_val"] = stack.state_dict(r)

@@ -48,15 +48,14 @@ def invoke(command, args: list[str]):
     return CliRunner().invoke(command.main, args, catch_exceptions=False)
 
 
-def train_args(params: Path, setting: str, summary: str = "runs/s.json") -> list[str]:
-    return ["--params", str(params), "--ratio", "0.5", "--setting", setting, "--seed", "0", "--data", "toy",
-            "--summary", summary]
+def train_args(params: Path, setting: str, out_dir: str = "runs") -> list[str]:
+    return ["--params", str(params), "--ratio", "0.5", "--setting", setting, "--data", "toy", "--out-dir", out_dir]
 
 
 def test_train_stage_writes_summary_and_mlflow_run(env: Path) -> None:
     result = invoke(train, train_args(write_params(env / "p.yaml"), "gerne_known"))
     assert result.exit_code == 0, result.output
-    summary = json.loads((env / "runs/s.json").read_text())
+    summary = json.loads((env / "runs/seed0.json").read_text())
     assert summary["epochs_run"] == 2 and set(summary["selections"]) == {"last", "best_val", "oracle"}
     run = MlflowClient(tracking_uri=f"sqlite:///{env / 'mlflow.db'}").get_run(summary["mlflow_run_id"])
     assert run.data.tags["setting"] == "gerne_known" and run.data.params["setting.beta"] == "1.0"
@@ -126,10 +125,19 @@ def test_aggregate_names_a_missing_summary(env: Path) -> None:
 def test_aggregate_and_report_from_real_runs(env: Path) -> None:
     params = write_params(env / "p.yaml", **{"cmnist.ratios": [0.5], "run_settings.unknown": []})
     for setting in ("erm", "resample", "gerne_known"):
-        summary = f"runs/r0.5/{setting}/seed0.json"
-        assert invoke(train, train_args(params, setting, summary)).exit_code == 0
+        assert invoke(train, train_args(params, setting, f"runs/r0.5/{setting}")).exit_code == 0
     assert invoke(aggregate, ["--params", str(params), "--runs", "runs", "--out", "t.csv"]).exit_code == 0
     result = invoke(report, ["--params", str(params), "--runs-table", "t.csv", "--out", "reports/t1"])
     assert result.exit_code == 0, result.output
     md = (env / "reports/t1.md").read_text()
     assert "| erm | ERM | none |" in md and "35.19 ± 3.49" in md and "Selection: oracle" in md
+
+
+def test_stacked_seeds_write_one_summary_and_run_each(env: Path) -> None:
+    params = write_params(env / "p.yaml", **{"train.seeds": [0, 1], "train.stack_size": 2})
+    assert invoke(train, train_args(params, "resample")).exit_code == 0
+    ids = [json.loads((env / f"runs/seed{s}.json").read_text())["mlflow_run_id"] for s in (0, 1)]
+    client = MlflowClient(tracking_uri=f"sqlite:///{env / 'mlflow.db'}")
+    runs = [client.get_run(i) for i in ids]
+    assert [r.data.tags["seed"] for r in runs] == ["0", "1"]
+    assert all(r.data.tags["stacked_runs"] == "2" and r.info.status == "FINISHED" for r in runs)

@@ -11,7 +11,8 @@ from torch import nn
 
 from gerne import class_balanced_accuracy, gba, group_accuracies, wga, worst_class_accuracy
 from gerne.data.contract import Split
-from gerne.train.evaluate import SCALARS, predict, split_scores
+from gerne.train.evaluate import SCALARS, split_scores
+from gerne.train.stack import ModelStack
 
 # K = 3, A = 3, aligned attribute of class y is y (C-MNIST coding); group (2, 0) is empty
 Y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2])
@@ -78,7 +79,7 @@ def test_predict_chunks_and_restores_mode() -> None:
     model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 5))
     x = torch.randn(37, 3)
     model.train()
-    got = predict(model, x, chunk=8)
+    got = ModelStack([model]).predict(x, chunk=8)[0]
     assert model.training
     model.eval()
     with torch.no_grad():

@@ -1,0 +1,34 @@
+"""`make bench`: measure training speed on C-MNIST and write reports/benchmarks.md (+ JSON, + an MLflow run)."""
+
+from pathlib import Path
+
+import click
+
+from gerne.bench.suite import run_suite, to_markdown
+from gerne.experiment import resolve_device
+from gerne.io import write_json, write_text
+from gerne.tracking import Tracker
+
+
+@click.command()
+@click.option("--data", default="data/cmnist/r0.5", show_default=True, type=click.Path(file_okay=False, exists=True))
+@click.option("--out", default="reports/benchmarks.md", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--json", "json_path", default="metrics/benchmarks.json", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--epochs", default=3, show_default=True, type=int, help="Epochs timed per measurement.")
+@click.option("--stack", default=3, show_default=True, type=int, help="Runs stacked in the stacking test.")
+def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: int) -> None:
+    """Print the benchmark table and write it to --out."""
+    result = run_suite(data, resolve_device(device), epochs=epochs, stack=stack)
+    text = to_markdown(result)
+    click.echo(text)
+    write_text(out, text)
+    write_json(json_path, result)
+    with Tracker("benchmarks").run(f"bench-{result['device']}", params={"data": data, "epochs": epochs},
+                                   tags={"stage": "benchmark", "machine": result["machine"]}) as run:
+        run.log_metrics({k: v for k, v in result.items() if isinstance(v, float)}, step=0)
+        run.log_artifact(Path(out))
+
+
+if __name__ == "__main__":
+    main()

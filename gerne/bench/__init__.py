@@ -1,0 +1,1 @@
+"""Performance measurements of the training hot path (see ``benchmarks/`` and ``reports/benchmarks.md``)."""

@@ -1,0 +1,108 @@
+"""Timers for the benchmark: the floor (matrix products alone), our epochs, stacking and the data path."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from gerne.data.contract import Split
+from gerne.methods import build_method
+from gerne.models import build_model
+from gerne.train.loop import LoopConfig, fit_stack
+
+
+def best_of(fn: Callable[[], object], repeats: int = 3) -> float:
+    """Minimum wall time of ``fn`` over ``repeats`` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def linear_shapes(model: nn.Module) -> list[tuple[int, int]]:
+    """(in, out) of every Linear layer, in order."""
+    return [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def floor_seconds(shapes: list[tuple[int, int]], rows: int, steps: int, device: torch.device) -> float:
+    """Time of an epoch's matrix products alone: forward, weight gradients and the hidden input gradients.
+
+    Preallocated random float32 operands, no data handling, no element-wise work: the hardware floor for the
+    MLP's training arithmetic at ``rows`` samples per step.
+    """
+    ws = [torch.randn(o, i, device=device) for i, o in shapes]
+    xs = [torch.randn(rows, i, device=device) for i, _ in shapes]
+    gs = [torch.randn(rows, o, device=device) for _, o in shapes]
+
+    def epoch() -> None:
+        for _ in range(steps):
+            for layer, (w, x, g) in enumerate(zip(ws, xs, gs, strict=True)):
+                torch.mm(x, w.t())
+                torch.mm(g.t(), x)
+                if layer:
+                    torch.mm(g, w)
+        _sync(device)
+
+    return best_of(epoch)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _stack(train: Split, seeds: list[int], c: float, beta: float, track: bool, hidden: list[int]):
+    models, methods = [], []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        models.append(build_model("mlp", tuple(train.x.shape[1:]), train.num_classes, hidden=hidden)
+                      .to(train.y.device))
+        method = build_method("gerne", c=c, beta=beta, batch_size=100, track_both_losses=track)
+        method.setup(train)
+        methods.append(method)
+    return models, methods
+
+
+def epoch_seconds(splits: dict[str, Split], seeds: list[int], c: float, beta: float, track: bool = False,
+                  epochs: int = 2, repeats: int = 2, hidden: list[int] | None = None) -> tuple[float, float, int]:
+    """(train seconds per epoch per run, eval seconds per epoch, steps per epoch) of our training loop.
+
+    Best of ``repeats`` fits of ``epochs`` epochs each, after a one-epoch warm-up fit.
+    """
+    evals = {k: splits[k] for k in ("train", "val", "test")}
+    best = (math.inf, math.inf, 0)
+    for n_epochs in [1] + [epochs] * repeats:
+        models, methods = _stack(splits["train"], seeds, c, beta, track, hidden or [100, 100, 100])
+        cfgs = [LoopConfig(epochs=n_epochs, lr=0.1, seed=s) for s in seeds]
+        start = time.perf_counter()
+        results = fit_stack(models, methods, evals, cfgs, desc="bench")
+        wall = time.perf_counter() - start
+        per_run = results[0].seconds_per_epoch
+        measured = (per_run, (wall - per_run * len(seeds) * n_epochs) / n_epochs, results[0].steps_per_epoch)
+        if n_epochs == epochs and measured[0] < best[0]:
+            best = measured
+    return best
+
+
+def data_path_images_per_second(train: Split, steps: int = 200) -> float:
+    """Images/s of the batch path alone: sampler draws, gather and float conversion of both batches."""
+    from gerne.methods.gerne import gather
+
+    method = build_method("gerne", c=0.5, beta=1.0, batch_size=100)
+    method.setup(train)
+    gen = torch.Generator(device=train.y.device).manual_seed(0)
+
+    def run() -> None:
+        for _ in range(steps):
+            idx = torch.cat([method.draw(gen, biased=True), method.draw(gen, biased=False)])
+            gather(train.x, train.y, idx)[0].float()  # what the step feeds the MLP (which reads uint8 as float)
+        _sync(train.y.device)
+
+    return steps * 2 * method.samples_per_batch / best_of(run, repeats=2)

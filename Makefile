@@ -3,7 +3,7 @@ VENV    ?= .venv
 PYTHON  ?= python3
 BIN     := $(CURDIR)/$(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-SMOKE   := -S 'cmnist.ratios=[0.5]' -S 'train.seeds=[0]' -S train.epochs=2 -S biased.epochs=2
+SMOKE   := -S 'cmnist.ratios=[0.5]' -S 'train.seeds=[0]' -S train.epochs=2 -S biased.epochs=2 report
 
 .PHONY: setup repro smoke test bench ui
 

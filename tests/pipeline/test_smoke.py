@@ -13,14 +13,16 @@ from mlflow.tracking import MlflowClient
 from tests.conftest import REPO
 from tests.pipeline.conftest import run
 
-SMOKE = ["-S", "cmnist.ratios=[0.5]", "-S", "train.seeds=[0]", "-S", "train.epochs=2", "-S", "biased.epochs=2"]
+SMOKE = ["-S", "cmnist.ratios=[0.5]", "-S", "train.seeds=[0]", "-S", "train.epochs=2", "-S", "biased.epochs=2",
+         "report"]
 SETTINGS = ("erm", "resample", "gerne_known", "gerne_unknown")
 
 
 def test_makefile_smoke_matches_the_tested_overrides() -> None:
     makefile = (REPO / "Makefile").read_text()
-    for override in SMOKE[1::2]:
+    for override in SMOKE[1:-1:2]:
         assert override in makefile
+    assert makefile.split("SMOKE   :=")[1].split("\n")[0].rstrip().endswith(" report")
 
 
 @pytest.mark.integration
@@ -65,5 +67,5 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
     quality = json.loads((root / "metrics/cmnist/r0.5/pseudo.json").read_text())
     assert set(quality["thresholds"]) == {"0.0005", "0.001", "0.003", "0.005", "0.01"}
 
-    status = run(["dvc", "status"], root, env)
+    status = run(["dvc", "status", "report"], root, env)
     assert "up to date" in status.stdout

@@ -1,0 +1,29 @@
+"""The benchmark code runs and reports consistent numbers (on a toy dataset; real timings live in reports/)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+from gerne.bench.suite import run_suite, to_markdown
+from gerne.bench.timing import floor_seconds
+from tests.helpers import toy_dataset
+
+
+def test_suite_on_toy_data(tmp_path: Path) -> None:
+    result = run_suite(toy_dataset(tmp_path / "toy"), torch.device("cpu"), epochs=1, stack=2, run_epochs=10)
+    for key in ("erm_s_per_epoch", "gerne_s_per_epoch", "erm_floor_s", "gerne_floor_s", "stacked_s_per_run_epoch",
+                "naive_s_per_epoch", "data_path_images_per_s"):
+        assert result[key] > 0 and math.isfinite(result[key]), key
+    assert result["gerne_over_erm_per_step"] == result["gerne_s_per_epoch"] / result["erm_s_per_epoch"]
+    md = to_markdown(result)
+    assert "| GERNE epoch (two batches per step), s |" in md and result["machine"] in md
+
+
+def test_floor_grows_with_rows() -> None:
+    shapes = [(512, 256), (256, 10)]
+    small = floor_seconds(shapes, rows=64, steps=5, device=torch.device("cpu"))
+    large = floor_seconds(shapes, rows=4096, steps=5, device=torch.device("cpu"))
+    assert large > small > 0

@@ -15,7 +15,7 @@ from gerne.tracking import Tracker
 @click.option("--out", default="reports/benchmarks.md", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--json", "json_path", default="metrics/benchmarks.json", show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--epochs", default=3, show_default=True, type=int, help="Epochs timed per measurement.")
+@click.option("--epochs", default=2, show_default=True, type=int, help="Epochs timed per measurement.")
 @click.option("--stack", default=3, show_default=True, type=int, help="Runs stacked in the stacking test.")
 def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: int) -> None:
     """Print the benchmark table and write it to --out."""

@@ -14,6 +14,10 @@ from gerne.errors import GerneError
 
 params_option = click.option("--params", "params_path", default="params.yaml", show_default=True,
                              type=click.Path(dir_okay=False), help="Parameter file to validate and use.")
+ratio_option = click.option("--ratio", required=True, type=float,
+                            help="Bias-conflicting share in percent (one of cmnist.ratios).")
+data_option = click.option("--data", required=True, type=click.Path(file_okay=False),
+                           help="Prepared dataset directory (metadata.csv, images.npy, counts.json).")
 
 
 def stage(func: Callable[..., Any]) -> Callable[..., Any]:

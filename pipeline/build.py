@@ -5,12 +5,12 @@ import click
 from gerne.config import load_params
 from gerne.data.cmnist import build_cmnist
 from gerne.io import write_json
-from pipeline._common import params_option, stage
+from pipeline._common import params_option, ratio_option, stage
 
 
 @click.command()
 @params_option
-@click.option("--ratio", required=True, type=float, help="Bias-conflicting share in percent (from cmnist.ratios).")
+@ratio_option
 @click.option("--raw", required=True, type=click.Path(file_okay=False), help="Directory with the MNIST files.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output dataset directory.")
 @click.option("--counts", required=True, type=click.Path(dir_okay=False), help="Group-count metrics file.")

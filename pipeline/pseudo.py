@@ -4,12 +4,12 @@ import click
 
 from gerne.config import load_params
 from gerne.experiment import derive_pseudo
-from pipeline._common import params_option, stage
+from pipeline._common import data_option, params_option, stage
 
 
 @click.command()
 @params_option
-@click.option("--data", required=True, type=click.Path(file_okay=False), help="Prepared dataset directory.")
+@data_option
 @click.option("--model", required=True, type=click.Path(dir_okay=False), help="Biased model checkpoint.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pseudo-attribute file (.npz).")
 @click.option("--quality", required=True, type=click.Path(dir_okay=False), help="Precision/recall JSON.")

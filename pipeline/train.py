@@ -4,15 +4,15 @@ import click
 
 from gerne.config import load_params
 from gerne.experiment import train_runs
-from pipeline._common import params_option, stage
+from pipeline._common import data_option, params_option, ratio_option, stage
 
 
 @click.command()
 @params_option
-@click.option("--ratio", required=True, type=float, help="Bias-conflicting share in percent.")
+@ratio_option
 @click.option("--setting", required=True, help="A key of `settings` in params.yaml.")
 @click.option("--seed", "seeds", multiple=True, type=int, help="Seeds to run (repeatable; default: train.seeds).")
-@click.option("--data", required=True, type=click.Path(file_okay=False), help="Prepared dataset directory.")
+@data_option
 @click.option("--pseudo", default=None, type=click.Path(dir_okay=False), help="Pseudo-attributes (unknown case).")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Writes seed<seed>.json here.")
 @stage

@@ -4,13 +4,13 @@ import click
 
 from gerne.config import load_params
 from gerne.experiment import train_biased
-from pipeline._common import params_option, stage
+from pipeline._common import data_option, params_option, ratio_option, stage
 
 
 @click.command()
 @params_option
-@click.option("--ratio", required=True, type=float, help="Bias-conflicting share in percent.")
-@click.option("--data", required=True, type=click.Path(file_okay=False), help="Prepared dataset directory.")
+@ratio_option
+@data_option
 @click.option("--model-out", required=True, type=click.Path(dir_okay=False), help="Checkpoint (best val CBA).")
 @click.option("--summary", required=True, type=click.Path(dir_okay=False), help="Run summary JSON.")
 @stage

@@ -74,7 +74,8 @@ def epoch_seconds(splits: dict[str, Split], seeds: list[int], c: float, beta: fl
                   epochs: int = 2, repeats: int = 2, hidden: list[int] | None = None) -> tuple[float, float, int]:
     """(train seconds per epoch per run, eval seconds per epoch, steps per epoch) of our training loop.
 
-    Best of ``repeats`` fits of ``epochs`` epochs each, after a one-epoch warm-up fit.
+    Best of ``repeats`` fits of ``epochs`` epochs each, after a one-epoch warm-up fit; the evaluation time is that
+    of the best fit.
     """
     evals = {k: splits[k] for k in ("train", "val", "test")}
     best = (math.inf, math.inf, 0)

@@ -13,7 +13,7 @@ from tests.helpers import toy_dataset
 
 
 def test_suite_on_toy_data(tmp_path: Path) -> None:
-    result = run_suite(toy_dataset(tmp_path / "toy"), torch.device("cpu"), epochs=1, stack=2, run_epochs=10)
+    result = run_suite(toy_dataset(tmp_path / "toy"), torch.device("cpu"), epochs=1, stack=2, rounds=1, run_epochs=10)
     for key in ("erm_s_per_epoch", "gerne_s_per_epoch", "erm_floor_s", "gerne_floor_s", "stacked_s_per_run_epoch",
                 "naive_s_per_epoch", "data_path_images_per_s"):
         assert result[key] > 0 and math.isfinite(result[key]), key

@@ -5,8 +5,8 @@ from pathlib import Path
 import click
 
 from gerne.bench.suite import run_suite, to_markdown
-from gerne.experiment import resolve_device
 from gerne.io import write_json, write_text
+from gerne.runs.common import resolve_device
 from gerne.tracking import Tracker
 
 

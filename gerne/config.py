@@ -112,6 +112,7 @@ class SettingParams(_Strict):
     lr: float | None = Field(None, gt=0.0)
     weight_decay: float | None = Field(None, ge=0.0)
     epochs: int | None = Field(None, gt=0)
+    eval_train: bool | None = Field(None, description="override train.eval_train for this setting (Fig. 2 runs)")
 
     @field_validator("beta")
     @classmethod

@@ -3,7 +3,7 @@
 import click
 
 from gerne.config import load_params
-from gerne.experiment import derive_pseudo
+from gerne.runs.biased import derive_pseudo
 from pipeline._common import data_option, params_option, stage
 
 

@@ -3,7 +3,7 @@
 import click
 
 from gerne.config import load_params
-from gerne.experiment import train_runs
+from gerne.runs.train import train_runs
 from pipeline._common import data_option, params_option, ratio_option, stage
 
 

@@ -3,7 +3,7 @@
 import click
 
 from gerne.config import load_params
-from gerne.experiment import train_biased
+from gerne.runs.biased import train_biased
 from pipeline._common import data_option, params_option, ratio_option, stage
 
 

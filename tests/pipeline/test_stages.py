@@ -57,6 +57,7 @@ def test_train_stage_writes_summary_and_mlflow_run(env: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads((env / "runs/seed0.json").read_text())
     assert summary["epochs_run"] == 2 and set(summary["selections"]) == {"last", "best_val", "oracle"}
+    assert [h["epoch"] for h in summary["history"]] == [1, 2] and "train_gba" not in summary["history"][0]
     run = MlflowClient(tracking_uri=f"sqlite:///{env / 'mlflow.db'}").get_run(summary["mlflow_run_id"])
     assert run.data.tags["setting"] == "gerne_known" and run.data.params["setting.beta"] == "1.0"
 
@@ -141,3 +142,10 @@ def test_stacked_seeds_write_one_summary_and_run_each(env: Path) -> None:
     runs = [client.get_run(i) for i in ids]
     assert [r.data.tags["seed"] for r in runs] == ["0", "1"]
     assert all(r.data.tags["stacked_runs"] == "2" and r.info.status == "FINISHED" for r in runs)
+
+
+def test_setting_can_score_the_train_split(env: Path) -> None:
+    params = write_params(env / "p.yaml", **{"settings.gerne_known.eval_train": True})
+    assert invoke(train, train_args(params, "gerne_known")).exit_code == 0
+    history = json.loads((env / "runs/seed0.json").read_text())["history"]
+    assert {"train_aligned_acc", "train_conflicting_acc"} <= set(history[0])

@@ -1,0 +1,84 @@
+"""Algorithm 2, steps 1-2: the biased model f̃ and the pseudo-attributes derived from it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gerne.config import Params
+from gerne.core.pseudo import pseudo_attributes, pseudo_minority_detail, pseudo_quality
+from gerne.errors import DataError
+from gerne.io import atomic_path, write_json
+from gerne.methods import build_method
+from gerne.models import build_model
+from gerne.runs.common import load_splits, make_model, resolve_device, tracked_fit, write_summary
+from gerne.tracking import Tracker
+from gerne.train.loop import LoopConfig, aligned_attributes
+
+log = logging.getLogger(__name__)
+
+
+def train_biased(params: Params, data_dir: str | Path, ratio: float, model_path: str | Path,
+                 summary_path: str | Path, tracker: Tracker | None = None, benchmark: str = "cmnist") -> dict:
+    """Algorithm 2, step 1: class-balanced ERM (β = −1) with wd ×2, lr ×0.1, selected by validation CBA."""
+    b = params.biased
+    device = resolve_device(params.train.device)
+    splits = load_splits(data_dir, device)
+    train = splits["train"].with_attributes(torch.zeros_like(splits["train"].y), 1)
+    method = build_method("gerne", c=1.0, beta=-1.0, batch_size=params.train.batch_size, batch_unit="class",
+                          track_both_losses=False)
+    method.setup(train, what="biased-model training data")
+    loop = LoopConfig(epochs=b.epochs, lr=params.train.lr * b.lr_factor, momentum=params.train.momentum,
+                      weight_decay=params.train.weight_decay * b.weight_decay_factor, seed=b.seed,
+                      steps_per_epoch=params.train.steps_per_epoch, select_metric="val_cba",
+                      precision=params.train.precision)
+    config = {"biased": b.model_dump(), "loop": loop.__dict__, "model": params.model.model_dump(),
+              "data": {"ratio": ratio, "dir": str(data_dir)}}
+    tags = {"stage": "biased", "dataset": benchmark, "ratio": ratio, "setting": "biased", "seed": b.seed}
+    evals = {k: splits[k] for k in ("train", "val", "test")}
+    model = make_model(params, train, b.seed, device)
+    spec = {"name": f"biased-r{ratio}", "config": config, "tags": tags}
+    ((result, run_id),) = tracked_fit(tracker or Tracker(benchmark), [spec], [model], [method], evals, [loop])
+    with atomic_path(model_path) as tmp:
+        torch.save({"state_dict": result.states["best_val"], "model": params.model.model_dump(),
+                    "input_shape": list(train.x.shape[1:]), "num_classes": train.num_classes}, tmp)
+    info = {"benchmark": benchmark, "ratio": ratio, "setting": "biased", "seed": b.seed, "config": config}
+    return write_summary(summary_path, result, run_id, info)
+
+
+def derive_pseudo(params: Params, data_dir: str | Path, model_path: str | Path, out_file: str | Path,
+                  quality_path: str | Path) -> dict[str, Any]:
+    """Algorithm 2, step 2: score train samples by softmax(f̃(x))_y and split each class at every t."""
+    device = resolve_device(params.train.device)
+    train = load_splits(data_dir, device)["train"]
+    try:
+        ckpt = torch.load(model_path, map_location=device, weights_only=True)
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise DataError(f"cannot read the biased model {model_path} ({exc}); rerun its stage") from exc
+    model = build_model(params.model.name, tuple(ckpt["input_shape"]), ckpt["num_classes"],
+                        hidden=list(ckpt["model"]["hidden"])).to(device)
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    with torch.no_grad():
+        probs = torch.cat([torch.softmax(model(train.x[i : i + 8192]), 1) for i in range(0, len(train), 8192)])
+    confidence = probs.gather(1, train.y[:, None])[:, 0].cpu().numpy()
+    y = train.y.cpu().numpy()
+    minority = (train.a != aligned_attributes(train)[train.y]).cpu().numpy()
+    arrays: dict[str, np.ndarray] = {"confidence": confidence}
+    quality: dict[str, Any] = {}
+    for t in params.pseudo.thresholds:
+        split = pseudo_minority_detail(confidence, y, t)
+        if split.clamped_classes:
+            log.warning("t = %s: pseudo-minority size clamped to keep both pseudo-groups non-empty in classes %s",
+                        t, split.clamped_classes)
+        arrays[f"t={t!r}"] = pseudo_attributes(split.mask)
+        quality[f"{t!r}"] = {**pseudo_quality(split.mask, y, minority), "size": int(split.mask.sum()),
+                             "clamped_classes": split.clamped_classes}
+    with atomic_path(out_file) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    write_json(quality_path, {"true_minority": int(minority.sum()), "thresholds": quality})
+    return quality

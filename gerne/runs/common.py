@@ -1,0 +1,92 @@
+"""Shared pieces of every tracked training run: device, data, model, one MLflow run per fitted model, summaries.
+
+Each run function reads prepared files, trains on one device, logs an MLflow run and writes its outputs
+atomically, the small JSON summary last, so a crashed run never leaves a finished-looking summary. The summary
+holds the per-epoch history too, so learning curves can be drawn from committed files alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from gerne.config import Params
+from gerne.data.contract import Split, load_tensor_dataset
+from gerne.errors import DataError
+from gerne.io import write_json
+from gerne.models import build_model
+from gerne.tracking import Run, Tracker
+from gerne.train.loop import LoopConfig, TrainResult, fit_stack
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA if available, else CPU."""
+    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto"
+                                                                                      else name))
+
+
+def load_splits(data_dir: str | Path, device: torch.device) -> dict[str, Split]:
+    splits = load_tensor_dataset(data_dir)
+    for needed in ("train", "val", "test"):
+        if needed not in splits:
+            raise DataError(f"{data_dir} has no '{needed}' split; rebuild the dataset")
+    return {k: v.to(device) for k, v in splits.items()}
+
+
+def make_model(params: Params, split: Split, seed: int, device: torch.device) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return build_model(params.model.name, tuple(split.x.shape[1:]), split.num_classes,
+                       hidden=list(params.model.hidden)).to(device)
+
+
+def write_summary(summary_path: str | Path, result: TrainResult, run_id: str, info: dict[str, Any]) -> dict:
+    summary = {
+        **info,
+        "mlflow_run_id": run_id,
+        "epochs_run": len(result.history),
+        "diverged": result.diverged,
+        "seconds_per_epoch": round(result.seconds_per_epoch, 4),
+        "steps_per_epoch": result.steps_per_epoch,
+        "selections": result.selections,
+        "history": result.history,
+    }
+    write_json(summary_path, summary)
+    return summary
+
+
+def _log_outcome(run: Run, result: TrainResult) -> None:
+    run.log_metrics({"seconds_per_epoch": result.seconds_per_epoch}, step=len(result.history))
+    run.set_tags({"diverged": result.diverged, **{f"selected.{k}.epoch": v["epoch"]
+                                                  for k, v in result.selections.items()}})
+    with tempfile.TemporaryDirectory() as tmp:
+        for state_name, state in result.states.items():
+            torch.save(state, Path(tmp) / f"model_{state_name}.pt")
+            run.log_artifact(Path(tmp) / f"model_{state_name}.pt", "model")
+        pd.DataFrame(result.group_rows).to_csv(Path(tmp) / "group_accuracy.csv", index=False)
+        pd.DataFrame(result.history).to_csv(Path(tmp) / "history.csv", index=False)
+        run.log_artifact(Path(tmp) / "group_accuracy.csv")
+        run.log_artifact(Path(tmp) / "history.csv")
+
+
+def tracked_fit(tracker: Tracker, specs: list[dict[str, Any]], models: list[torch.nn.Module], methods: list[Any],
+                 evals: dict[str, Split], loops: list[LoopConfig]) -> list[tuple[TrainResult, str]]:
+    """Fit R stacked runs, each its own MLflow run: params, per-epoch metrics (step = epoch), state dicts, tables.
+
+    ``specs[r]`` holds the run's ``name``, ``config`` (logged as params) and ``tags``.
+    """
+    with ExitStack() as stack:
+        runs = [stack.enter_context(tracker.run(s["name"], params=s["config"], tags=s["tags"])) for s in specs]
+        callbacks = [functools.partial(lambda run, e, m: run.log_metrics(m, step=e), run) for run in runs]
+        desc = specs[0]["name"] if len(specs) == 1 else f"{specs[0]['name']} (+{len(specs) - 1} stacked)"
+        results = fit_stack(models, methods, evals, loops, callbacks, desc=desc)
+        for run, result in zip(runs, results, strict=True):
+            _log_outcome(run, result)
+        return [(result, run.run_id) for result, run in zip(results, runs, strict=True)]
+
+

@@ -12,12 +12,13 @@ from pipeline._common import params_option, stage
 @params_option
 @click.option("--runs", required=True, type=click.Path(file_okay=False), help="Directory of run summaries.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
+@click.option("--allow-missing", is_flag=True, help="Leave out runs without a summary (the report marks them).")
 @stage
-def main(params_path: str, runs: str, out: str) -> None:
+def main(params_path: str, runs: str, out: str, allow_missing: bool) -> None:
     """Collect the summaries of ratios × run_settings × seeds."""
     p = load_params(params_path)
     settings = [*p.run_settings.known, *p.run_settings.unknown]
-    table = collect(runs, p.cmnist.ratios, settings, p.train.seeds)
+    table = collect(runs, p.cmnist.ratios, settings, p.train.seeds, allow_missing=allow_missing)
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -10,8 +11,13 @@ import pandas as pd
 
 from gerne.errors import DataError
 
+log = logging.getLogger(__name__)
 KEPT_METRICS = ("test_gba", "test_wga", "test_acc", "test_aligned_acc", "test_conflicting_acc", "val_gba",
                 "val_wga", "val_cba", "train_aligned_acc", "train_conflicting_acc")
+
+
+COLUMNS = ["ratio", "setting", "seed", "selection", "epoch", *KEPT_METRICS, "epochs_run", "diverged",
+           "seconds_per_epoch", "mlflow_run_id"]
 
 
 def summary_path(runs_dir: str | Path, ratio: float, setting: str, seed: int) -> Path:
@@ -20,11 +26,12 @@ def summary_path(runs_dir: str | Path, ratio: float, setting: str, seed: int) ->
 
 
 def collect(runs_dir: str | Path, ratios: Iterable[float], settings: Iterable[str],
-            seeds: Iterable[int]) -> pd.DataFrame:
+            seeds: Iterable[int], allow_missing: bool = False) -> pd.DataFrame:
     """Rows (ratio, setting, seed, selection, epoch, metrics…, mlflow_run_id) for every expected run.
 
-    Only the runs of the current design are read, so summaries left from older params never leak in; a missing
-    summary is an error naming the file.
+    Only the runs of the current design are read, so summaries left from older params never leak in. A missing
+    summary is an error naming the file unless ``allow_missing`` (then it is logged and left out: the report marks
+    its cell).
     """
     rows = []
     for ratio in ratios:
@@ -32,6 +39,9 @@ def collect(runs_dir: str | Path, ratios: Iterable[float], settings: Iterable[st
             for seed in seeds:
                 path = summary_path(runs_dir, ratio, setting, seed)
                 if not path.is_file():
+                    if allow_missing:
+                        log.warning("no summary %s yet; its cell is reported as not run", path)
+                        continue
                     raise DataError(f"missing run summary {path}; run `dvc repro` to train it")
                 try:
                     summary = json.loads(path.read_text())
@@ -45,4 +55,4 @@ def collect(runs_dir: str | Path, ratios: Iterable[float], settings: Iterable[st
                         "epochs_run": summary["epochs_run"], "diverged": summary["diverged"],
                         "seconds_per_epoch": summary["seconds_per_epoch"], "mlflow_run_id": summary["mlflow_run_id"],
                     })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=COLUMNS)

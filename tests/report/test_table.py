@@ -32,6 +32,8 @@ def test_collect_reads_only_the_current_design(tmp_path: Path) -> None:
     assert runs.loc[runs["selection"] == "best_val", "mlflow_run_id"].tolist() == ["id-seed0", "id-seed1"]
     with pytest.raises(DataError, match=r"seed2\.json"):
         collect(tmp_path, [0.5], ["resample"], [0, 1, 2])
+    partial = collect(tmp_path, [0.5], ["resample"], [0, 1, 2], allow_missing=True)
+    assert sorted(partial["seed"].unique()) == [0, 1]
 
 
 def test_mean_std_paper_and_difference() -> None:
@@ -48,11 +50,16 @@ def test_markdown_labels_selection_and_marks_missing_cells() -> None:
     runs = pd.DataFrame({"selection": ["best_val", "best_val"], "setting": ["erm", "erm"], "ratio": [0.5, 5.0],
                          "test_gba": [0.30, 0.80], "diverged": [False, False]})
     table = with_paper(summarise(runs), paper_targets("cmnist"))
-    md = to_markdown(table, paper_targets("cmnist"), {"erm": "none"}, "T")
+    md = to_markdown(table, paper_targets("cmnist"), {"erm": "none", "resample": "known"}, [0.5, 1.0, 5.0], 1, "T")
     assert "## Selection: best_val — epoch with the best validation GBA" in md
-    assert "30.00 | 35.19 ± 3.49 | -5.19" in md
-    assert "80.00 | 82.17 ± 0.74 | -2.17" in md  # one seed: no std shown
+    assert ("| erm | ERM | none | 30.00 | 35.19 ± 3.49 | -5.19 | not run | 52.09 ± 2.88 | – | 80.00 | 82.17 ± 0.74 "
+            "| -2.17 |") in md
+    assert "| resample | GERNE (c = 1, β = 0) | known | not run |" in md
+    assert "**Incomplete: 4 of 6 runs" in md
     assert math.isnan(table.iloc[0]["std"])
+    header = next(line for line in md.splitlines() if line.startswith("| setting"))
+    delimiter = md.splitlines()[md.splitlines().index(header) + 1]
+    assert header.count("|") == delimiter.count("|")  # a valid markdown table
 
 
 def test_unknown_setting_has_no_paper_value() -> None:

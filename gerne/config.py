@@ -140,6 +140,14 @@ class RunSettings(_Strict):
     unknown: list[str] = Field(default_factory=list)
 
 
+class FiguresParams(_Strict):
+    """Runs and inputs of the Fig. 2 / Fig. 3 reproductions."""
+
+    ratio: float
+    fig2_settings: list[str] = Field(min_length=1)
+    beyond_bound_beta: float
+
+
 class Params(_Strict):
     cmnist: CMNISTParams
     model: ModelParams = ModelParams()
@@ -148,6 +156,7 @@ class Params(_Strict):
     pseudo: PseudoParams
     settings: dict[str, SettingParams] = Field(min_length=1)
     run_settings: RunSettings
+    figures: FiguresParams | None = None
 
     @model_validator(mode="after")
     def _known_settings(self) -> Params:
@@ -163,6 +172,13 @@ class Params(_Strict):
                     raise ValueError(f"run_settings.{group} lists '{name}' (attributes: "
                                      f"{self.settings[name].attributes}); settings with attributes: pseudo belong "
                                      f"under run_settings.unknown, the others under run_settings.known")
+        if self.figures is not None:
+            if self.figures.ratio not in self.cmnist.ratios:
+                raise ValueError(f"figures.ratio {self.figures.ratio} is not in cmnist.ratios {self.cmnist.ratios}")
+            for name in self.figures.fig2_settings:
+                if name not in self.settings or self.settings[name].attributes != "known":
+                    raise ValueError(f"figures.fig2_settings names '{name}', which must be a setting with "
+                                     "attributes: known")
         for name, s in self.settings.items():
             if s.t is not None and s.t not in self.pseudo.thresholds:
                 raise ValueError(f"settings.{name}.t = {s.t} is not in pseudo.thresholds {self.pseudo.thresholds}; "

@@ -1,0 +1,67 @@
+"""DVC stage `figures`: Fig. 2 (β curves) and Fig. 3 (pseudo-attribute quality) from committed summaries."""
+
+import json
+from pathlib import Path
+
+import click
+
+from gerne.config import load_params
+from gerne.core.shares import check_beta, group_shares
+from gerne.data.contract import group_counts, load_metadata
+from gerne.errors import ConfigError, DataError
+from gerne.report.aggregate import summary_path
+from gerne.report.figures import figure2, figure3
+from pipeline._common import data_option, params_option, stage
+
+
+def _histories(runs: str, ratio: float, setting: str, seeds: list[int]) -> list[list[dict]]:
+    out = []
+    for seed in seeds:
+        path = summary_path(runs, ratio, setting, seed)
+        if not path.is_file():
+            raise DataError(f"missing run summary {path}; run `dvc repro` (stage fig2@{setting})")
+        out.append(json.loads(path.read_text())["history"])
+    return out
+
+
+@click.group()
+def main() -> None:
+    """Draw the paper's figures from committed run summaries and metrics."""
+
+
+@main.command()
+@params_option
+@data_option
+@click.option("--runs", required=True, type=click.Path(file_okay=False), help="Directory of run summaries.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
+@stage
+def fig2(params_path: str, data: str, runs: str, out: str) -> None:
+    """Fig. 2: losses and minority/majority accuracies per β, plus what happens above Eq. 9's bound."""
+    p = load_params(params_path)
+    if p.figures is None:
+        raise ConfigError("params.yaml has no `figures` section; add it to draw the figures")
+    f = p.figures
+    curves = {p.settings[s].beta: _histories(runs, f.ratio, s, p.train.seeds) for s in f.fig2_settings}
+    c = p.settings[f.fig2_settings[0]].c
+    meta, K, A = load_metadata(data)
+    train = meta[meta["split"] == "train"]
+    alpha = group_shares(group_counts(train["y"].to_numpy(), train["a"].to_numpy(), K, A))
+    try:
+        check_beta(alpha, c, f.beyond_bound_beta)
+        refused = f"β = {f.beyond_bound_beta} lies inside Eq. 9's bounds here"
+    except ConfigError as exc:
+        refused = f"β = {f.beyond_bound_beta}: refused before training — " + str(exc).split(": the ")[0]
+    figure2(curves, out, refused)
+
+
+@main.command()
+@click.option("--quality", required=True, type=click.Path(dir_okay=False, exists=True), help="pseudo.json.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
+@stage
+def fig3(quality: str, out: str) -> None:
+    """Fig. 3: precision and recall of the pseudo-minority per t (best β and accuracy once the t × β sweep ran)."""
+    figure3(json.loads(Path(quality).read_text()), None, out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Figures 2 and 3 are drawn from summaries (PNG files a reader can open), including a diverged run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+from click.testing import CliRunner
+
+from gerne.report.figures import curves, figure2, figure3
+from pipeline import figures
+from tests.helpers import toy_dataset
+from tests.pipeline.test_stages import write_params
+
+
+def _history(n: int, scale: float) -> list[dict[str, float]]:
+    return [{"epoch": e, "loss_b": scale / e, "loss_lb": 2 * scale / e, "loss_ext": scale / e ** 0.5,
+             "train_conflicting_acc": 0.5, "train_aligned_acc": 0.99, "val_conflicting_acc": 0.4,
+             "val_aligned_acc": 0.98, "test_acc": 0.7 + e / 100} for e in range(1, n + 1)]
+
+
+def _quality() -> dict:
+    ts = {repr(t): {"avg_precision": 1.0 - t * 10, "avg_recall": t * 50} for t in (5.0e-4, 1.0e-3, 1.0e-2)}
+    return {"true_minority": 275, "thresholds": ts}
+
+
+def test_curves_cut_at_the_shortest_seed() -> None:
+    x, mean, std = curves([_history(5, 1.0), _history(3, 3.0)], "loss_b")
+    assert list(x) == [1, 2, 3]
+    assert np.allclose(mean, [2.0, 1.0, 2 / 3]) and np.allclose(std, [1.0, 0.5, 1 / 3])
+
+
+def test_figures_are_images(tmp_path: Path) -> None:
+    figure2({-1.0: [_history(6, 1.0)] * 2, 1.2: [_history(6, 1.0), _history(3, 2.0)]}, tmp_path / "f2.png",
+            "β = 1.3: refused")
+    figure3(_quality(), None, tmp_path / "f3.png")
+    for name in ("f2.png", "f3.png"):
+        img = mpimg.imread(tmp_path / name)
+        assert img.shape[0] > 200 and img.shape[1] > 600 and img.std() > 0.01  # drawn, not blank
+
+
+def test_figures_stage(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    toy_dataset(tmp_path / "toy")
+    params = write_params(tmp_path / "p.yaml")
+    for i, setting in enumerate(("fig2_beta_m1", "fig2_beta_0", "fig2_beta_1", "fig2_beta_1p2")):
+        path = tmp_path / "runs" / "r0.5" / setting / "seed0.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"history": _history(4, 1.0 + i)}))
+    (tmp_path / "q.json").write_text(json.dumps(_quality()))
+    args = ["fig2", "--params", str(params), "--data", "toy", "--runs", "runs", "--out", "figs/f2.png"]
+    result = CliRunner().invoke(figures.main, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "figs/f2.png").stat().st_size > 10_000
+    result = CliRunner().invoke(figures.main, ["fig3", "--quality", "q.json", "--out", "figs/f3.png"])
+    assert result.exit_code == 0 and (tmp_path / "figs/f3.png").stat().st_size > 10_000
+    (tmp_path / "runs/r0.5/fig2_beta_0/seed0.json").unlink()
+    result = CliRunner().invoke(figures.main, args)
+    assert result.exit_code == 1 and "fig2@fig2_beta_0" in result.output

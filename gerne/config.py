@@ -148,6 +148,40 @@ class FiguresParams(_Strict):
     beyond_bound_beta: float
 
 
+class GridParams(_Strict):
+    """One search grid; ``t`` only for the unknown-attribute case."""
+
+    c: list[float] = Field(min_length=1)
+    beta: list[float] = Field(min_length=1)
+    t: list[float] | None = None
+
+    @field_validator("c")
+    @classmethod
+    def _c_range(cls, v: list[float]) -> list[float]:
+        if any(not (0.0 < c <= 1.0) for c in v):
+            raise ValueError(f"c values must lie in (0, 1], got {v}")
+        return v
+
+
+class SweepParams(_Strict):
+    """Hyper-parameter search on validation data (best val GBA), then the winner with every seed."""
+
+    seed: int = Field(0, ge=0)
+    known: GridParams
+    unknown: GridParams
+    base: dict[str, str] = Field(description="setting each kind copies (lr, epochs, …) before setting the point")
+
+    @model_validator(mode="after")
+    def _t_for_unknown(self) -> SweepParams:
+        if not self.unknown.t:
+            raise ValueError("sweep.unknown needs a t list (pseudo-attribute thresholds)")
+        if self.known.t:
+            raise ValueError("sweep.known takes no t (attributes are known)")
+        if set(self.base) != {"known", "unknown"}:
+            raise ValueError("sweep.base must name a setting for 'known' and for 'unknown'")
+        return self
+
+
 class Params(_Strict):
     cmnist: CMNISTParams
     model: ModelParams = ModelParams()
@@ -157,6 +191,7 @@ class Params(_Strict):
     settings: dict[str, SettingParams] = Field(min_length=1)
     run_settings: RunSettings
     figures: FiguresParams | None = None
+    sweep: SweepParams | None = None
 
     @model_validator(mode="after")
     def _known_settings(self) -> Params:
@@ -172,6 +207,13 @@ class Params(_Strict):
                     raise ValueError(f"run_settings.{group} lists '{name}' (attributes: "
                                      f"{self.settings[name].attributes}); settings with attributes: pseudo belong "
                                      f"under run_settings.unknown, the others under run_settings.known")
+        if self.sweep is not None:
+            for kind, name in self.sweep.base.items():
+                if name not in self.settings:
+                    raise ValueError(f"sweep.base.{kind} names '{name}', which is not defined under settings")
+            bad = [t for t in self.sweep.unknown.t or [] if t not in self.pseudo.thresholds]
+            if bad:
+                raise ValueError(f"sweep.unknown.t values {bad} are not in pseudo.thresholds; add them there")
         if self.figures is not None:
             if self.figures.ratio not in self.cmnist.ratios:
                 raise ValueError(f"figures.ratio {self.figures.ratio} is not in cmnist.ratios {self.cmnist.ratios}")
@@ -190,6 +232,16 @@ class Params(_Strict):
         if name not in self.settings:
             raise ConfigError(f"unknown setting '{name}'; defined in params.yaml: {sorted(self.settings)}")
         return self.settings[name]
+
+    def table_settings(self) -> dict[str, str]:
+        """Rows of the Table 1 report in order, with the attributes each sees (tuned rows when a sweep is set)."""
+        rows = {name: self.settings[name].attributes for name in self.run_settings.known}
+        if self.sweep is not None:
+            rows["gerne_tuned_known"] = "known"
+        rows.update({name: self.settings[name].attributes for name in self.run_settings.unknown})
+        if self.sweep is not None:
+            rows["gerne_tuned_unknown"] = "pseudo"
+        return rows
 
     def ratio(self, value: float) -> float:
         """Check that ``value`` is one of the configured C-MNIST ratios."""

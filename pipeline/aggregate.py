@@ -17,8 +17,7 @@ from pipeline._common import params_option, stage
 def main(params_path: str, runs: str, out: str, allow_missing: bool) -> None:
     """Collect the summaries of ratios × run_settings × seeds."""
     p = load_params(params_path)
-    settings = [*p.run_settings.known, *p.run_settings.unknown]
-    table = collect(runs, p.cmnist.ratios, settings, p.train.seeds, allow_missing=allow_missing)
+    table = collect(runs, p.cmnist.ratios, list(p.table_settings()), p.train.seeds, allow_missing=allow_missing)
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
 

@@ -21,7 +21,7 @@ def main(params_path: str, runs_table: str, out: str) -> None:
     p = load_params(params_path)
     targets = paper_targets("cmnist")
     table = with_paper(summarise(pd.read_csv(runs_table), targets["metric"]), targets)
-    attrs = {name: p.settings[name].attributes for name in [*p.run_settings.known, *p.run_settings.unknown]}
+    attrs = p.table_settings()
     with atomic_path(Path(f"{out}.csv")) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     write_text(f"{out}.md", to_markdown(table, targets, attrs, p.cmnist.ratios, len(p.train.seeds),

@@ -14,15 +14,18 @@ from tests.conftest import REPO
 from tests.pipeline.conftest import run
 
 SMOKE = ["-S", "cmnist.ratios=[0.5]", "-S", "train.seeds=[0]", "-S", "train.epochs=2", "-S", "biased.epochs=2",
-         "report"]
-SETTINGS = ("erm", "resample", "gerne_known", "gerne_unknown")
+         "-S", "train.steps_per_epoch=10", "-S", "sweep.known.c=[0.5]", "-S", "sweep.known.beta=[1.0]",
+         "-S", "sweep.unknown.t=[1.0e-3]", "-S", "sweep.unknown.beta=[2.5]", "report"]
+SETTINGS = ("erm", "resample", "gerne_known", "gerne_tuned_known", "gerne_unknown", "gerne_tuned_unknown")
+SWEEP_POINTS = ("sweep_known_c0.5_b1.0", "sweep_unknown_t0.001_c0.5_b2.5")
 
 
 def test_makefile_smoke_matches_the_tested_overrides() -> None:
     makefile = (REPO / "Makefile").read_text()
+    smoke = makefile.split("SMOKE   :=")[1].split("\n\n")[0]
     for override in SMOKE[1:-1:2]:
-        assert override in makefile
-    assert makefile.split("SMOKE   :=")[1].split("\n")[0].rstrip().endswith(" report")
+        assert override in smoke
+    assert smoke.rstrip().endswith(" report")
 
 
 @pytest.mark.integration
@@ -42,13 +45,15 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
     assert table["mean"].between(0, 100).all() and table["paper_mean"].notna().all()
     assert ((table["mean"] - table["paper_mean"]) - table["diff"]).abs().max() < 1e-6
     md = (root / "reports/table1_cmnist.md").read_text()
-    assert "Selection: best_val" in md and "77.79" in md
+    assert "Selection: best_val" in md and "77.79" in md and "Incomplete" not in md
+    selected = json.loads((root / "runs/cmnist_sweep/r0.5/known/selected.json").read_text())
+    assert selected["best"]["point"] == {"c": 0.5, "beta": 1.0}
 
     # every run is in the project's own SQLite store (default URI, no env override)
     client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
     exp = client.get_experiment_by_name("cmnist")
     runs = client.search_runs([exp.experiment_id])
-    assert sorted(r.data.tags["setting"] for r in runs) == sorted([*SETTINGS, "biased"])
+    assert sorted(r.data.tags["setting"] for r in runs) == sorted([*SETTINGS, *SWEEP_POINTS, "biased"])
     for r in runs:
         assert r.info.status == "FINISHED"
         for tag in ("stage", "dataset", "ratio", "seed", "git_commit"):

@@ -32,10 +32,15 @@ def validate(params_path: str) -> None:
         p = load_params(params_path)
     except GerneError as exc:
         _fail(exc)
-    settings = [*p.run_settings.known, *p.run_settings.unknown]
-    n = len(p.cmnist.ratios) * len(settings) * len(p.train.seeds)
-    click.echo(f"{params_path}: ok — {len(p.cmnist.ratios)} ratios × {len(settings)} settings × "
+    rows = p.table_settings()
+    n = len(p.cmnist.ratios) * len(rows) * len(p.train.seeds)
+    click.echo(f"{params_path}: ok — Table 1: {len(p.cmnist.ratios)} ratios × {len(rows)} rows × "
                f"{len(p.train.seeds)} seeds = {n} runs, {p.train.epochs} epochs each")
+    if p.sweep is not None:
+        from gerne.runs.sweep import grid
+
+        points = sum(len(grid(p, kind)) for kind in ("known", "unknown")) * len(p.cmnist.ratios)
+        click.echo(f"  + sweep: {points} grid points (seed {p.sweep.seed}; those outside Eq. 9 are skipped)")
 
 
 @main.command()

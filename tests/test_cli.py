@@ -20,7 +20,7 @@ def test_help_on_every_subcommand(sub: list[str]) -> None:
 
 def test_validate_committed_params() -> None:
     result = CliRunner().invoke(main, ["validate", "--params", str(REPO / "params.yaml")])
-    assert result.exit_code == 0 and "48 runs" in result.output
+    assert result.exit_code == 0 and "72 runs" in result.output and "140 grid points" in result.output
 
 
 def test_validate_bad_file(tmp_path: Path) -> None:

@@ -5,9 +5,23 @@ from pathlib import Path
 import click
 
 from gerne.bench.suite import run_suite, to_markdown
+from gerne.config import Params, load_params
 from gerne.io import write_json, write_text
 from gerne.runs.common import resolve_device
 from gerne.tracking import Tracker
+
+
+def column_runs(p: Params) -> int:
+    """Training runs `dvc repro` makes for the C-MNIST column: table rows, sweep points, Fig. 2, biased models."""
+    from gerne.runs.sweep import grid
+
+    ratios, seeds = len(p.cmnist.ratios), len(p.train.seeds)
+    n = ratios * len(p.table_settings()) * seeds + ratios
+    if p.sweep is not None:
+        n += ratios * sum(len(grid(p, kind)) for kind in ("known", "unknown"))
+    if p.figures is not None:
+        n += len(p.figures.fig2_settings) * seeds
+    return n
 
 
 @click.command()
@@ -17,9 +31,11 @@ from gerne.tracking import Tracker
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--epochs", default=2, show_default=True, type=int, help="Epochs timed per measurement.")
 @click.option("--stack", default=3, show_default=True, type=int, help="Runs stacked in the stacking test.")
-def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: int) -> None:
+@click.option("--params", "params_path", default="params.yaml", show_default=True, help="Design to price.")
+def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: int, params_path: str) -> None:
     """Print the benchmark table and write it to --out."""
-    result = run_suite(data, resolve_device(device), epochs=epochs, stack=stack)
+    result = run_suite(data, resolve_device(device), epochs=epochs, stack=stack,
+                       column_runs=column_runs(load_params(params_path)))
     text = to_markdown(result)
     click.echo(text)
     write_text(out, text)

@@ -81,7 +81,7 @@ def epoch_seconds(splits: dict[str, Split], seeds: list[int], c: float, beta: fl
     best = (math.inf, math.inf, 0)
     for n_epochs in [1] + [epochs] * repeats:
         models, methods = _stack(splits["train"], seeds, c, beta, track, hidden or [100, 100, 100])
-        cfgs = [LoopConfig(epochs=n_epochs, lr=0.1, seed=s) for s in seeds]
+        cfgs = [LoopConfig(epochs=n_epochs, lr=0.1, seed=s, evaluate_train=False) for s in seeds]
         start = time.perf_counter()
         results = fit_stack(models, methods, evals, cfgs, desc="bench")
         wall = time.perf_counter() - start

@@ -124,7 +124,7 @@ def test_aggregate_names_a_missing_summary(env: Path) -> None:
 
 
 def test_aggregate_and_report_from_real_runs(env: Path) -> None:
-    params = write_params(env / "p.yaml", **{"cmnist.ratios": [0.5], "run_settings.unknown": []})
+    params = write_params(env / "p.yaml", **{"cmnist.ratios": [0.5], "run_settings.unknown": [], "sweep": None})
     for setting in ("erm", "resample", "gerne_known"):
         assert invoke(train, train_args(params, setting, f"runs/r0.5/{setting}")).exit_code == 0
     assert invoke(aggregate, ["--params", str(params), "--runs", "runs", "--out", "t.csv"]).exit_code == 0

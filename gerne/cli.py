@@ -50,14 +50,11 @@ def validate(params_path: str) -> None:
 @click.option("--beta", type=float, default=None, help="Also check this β against the bounds.")
 def bounds(data_dir: str, c: float, beta: float | None) -> None:
     """Print the training group shares α and the β bounds of Eq. 9 for a dataset."""
-    from gerne.core.shares import beta_bounds, check_beta, group_shares
-    from gerne.data.contract import group_counts, load_metadata
+    from gerne.core.shares import beta_bounds, check_beta
+    from gerne.data.groups import train_counts_and_shares
 
     try:
-        meta, K, A = load_metadata(data_dir)
-        train = meta[meta["split"] == "train"]
-        counts = group_counts(train["y"].to_numpy(), train["a"].to_numpy(), K, A)
-        alpha = group_shares(counts)
+        counts, alpha = train_counts_and_shares(data_dir)
         lo, hi = beta_bounds(alpha, c)
         with np.printoptions(precision=4, suppress=True, linewidth=120):
             click.echo(f"train group counts (rows = classes, columns = attributes):\n{counts}")

@@ -6,8 +6,8 @@ from pathlib import Path
 import click
 
 from gerne.config import load_params
-from gerne.core.shares import check_beta, group_shares
-from gerne.data.contract import group_counts, load_metadata
+from gerne.core.shares import check_beta
+from gerne.data.groups import train_counts_and_shares
 from gerne.errors import ConfigError, DataError
 from gerne.report.aggregate import summary_path
 from gerne.report.figures import figure2, figure3
@@ -43,9 +43,7 @@ def fig2(params_path: str, data: str, runs: str, out: str) -> None:
     f = p.figures
     curves = {p.settings[s].beta: _histories(runs, f.ratio, s, p.train.seeds) for s in f.fig2_settings}
     c = p.settings[f.fig2_settings[0]].c
-    meta, K, A = load_metadata(data)
-    train = meta[meta["split"] == "train"]
-    alpha = group_shares(group_counts(train["y"].to_numpy(), train["a"].to_numpy(), K, A))
+    _, alpha = train_counts_and_shares(data)
     try:
         check_beta(alpha, c, f.beyond_bound_beta)
         refused = f"β = {f.beyond_bound_beta} lies inside Eq. 9's bounds here"

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from gerne.errors import GerneError
+from gerne.system import keep_large_allocations
 
 params_option = click.option("--params", "params_path", default="params.yaml", show_default=True,
                              type=click.Path(dir_okay=False), help="Parameter file to validate and use.")
@@ -21,7 +22,7 @@ data_option = click.option("--data", required=True, type=click.Path(file_okay=Fa
 
 
 def stage(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Configure logging and turn library errors into a one-line message and exit status 1."""
+    """Configure logging and malloc, and turn library errors into a one-line message and exit status 1."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -29,6 +30,7 @@ def stage(func: Callable[..., Any]) -> Callable[..., Any]:
                             stream=sys.stderr)
         for noisy in ("alembic", "mlflow", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        keep_large_allocations()  # reuse large batch buffers without page faults (results unchanged)
         try:
             return func(*args, **kwargs)
         except GerneError as exc:

@@ -11,9 +11,16 @@ from typing import Any
 import torch
 
 from gerne.bench.naive import naive_epoch_seconds
-from gerne.bench.timing import data_path_images_per_second, epoch_seconds, floor_seconds, linear_shapes
+from gerne.bench.timing import (
+    data_path_images_per_second,
+    epoch_seconds,
+    faults_per_epoch,
+    floor_seconds,
+    linear_shapes,
+)
 from gerne.data.contract import load_tensor_dataset
 from gerne.models import build_model
+from gerne.system import allocations_kept, keep_large_allocations
 from gerne.train.loop import steps_for
 
 
@@ -43,10 +50,21 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack
     rows = train.num_classes * 100
     steps = steps_for(len(train), rows, 0)
     # ours and the floor alternate, best of `rounds` each: a shared machine's slow phases hit both alike
+    def gerne_epoch() -> float:
+        return epoch_seconds(splits, [0], 0.5, 1.0, True, epochs, 1)[0]
+
+    def floor_2() -> float:
+        return floor_seconds(shapes, 2 * rows, steps, device)
+
+    before = {}
+    if device.type == "cpu" and not allocations_kept():  # glibc's defaults first, for the before/after rows
+        before["gerne_default_malloc_s_per_epoch"], before["gerne_default_malloc_floor_s"] = _interleaved(
+            gerne_epoch, floor_2, rounds)
+        before["gerne_default_malloc_faults_per_epoch"] = faults_per_epoch(splits)
+    tuned = keep_large_allocations()
     erm, floor_erm = _interleaved(lambda: epoch_seconds(splits, [0], 1.0, -1.0, False, epochs, 1)[0],
                                   lambda: floor_seconds(shapes, rows, steps, device), rounds)
-    gerne, floor_gerne = _interleaved(lambda: epoch_seconds(splits, [0], 0.5, 1.0, True, epochs, 1)[0],
-                                      lambda: floor_seconds(shapes, 2 * rows, steps, device), rounds)
+    gerne, floor_gerne = _interleaved(gerne_epoch, floor_2, rounds)
     _, gerne_eval, _ = epoch_seconds(splits, [0], c=0.5, beta=1.0, track=True, epochs=1, repeats=1)
     stacked, _, _ = epoch_seconds(splits, list(range(stack)), c=0.5, beta=1.0, track=True, epochs=epochs)
     cpu_splits = {k: v.to("cpu") for k, v in splits.items()}
@@ -60,6 +78,9 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack
         "erm_floor_s": floor_erm,
         "gerne_s_per_epoch": gerne,
         "gerne_floor_s": floor_gerne,
+        "malloc_tuned": tuned,
+        "gerne_faults_per_epoch": faults_per_epoch(splits),
+        **before,
         "gerne_over_erm_per_step": gerne / erm,
         "eval_s_per_epoch": gerne_eval,
         "stack_size": stack,
@@ -76,6 +97,19 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack
     }
 
 
+def _malloc_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Before/after rows of the allocator setting (``gerne.system.keep_large_allocations``)."""
+    if "gerne_default_malloc_s_per_epoch" not in r:
+        return []
+    before, floor = r["gerne_default_malloc_s_per_epoch"], r["gerne_default_malloc_floor_s"]
+    return [
+        ("GERNE epoch before, with glibc's default malloc thresholds, s", f"{before:.3f}", f"{floor:.3f}",
+         f"{before / floor:.2f}×"),
+        ("minor page faults per GERNE epoch (train + eval): before → after",
+         f"{r['gerne_default_malloc_faults_per_epoch']:,.0f} → {r['gerne_faults_per_epoch']:,.0f}", "", ""),
+    ]
+
+
 def to_markdown(r: dict[str, Any]) -> str:
     """The benchmark table as markdown."""
     naive = r["naive_s_per_epoch"]
@@ -85,6 +119,7 @@ def to_markdown(r: dict[str, Any]) -> str:
          f"{r['erm_s_per_epoch'] / r['erm_floor_s']:.2f}×"),
         ("GERNE epoch (two batches per step), s", f"{gerne:.3f}", f"{r['gerne_floor_s']:.3f}",
          f"{gerne / r['gerne_floor_s']:.2f}×"),
+        *_malloc_rows(r),
         ("GERNE / ERM per step (ideal ≤ 2.0)", f"{r['gerne_over_erm_per_step']:.2f}", "", ""),
         ("evaluation per epoch (val + test, 15,000 images), s", f"{r['eval_s_per_epoch']:.3f}", "", ""),
         (f"{r['stack_size']} runs stacked, s per run-epoch", f"{r['stacked_s_per_run_epoch']:.3f}", "",

@@ -12,6 +12,7 @@ from torch import nn
 from gerne.data.contract import Split
 from gerne.methods import build_method
 from gerne.models import build_model
+from gerne.system import minor_page_faults
 from gerne.train.loop import LoopConfig, fit_stack
 
 
@@ -90,6 +91,18 @@ def epoch_seconds(splits: dict[str, Split], seeds: list[int], c: float, beta: fl
         if n_epochs == epochs and measured[0] < best[0]:
             best = measured
     return best
+
+
+def faults_per_epoch(splits: dict[str, Split], c: float = 0.5, beta: float = 1.0) -> float:
+    """Minor page faults per steady-state epoch (training + evaluation): a 3-epoch fit minus a 1-epoch fit, / 2."""
+    evals = {k: splits[k] for k in ("train", "val", "test")}
+    counts = []
+    for n_epochs in (1, 3):
+        models, methods = _stack(splits["train"], [0], c, beta, True, [100, 100, 100])
+        start = minor_page_faults()
+        fit_stack(models, methods, evals, [LoopConfig(epochs=n_epochs, lr=0.1, evaluate_train=False)], desc="bench")
+        counts.append(minor_page_faults() - start)
+    return max(0.0, (counts[1] - counts[0]) / 2)
 
 
 def data_path_images_per_second(train: Split, steps: int = 200) -> float:

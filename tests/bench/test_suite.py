@@ -18,6 +18,10 @@ def test_suite_on_toy_data(tmp_path: Path) -> None:
                 "naive_s_per_epoch", "data_path_images_per_s"):
         assert result[key] > 0 and math.isfinite(result[key]), key
     assert result["gerne_over_erm_per_step"] == result["gerne_s_per_epoch"] / result["erm_s_per_epoch"]
+    assert result["gerne_faults_per_epoch"] >= 0
+    if "gerne_default_malloc_s_per_epoch" in result:  # measured only while glibc's defaults were still in effect
+        assert result["gerne_default_malloc_s_per_epoch"] > 0
+        assert "glibc's default malloc" in to_markdown(result)
     md = to_markdown(result)
     assert "| GERNE epoch (two batches per step), s |" in md and result["machine"] in md
 

@@ -41,6 +41,14 @@ def validate(params_path: str) -> None:
 
         points = sum(len(grid(p, kind)) for kind in ("known", "unknown")) * len(p.cmnist.ratios)
         click.echo(f"  + sweep: {points} grid points (seed {p.sweep.seed}; those outside Eq. 9 are skipped)")
+    sp = p.subpop
+    if sp is not None and sp.datasets:
+        per = len(sp.settings) * (sp.search.configs + len(sp.seeds) - 1) + 1
+        click.echo(f"  + Datasets-2 {sp.datasets}: {per} runs each ({len(sp.settings)} settings × "
+                   f"({sp.search.configs} configs + {len(sp.seeds) - 1} more seeds) + the biased model)"
+                   + (f"; Table 3: {(sp.table3.folds + 1) * len(sp.seeds)} runs" if sp.table3.datasets else ""))
+    elif sp is not None:
+        click.echo("  Datasets-2 (Table 2/3): off — set subpop.datasets to switch them on")
 
 
 @main.command()

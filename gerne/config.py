@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gerne.errors import ConfigError
+from gerne.subpop.config import SubpopParams
 
 
 class _Strict(BaseModel):
@@ -192,6 +193,7 @@ class Params(_Strict):
     run_settings: RunSettings
     figures: FiguresParams | None = None
     sweep: SweepParams | None = None
+    subpop: SubpopParams | None = None
 
     @model_validator(mode="after")
     def _known_settings(self) -> Params:

@@ -3,7 +3,8 @@
 A prepared dataset is a directory with
   * ``metadata.csv`` — one row per sample: ``id, split, y, a`` (``split`` in train/val/test; integer labels),
   * ``images.npy``   — uint8 array ``N×H×W×C`` whose row ``i`` is the sample with ``id == i``
-    (tensor datasets such as C-MNIST; file-based datasets add a ``filename`` column instead),
+    (image datasets; those prepared from image files keep a ``filename`` column), or, for text datasets,
+    ``tokens.npy`` — int32 token ids ``N×L`` (exactly one of the two exists),
   * ``counts.json``  — realised group counts per split, written by :func:`write_tensor_dataset`.
 Group bookkeeping (counts, shares) lives here so that every method sees the same ``(x, y, a)`` interface.
 """
@@ -23,11 +24,13 @@ from gerne.io import atomic_path, write_json
 
 SPLITS = ("train", "val", "test")
 METADATA_COLUMNS = ("id", "split", "y", "a")
+ARRAY_NAMES = ("images.npy", "tokens.npy")
 
 
 @dataclass(frozen=True)
 class Split:
-    """One split held as tensors: ``x`` uint8 images (N×H×W×C), ``y`` labels, ``a`` attributes (int64)."""
+    """One split held as tensors: ``x`` uint8 images (N×H×W×C) or int32 token ids (N×L), ``y`` labels,
+    ``a`` attributes (int64)."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -63,6 +66,14 @@ def counts_to_dict(counts: np.ndarray) -> dict[str, int]:
     return {f"{y},{a}": int(n) for (y, a), n in np.ndenumerate(counts)}
 
 
+def split_counts(metadata: pd.DataFrame, num_classes: int, num_attributes: int) -> dict[str, dict[str, int]]:
+    """``{split: {"y,a": n}}`` of a metadata table (the ``splits`` entry of counts.json)."""
+    return {
+        split: counts_to_dict(group_counts(part["y"], part["a"], num_classes, num_attributes))
+        for split, part in metadata.groupby("split", sort=False)
+    }
+
+
 def write_tensor_dataset(
     out_dir: str | Path, images: np.ndarray, metadata: pd.DataFrame, num_classes: int, num_attributes: int
 ) -> dict[str, dict[str, int]]:
@@ -81,10 +92,7 @@ def write_tensor_dataset(
         np.save(fh, images)
     with atomic_path(out / "metadata.csv") as tmp:
         metadata.loc[:, list(METADATA_COLUMNS)].to_csv(tmp, index=False)
-    counts = {
-        split: counts_to_dict(group_counts(part["y"], part["a"], num_classes, num_attributes))
-        for split, part in metadata.groupby("split", sort=False)
-    }
+    counts = split_counts(metadata, num_classes, num_attributes)
     write_json(out / "counts.json", {"num_classes": num_classes, "num_attributes": num_attributes, "splits": counts})
     return counts
 
@@ -119,16 +127,22 @@ def load_metadata(data_dir: str | Path) -> tuple[pd.DataFrame, int, int]:
 
 
 def load_tensor_dataset(data_dir: str | Path) -> dict[str, Split]:
-    """Load every split of a prepared tensor dataset as CPU tensors."""
+    """Load every split of a prepared tensor dataset (``images.npy`` or ``tokens.npy``) as CPU tensors."""
     root = Path(data_dir)
     meta, K, A = load_metadata(root)
-    (images_path,) = _require(root, ("images.npy",))
+    present = [name for name in ARRAY_NAMES if (root / name).is_file()]
+    if len(present) != 1:
+        if not present:
+            raise DataError(f"{root} holds neither {' nor '.join(ARRAY_NAMES)}: prepare the dataset first "
+                            "(e.g. `dvc repro` its build stage)")
+        raise DataError(f"{root} holds both {' and '.join(present)}; a prepared dataset has exactly one: rebuild it")
+    images_path = root / present[0]
     try:
         images = np.load(images_path, mmap_mode="r")
     except (ValueError, OSError) as exc:
         raise DataError(f"{images_path} is corrupt ({exc}); delete it and rebuild the dataset") from exc
     if len(images) != len(meta):
-        raise DataError(f"{root}: images.npy has {len(images)} rows but metadata.csv {len(meta)}; rebuild it")
+        raise DataError(f"{root}: {images_path.name} has {len(images)} rows but metadata.csv {len(meta)}; rebuild it")
     out: dict[str, Split] = {}
     for split in SPLITS:
         rows = meta.index[meta["split"] == split].to_numpy()

@@ -1,6 +1,6 @@
-"""Generic download helpers: streamed MD5, resumable HTTP download, fetch-and-verify from mirrors or URLs.
+"""Generic download helpers: streamed digests, resumable HTTP download, size/checksum verification, mirror copies.
 
-Only the standard library is used (``urllib``), so that preparing data needs no extra dependency.
+HTTP goes through the standard library (``urllib``); a ``tqdm`` progress bar shows on terminals only.
 A file at its final path is always complete and verified: downloads go to ``<name>.part`` (kept on failure so
 that the next attempt resumes with an HTTP ``Range`` request), then to an unverified temporary name, and are
 renamed onto the final name only after the checksum matched.
@@ -18,6 +18,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tqdm import tqdm
+
 from gerne.errors import DataError
 
 CHUNK = 1 << 20
@@ -29,7 +31,12 @@ _PERMANENT_HTTP = {400, 401, 403, 404, 405, 410, 451}
 
 def md5_of(path: str | os.PathLike[str], decompress_gzip: bool = False) -> str:
     """Hex MD5 of a file, read in chunks; of its gunzipped bytes if ``decompress_gzip``."""
-    digest = hashlib.md5()
+    return digest_of(path, "md5", decompress_gzip)
+
+
+def digest_of(path: str | os.PathLike[str], algorithm: str = "sha256", decompress_gzip: bool = False) -> str:
+    """Hex digest (``hashlib`` algorithm name) of a file read in chunks; of its gunzipped bytes if asked."""
+    digest = hashlib.new(algorithm)
     opener = gzip.open if decompress_gzip else open
     try:
         with opener(path, "rb") as fh:
@@ -69,10 +76,15 @@ def _attempt(url: str, part: Path, timeout: float) -> None:
         length = response.headers.get("Content-Length")
         expected = int(length) if length is not None and length.isdigit() else None
         received = 0
-        with open(part, "ab" if resumed else "wb") as fh:
+        start = offset if resumed else 0
+        total = start + expected if expected is not None else None
+        bar = tqdm(total=total, initial=start, desc=part.name, unit="B", unit_scale=True, unit_divisor=1024,
+                   leave=False, disable=None)  # disable=None: silent unless stderr is a terminal
+        with bar, open(part, "ab" if resumed else "wb") as fh:
             while chunk := response.read(CHUNK):
                 fh.write(chunk)
                 received += len(chunk)
+                bar.update(len(chunk))
     if expected is not None and received < expected:
         raise _IncompleteError(f"connection closed after {received} of {expected} bytes")
 
@@ -105,21 +117,70 @@ def download_url(url: str, dest: str | os.PathLike[str], timeout: float = 60, re
     raise DataError(f"download of {url} failed after {attempt + 1} attempt(s): {reason}{kept}")
 
 
-def _verify_into(tmp: Path, target: Path, md5: str, decompress: bool, source: str, hint: str) -> Path:
-    """Rename ``tmp`` onto ``target`` if its MD5 matches, else delete it and raise :class:`DataError`."""
+def verify_file(
+    path: str | os.PathLike[str],
+    *,
+    size: int | None = None,
+    md5: str | None = None,
+    decompress_gzip: bool = False,
+    label: str = "",
+    hint: str = "",
+) -> str:
+    """Check ``path`` against a known ``size`` and ``md5``; return the digest actually verified or computed.
+
+    Returns ``"md5:<hex>"`` when ``md5`` is known, else ``"sha256:<hex>"`` (computed so that the caller can record
+    it). Raises :class:`DataError` naming ``label`` (default: the file name) on a size or checksum mismatch.
+    """
+    path = Path(path)
+    label = label or path.name
+    fix = f"Replace it with an intact copy of the original file (or delete it and download again).{hint}"
+    if size is not None:
+        actual_size = path.stat().st_size
+        if actual_size != size:
+            raise DataError(f"{label} is corrupt or truncated: it has {actual_size} bytes, expected {size}. {fix}")
+    if md5 is None:
+        return "sha256:" + digest_of(path, "sha256", decompress_gzip)
     try:
-        actual = md5_of(tmp, decompress_gzip=decompress)
+        actual = md5_of(path, decompress_gzip=decompress_gzip)
     except DataError:
         actual = "unreadable"
-    if actual != md5:
+    if actual != md5.lower():
+        what = "decompressed bytes" if decompress_gzip else "bytes"
+        raise DataError(f"{label} is corrupt: MD5 of its {what} is {actual}, expected {md5}. {fix}")
+    return "md5:" + actual
+
+
+def install_verified(
+    tmp: Path,
+    target: Path,
+    *,
+    size: int | None = None,
+    md5: str | None = None,
+    decompress_gzip: bool = False,
+    origin: str = "",
+    hint: str = "",
+) -> str:
+    """Rename ``tmp`` onto ``target`` if :func:`verify_file` passes (return its digest), else delete ``tmp``."""
+    label = f"{target.name} from {origin}" if origin else target.name
+    try:
+        digest = verify_file(tmp, size=size, md5=md5, decompress_gzip=decompress_gzip, label=label, hint=hint)
+    except DataError:
         tmp.unlink(missing_ok=True)
-        what = "decompressed bytes" if decompress else "bytes"
-        raise DataError(
-            f"{target.name} from {source} is corrupt: MD5 of its {what} is {actual}, expected {md5}. "
-            f"Replace it with an intact copy of the original file (or delete it and download again).{hint}"
-        )
+        raise
     os.replace(tmp, target)
-    return target
+    return digest
+
+
+def copy_from_mirror(mirror_file: Path, tmp: Path, hint: str = "") -> None:
+    """Copy a mirror file to ``tmp`` (not yet verified); :class:`DataError` naming it when absent or unreadable."""
+    if not mirror_file.is_file():
+        msg = f"mirror file {mirror_file} is missing: the mirror directory must hold {mirror_file.name}.{hint}"
+        raise DataError(msg)
+    try:
+        shutil.copyfile(mirror_file, tmp)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"cannot copy {mirror_file} to {tmp.parent}: {exc}.{hint}") from exc
 
 
 def fetch_verified(
@@ -151,21 +212,17 @@ def fetch_verified(
     tmp.unlink(missing_ok=True)
     if mirror_dir is not None:
         source = Path(mirror_dir) / name
-        if not source.is_file():
-            raise DataError(f"mirror file {source} is missing: the mirror directory must hold {name}.{hint}")
-        try:
-            shutil.copyfile(source, tmp)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise DataError(f"cannot copy {source} to {dest}: {exc}.{hint}") from exc
-        return _verify_into(tmp, target, md5, decompress_gzip_for_md5, str(source), hint)
+        copy_from_mirror(source, tmp, hint)
+        install_verified(tmp, target, md5=md5, decompress_gzip=decompress_gzip_for_md5, origin=str(source), hint=hint)
+        return target
     failures = []
     for base in urls:
         url = base if base.endswith("/") else base + "/"
         url += name
         try:
             download_url(url, tmp, timeout=timeout, retries=retries)
-            return _verify_into(tmp, target, md5, decompress_gzip_for_md5, url, "")
+            install_verified(tmp, target, md5=md5, decompress_gzip=decompress_gzip_for_md5, origin=url)
+            return target
         except DataError as exc:
             failures.append(str(exc))
     tried = "; ".join(failures) if failures else "no URL given"

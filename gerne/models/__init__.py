@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,19 @@ def _mlp(input_shape: tuple[int, ...], num_classes: int, hidden: list[int] | Non
     return MLP(math.prod(input_shape), num_classes, hidden if hidden is not None else [100, 100, 100])
 
 
-MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": _mlp}
+def _lazy(module: str, factory: str, **fixed: Any) -> Callable[..., nn.Module]:
+    """Entry whose module (torchvision, transformers: seconds to import) is imported only when a model is built."""
+    def build(input_shape: tuple[int, ...], num_classes: int, **options: Any) -> nn.Module:
+        return getattr(importlib.import_module(module), factory)(input_shape, num_classes, **fixed, **options)
+    return build
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "mlp": _mlp,
+    "resnet18": _lazy("gerne.models.resnet", "build_resnet", depth=18),
+    "resnet50": _lazy("gerne.models.resnet", "build_resnet", depth=50),
+    "bert": _lazy("gerne.models.bert", "build_bert"),
+}
 
 
 def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, **options: Any) -> nn.Module:

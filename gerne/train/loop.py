@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from gerne.data.contract import Split
 from gerne.methods.gerne import StackedStep
 from gerne.train.evaluate import SCALARS, split_scores
-from gerne.train.optim import SGD
+from gerne.train.optimizers import build_optimizer
 from gerne.train.stack import ModelStack
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,11 @@ class LoopConfig:
     oracle_metric: str = "test_gba"
     evaluate_train: bool = True
     precision: str = "fp32"
+    total_steps: int = 0  # > 0: step-based budget (SubpopBench), evaluated every steps_per_epoch steps and at the end
+    optimizer: str = "sgd"
+    schedule: str = "constant"
+    clip_norm: float | None = None
+    eval_batch_size: int = 8192
 
 
 @dataclass
@@ -63,6 +68,15 @@ def steps_for(train_size: int, samples_per_step: int, configured: int) -> int:
     return configured if configured > 0 else max(1, math.ceil(train_size / samples_per_step))
 
 
+def interval_steps(cfg: LoopConfig, steps: int) -> list[int]:
+    """Steps of each training interval between evaluations: ``epochs`` × ``steps``, or with a step budget
+    ``total_steps`` split into intervals of ``steps`` (the last one shorter)."""
+    if cfg.total_steps <= 0:
+        return [steps] * cfg.epochs
+    full, rest = divmod(cfg.total_steps, steps)
+    return [steps] * full + ([rest] if rest else [])
+
+
 def aligned_attributes(train: Split) -> torch.Tensor:
     """Majority attribute of each class in the training split (for aligned/conflicting accuracy)."""
     gid = train.y * train.num_attributes + train.a
@@ -70,12 +84,13 @@ def aligned_attributes(train: Split) -> torch.Tensor:
     return counts.reshape(train.num_classes, train.num_attributes).argmax(1)
 
 
-def evaluate(stack: ModelStack, splits: dict[str, Split], aligned: torch.Tensor) -> tuple[list[dict], list[dict]]:
+def evaluate(stack: ModelStack, splits: dict[str, Split], aligned: torch.Tensor,
+             batch_size: int = 8192) -> tuple[list[dict], list[dict]]:
     """Scores of every run on every split in one host transfer: per run ``{split_metric: value}`` and
     ``{split: K×A accuracies}``."""
     vectors, tables = [], []
     for split in splits.values():
-        preds = stack.predict(split.x)
+        preds = stack.predict(split.x, chunk=batch_size)
         scored = [split_scores(p, split, aligned) for p in preds]
         vectors.append(torch.stack([v for v, _ in scored]))
         tables.append(torch.stack([t for _, t in scored]))
@@ -107,15 +122,19 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
     (never pseudo ones). Selections: ``last`` epoch, ``best_val`` by ``select_metric`` and ``oracle`` by
     ``oracle_metric`` (best test score, as some baselines report).
     """
-    shared = {(c.epochs, c.lr, c.momentum, c.weight_decay, c.steps_per_epoch, c.precision) for c in cfgs}
+    shared = {(c.epochs, c.lr, c.momentum, c.weight_decay, c.steps_per_epoch, c.precision, c.total_steps,
+               c.optimizer, c.schedule, c.clip_norm) for c in cfgs}
     if len(shared) != 1 or len(models) != len(methods) or len(models) != len(cfgs):
         raise ValueError("stacked runs need one method and config each, with the same epochs, lr, momentum, "
-                         "weight decay, steps per epoch and precision")
+                         "weight decay, steps per epoch, step budget, optimizer and precision")
     cfg0, device = cfgs[0], methods[0].y.device
     stack = ModelStack(models, cfgs[0].precision)
     generators = [torch.Generator(device=device).manual_seed(c.seed) for c in cfgs]
-    opt = SGD(stack.parameters(), lr=cfg0.lr, momentum=cfg0.momentum, weight_decay=cfg0.weight_decay)
     steps = steps_for(len(methods[0].y), methods[0].samples_per_batch, cfg0.steps_per_epoch)
+    intervals = interval_steps(cfg0, steps)
+    opt = build_optimizer(cfg0.optimizer, stack.parameters(), lr=cfg0.lr, momentum=cfg0.momentum,
+                          weight_decay=cfg0.weight_decay, total_steps=sum(intervals), schedule=cfg0.schedule,
+                          clip_norm=cfg0.clip_norm)
     aligned = aligned_attributes(eval_splits["train"]) if "train" in eval_splits else None
     if aligned is None:
         raise ValueError("eval_splits must hold the 'train' split (true attributes) to define aligned groups; "
@@ -125,28 +144,33 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
     best = [{"best_val": float("nan"), "oracle": float("nan")} for _ in models]
     train_time = 0.0
     step = StackedStep(methods)
-    bar = tqdm(range(1, cfg0.epochs + 1), desc=desc, unit="epoch", disable=None, leave=False)
+    bar = tqdm(range(1, len(intervals) + 1), desc=desc, unit="eval" if cfg0.total_steps else "epoch",
+               disable=None, leave=False)
+    done = 0
     for epoch in bar:
         stack.train(True)
         start = time.perf_counter()
         sums = torch.zeros(len(models), 3, dtype=torch.float64, device=device)
-        for _ in range(steps):
+        for _ in range(intervals[epoch - 1]):
             loss, parts = step(stack, generators)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sums += parts
-        losses = (sums / steps).tolist()  # the one host sync of the epoch
+        losses = (sums / intervals[epoch - 1]).tolist()  # the one host sync of the epoch
+        done += intervals[epoch - 1]
         train_time += time.perf_counter() - start
-        metrics, tables = evaluate(stack, evals, aligned)
+        metrics, tables = evaluate(stack, evals, aligned, cfg0.eval_batch_size)
         for r, result in enumerate(results):
             m = {**metrics[r], **dict(zip(LOSS_NAMES, losses[r], strict=True))}
+            if cfg0.total_steps:
+                m["step"] = float(done)
             _record(result, best[r], epoch, m, tables[r], cfgs[r], stack, r)
             if on_epoch is not None:
                 on_epoch[r](epoch, m)
         key = cfg0.select_metric
         bar.set_postfix(loss=f"{losses[0][2]:.3f}", **{key: f"{results[0].history[-1].get(key, math.nan):.3f}"})
-        log.info("%s epoch %d/%d  L_ext %s  %s %s", desc, epoch, cfg0.epochs, _fmt(r[2] for r in losses), key,
+        log.info("%s epoch %d/%d  L_ext %s  %s %s", desc, epoch, len(intervals), _fmt(r[2] for r in losses), key,
                  _fmt(res.history[-1].get(key, math.nan) for res in results))
         if not all(math.isfinite(r[2]) for r in losses):
             for result, r in zip(results, losses, strict=True):

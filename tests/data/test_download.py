@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gerne.data import download
-from gerne.data.download import download_url, fetch_verified, md5_of
+from gerne.data.download import download_url, fetch_verified, install_verified, md5_of, verify_file
 from gerne.errors import DataError
 
 PAYLOAD = bytes(range(256)) * 1200  # 300 KiB, several read chunks are not needed to exercise resume
@@ -162,3 +162,27 @@ def test_fetch_verified_replaces_corrupt_existing_file(tmp_path: Path) -> None:
     md5 = hashlib.md5(PAYLOAD).hexdigest()
     assert fetch_verified("a.bin", dest, [], mirror, md5, False).read_bytes() == PAYLOAD
     assert sorted(p.name for p in dest.iterdir()) == ["a.bin"]
+
+
+def test_verify_file_size_md5_and_recorded_sha256(tmp_path: Path) -> None:
+    path = tmp_path / "a.gz"
+    path.write_bytes(gzip.compress(PAYLOAD))
+    size, md5 = path.stat().st_size, hashlib.md5(path.read_bytes()).hexdigest()
+    assert verify_file(path, size=size, md5=md5.upper()) == "md5:" + md5
+    assert verify_file(path, md5=hashlib.md5(PAYLOAD).hexdigest(), decompress_gzip=True).startswith("md5:")
+    assert verify_file(path, size=size) == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(DataError, match=rf"a\.gz is corrupt or truncated: it has {size} bytes, expected {size + 1}"):
+        verify_file(path, size=size + 1, md5=md5)
+    with pytest.raises(DataError, match=r"src is corrupt: MD5 .* expected 0+\. .*HINT"):
+        verify_file(path, md5="0" * 32, label="src", hint=" HINT")
+
+
+def test_install_verified_renames_or_deletes(tmp_path: Path) -> None:
+    tmp, target = tmp_path / ".a.unverified", tmp_path / "a"
+    tmp.write_bytes(PAYLOAD)
+    with pytest.raises(DataError, match=r"a from http://x/a is corrupt or truncated"):
+        install_verified(tmp, target, size=1, origin="http://x/a")
+    assert list(tmp_path.iterdir()) == []
+    tmp.write_bytes(PAYLOAD)
+    assert install_verified(tmp, target, size=len(PAYLOAD)).startswith("sha256:")
+    assert list(tmp_path.iterdir()) == [target]

@@ -75,3 +75,21 @@ def test_toy_dataset_roundtrip(tmp_path: Path) -> None:
     s = load_tensor_dataset(toy_dataset(tmp_path / "d", n_per_split=(30, 9, 12)))
     assert [len(s[k]) for k in ("train", "val", "test")] == [30, 9, 12]
     assert s["train"].x.dtype == torch.uint8 and s["train"].num_attributes == 3
+
+
+def test_step_budget_evaluates_every_interval_and_at_the_end(splits) -> None:
+    """SubpopBench-style: ``total_steps`` split into evaluations every ``steps_per_epoch`` steps, the last shorter."""
+    torch.manual_seed(0)
+    model = build_model("mlp", tuple(splits["train"].x.shape[1:]), 3, hidden=[32])
+    method = build_method("gerne", c=0.5, beta=1.0, batch_size=20)
+    method.setup(splits["train"])
+    cfg = LoopConfig(epochs=1, lr=0.05, steps_per_epoch=3, total_steps=7, optimizer="sgd", schedule="linear",
+                     eval_batch_size=64)
+    result = fit(model, method, splits["train"], {k: splits[k] for k in ("train", "val", "test")}, cfg)
+    assert [h["step"] for h in result.history] == [3.0, 6.0, 7.0]
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert result.selections["last"]["metrics"]["step"] == 7.0
+
+
+def test_epoch_runs_carry_no_step_key(splits) -> None:
+    assert "step" not in _fit(splits, epochs=1).history[0]  # C-MNIST summaries keep their exact shape

@@ -1,0 +1,74 @@
+"""Bring your own image dataset: a table ``id, filename, split, y, a`` plus a folder of images → the contract.
+
+``id`` may be any unique key (it is kept as ``source_id``; the contract renumbers rows 0..N-1 in table order);
+``filename`` is relative to ``image_root``; ``split`` is train/val/test; ``y`` and ``a`` are integers from 0.
+K and A are one more than the largest ``y`` and ``a``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from gerne.data.contract import SPLITS
+from gerne.data.counts import Counts, Prepared
+from gerne.data.images import prepare_images
+from gerne.errors import DataError
+
+COLUMNS = ("id", "filename", "split", "y", "a")
+
+
+def read_own_table(meta_csv: str | os.PathLike[str]) -> tuple[pd.DataFrame, int, int]:
+    """``(table, K, A)`` of a user table, validated; the contract table keeps the user's id as ``source_id``."""
+    try:
+        raw = pd.read_csv(meta_csv)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read {meta_csv} ({exc}); it must be a CSV with columns {list(COLUMNS)}") from exc
+    missing = [c for c in COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataError(f"{meta_csv} lacks columns {missing}; it needs {list(COLUMNS)} (found {list(raw.columns)})")
+    if raw.empty:
+        raise DataError(f"{meta_csv} has no rows")
+    if raw["id"].duplicated().any():
+        raise DataError(f"{meta_csv}: ids must be unique, e.g. {raw.loc[raw['id'].duplicated(), 'id'].iloc[0]!r} "
+                        "repeats")
+    if raw["filename"].isna().any():
+        raise DataError(f"{meta_csv}: {int(raw['filename'].isna().sum())} row(s) have no filename")
+    bad = sorted(map(str, set(raw["split"]) - set(SPLITS)))
+    if bad:
+        raise DataError(f"{meta_csv}: unknown split values {bad}; use {list(SPLITS)}")
+    for col in ("y", "a"):
+        values = pd.to_numeric(raw[col], errors="coerce")
+        bad_rows = np.flatnonzero(values.isna() | (values != values.round()) | (values < 0))
+        if len(bad_rows):
+            raise DataError(f"{meta_csv}: column {col!r} must hold integers >= 0 (class / attribute indices); "
+                            f"data row {bad_rows[0] + 1} holds {raw[col].iloc[bad_rows[0]]!r}")
+        raw[col] = values.astype(np.int64)
+    table = pd.DataFrame({
+        "id": np.arange(len(raw), dtype=np.int64),
+        "filename": raw["filename"].astype(str),
+        "split": raw["split"],
+        "y": raw["y"],
+        "a": raw["a"],
+        "source_id": raw["id"],
+    })
+    return table, int(table["y"].max()) + 1, int(table["a"].max()) + 1
+
+
+def prepare_own(
+    meta_csv: str | os.PathLike[str],
+    image_root: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    transform: str,
+    image_size: int,
+    expected_counts: Counts | None = None,
+    workers: int | None = None,
+) -> Prepared:
+    """Prepare a user image dataset into ``out_dir`` (see the module docstring); counts are checked only when
+    ``expected_counts`` ({split: {"y,a": n}}) is given."""
+    table, K, A = read_own_table(meta_csv)
+    return prepare_images(table, image_root, out_dir, transform=transform, image_size=image_size, num_classes=K,
+                          num_attributes=A, expected_counts=expected_counts, dataset=f"own dataset {meta_csv}",
+                          workers=workers)

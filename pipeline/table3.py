@@ -1,0 +1,22 @@
+"""DVC stage `table3@dataset`: CelebA trained on its validation split only (Appendix G)."""
+
+import click
+
+from gerne.config import load_params
+from gerne.subpop.stages import table3
+from pipeline._common import data_option, params_option, stage
+
+
+@click.command()
+@params_option
+@data_option
+@click.option("--dataset", default="celeba", show_default=True)
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False))
+@stage
+def main(params_path: str, data: str, dataset: str, out_dir: str) -> None:
+    """Train on all of val and by group-stratified cross-validation on val; every seed."""
+    table3(load_params(params_path), data, out_dir, dataset)
+
+
+if __name__ == "__main__":
+    main()

@@ -31,3 +31,11 @@ def test_floor_grows_with_rows() -> None:
     small = floor_seconds(shapes, rows=64, steps=5, device=torch.device("cpu"))
     large = floor_seconds(shapes, rows=4096, steps=5, device=torch.device("cpu"))
     assert large > small > 0
+
+
+def test_data_path_before_after() -> None:
+    from gerne.bench.data_path import data_path, to_markdown
+
+    r = data_path(n_images=4, batch=4, size=32)
+    assert r["jpeg_decode_images_per_s"] > 0 and r["prepared_gather_images_per_s"] > r["jpeg_decode_images_per_s"]
+    assert "| speed-up |" in to_markdown(r, "test machine")

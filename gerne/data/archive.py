@@ -17,8 +17,9 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -67,43 +68,48 @@ def _write(source: IO[bytes], target: Path) -> None:
         shutil.copyfileobj(source, fh, 1 << 20)
 
 
-def _extract_tar(archive: Path, root: Path) -> None:
+@dataclass(frozen=True)
+class _Member:
+    """One archive member as the extraction loop sees it: a refusal reason or how to read it."""
+
+    name: str
+    problem: str | None  # why it is refused (link, special file), or None
+    is_dir: bool
+    open: Callable[[], IO[bytes]]
+
+
+def _tar_members(archive: Path) -> Iterator[_Member]:
     # Streaming mode reads a compressed archive once, front to back (no backward seeks per member).
     with tarfile.open(archive, mode="r|*") as tar:
-        for member in tar:
-            if member.issym() or member.islnk():
-                raise _refuse(archive, member.name, f"is a link to {member.linkname!r} (links are refused)")
-            if not (member.isfile() or member.isdir()):
-                raise _refuse(archive, member.name, "is a device, FIFO or other special file")
-            target = _member_path(archive, root, member.name)
-            if target is None:
-                continue
-            if member.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            source = tar.extractfile(member)
-            if source is None:  # pragma: no cover - isfile() members always have data
-                raise _refuse(archive, member.name, "has no data")
-            with source:
-                _write(source, target)
+        for m in tar:
+            problem = (f"is a link to {m.linkname!r} (links are refused)" if m.issym() or m.islnk() else
+                       None if m.isfile() or m.isdir() else "is a device, FIFO or other special file")
+            yield _Member(m.name, problem, m.isdir(), lambda m=m: tar.extractfile(m))
 
 
-def _extract_zip(archive: Path, root: Path) -> None:
+def _zip_members(archive: Path) -> Iterator[_Member]:
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
             mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise _refuse(archive, info.filename, "is a symbolic link (links are refused)")
-            if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # no type bits: plain file
-                raise _refuse(archive, info.filename, "is a device, FIFO or other special file")
-            target = _member_path(archive, root, info.filename)
-            if target is None:
-                continue
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            with zf.open(info) as source:  # the CRC is checked as the member is read
-                _write(source, target)
+            problem = ("is a symbolic link (links are refused)" if stat.S_ISLNK(mode) else
+                       "is a device, FIFO or other special file"
+                       if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) else None)
+            yield _Member(info.filename, problem, info.is_dir(), lambda info=info: zf.open(info))  # CRC checked
+
+
+def _extract(archive: Path, root: Path, members: Iterator[_Member]) -> None:
+    """Write every member under ``root`` after checking it (refused members raise before anything of theirs)."""
+    for member in members:
+        if member.problem:
+            raise _refuse(archive, member.name, member.problem)
+        target = _member_path(archive, root, member.name)
+        if target is None:
+            continue
+        if member.is_dir:
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        with member.open() as source:
+            _write(source, target)
 
 
 @contextmanager
@@ -147,10 +153,10 @@ def safe_extract(archive: Path, dest: Path) -> Path:
         return dest
     if not archive.is_file():
         raise DataError(f"archive {archive} is missing: download it again")
-    extract = _extract_zip if archive.name.lower().endswith(".zip") else _extract_tar
+    members = _zip_members if archive.name.lower().endswith(".zip") else _tar_members
     try:
         with building_dir(dest) as tmp:
-            extract(archive, tmp.resolve())
+            _extract(archive, tmp.resolve(), members(archive))
     except _CORRUPT as exc:
         raise DataError(f"{archive} is corrupt or truncated: delete it and download again ({exc})") from exc
     except OSError as exc:

@@ -44,6 +44,19 @@ class Prepared:
         return self.rows / self.seconds if self.seconds > 0 else float("inf")
 
 
+def read_csv_columns(path: str | os.PathLike[str], columns: Iterable[str], fix: str) -> pd.DataFrame:
+    """Read a CSV that must hold ``columns``; unreadable or incomplete → DataError ending with ``fix``."""
+    columns = list(columns)
+    try:
+        raw = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read {path} ({exc}); {fix}") from exc
+    missing = [c for c in columns if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path} lacks columns {missing} (needs {columns}, found {list(raw.columns)}); {fix}")
+    return raw
+
+
 def locate(raw_dir: str | os.PathLike[str], candidates: Iterable[str], what: str) -> Path:
     """The first existing path among ``raw_dir/candidate``; a DataError naming all of them otherwise."""
     tried = [Path(raw_dir) / name for name in candidates]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gerne.data.contract import SPLITS
-from gerne.data.counts import Counts, Prepared
+from gerne.data.counts import Counts, Prepared, read_csv_columns
 from gerne.data.images import prepare_images
 from gerne.errors import DataError
 
@@ -22,13 +22,7 @@ COLUMNS = ("id", "filename", "split", "y", "a")
 
 def read_own_table(meta_csv: str | os.PathLike[str]) -> tuple[pd.DataFrame, int, int]:
     """``(table, K, A)`` of a user table, validated; the contract table keeps the user's id as ``source_id``."""
-    try:
-        raw = pd.read_csv(meta_csv)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {meta_csv} ({exc}); it must be a CSV with columns {list(COLUMNS)}") from exc
-    missing = [c for c in COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(f"{meta_csv} lacks columns {missing}; it needs {list(COLUMNS)} (found {list(raw.columns)})")
+    raw = read_csv_columns(meta_csv, COLUMNS, f"it must be a CSV with columns {list(COLUMNS)}")
     if raw.empty:
         raise DataError(f"{meta_csv} has no rows")
     if raw["id"].duplicated().any():

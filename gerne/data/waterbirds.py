@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from gerne.data.counts import REDOWNLOAD, Counts, Prepared, locate
+from gerne.data.counts import REDOWNLOAD, Counts, Prepared, locate, read_csv_columns
 from gerne.data.images import prepare_images
 from gerne.data.sources import Source
 from gerne.errors import DataError
@@ -35,14 +35,7 @@ PUBLISHED_COUNTS: dict[str, dict[str, int]] = {
 
 def read_metadata(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The release's ``metadata.csv`` as a contract table ``id, filename, split, y, a`` (plus ``img_id``)."""
-    try:
-        raw = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path} cannot be read ({exc}); {REDOWNLOAD}") from exc
-    missing = [c for c in COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(f"{path} lacks columns {missing} (expected {list(COLUMNS)}); is this the group-DRO "
-                        f"Waterbirds release? {REDOWNLOAD}")
+    raw = read_csv_columns(path, COLUMNS, f"is this the group-DRO Waterbirds release? {REDOWNLOAD}")
     bad = sorted(set(raw["split"]) - set(SPLIT_CODES))
     for col, allowed in (("y", {0, 1}), ("place", {0, 1})):
         if not set(raw[col]) <= allowed:

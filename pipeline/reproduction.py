@@ -1,0 +1,28 @@
+"""DVC stage `reproduction`: reports/REPRODUCTION.md from the Table 1 CSV, split counts, sweeps and run summaries."""
+
+from pathlib import Path
+
+import click
+
+from gerne.config import load_params
+from gerne.io import write_text
+from gerne.report.reproduction import build
+from pipeline._common import params_option, stage
+
+
+@click.command()
+@params_option
+@click.option("--table", default="reports/table1_cmnist.csv", show_default=True,
+              type=click.Path(dir_okay=False, exists=True))
+@click.option("--metrics", default="metrics/cmnist", show_default=True, type=click.Path(file_okay=False))
+@click.option("--runs", default="runs", show_default=True, type=click.Path(file_okay=False, exists=True))
+@click.option("--out", default="reports/REPRODUCTION.md", show_default=True, type=click.Path(dir_okay=False))
+@stage
+def main(params_path: str, table: str, metrics: str, runs: str, out: str) -> None:
+    """Write the reproduction summary."""
+    p = load_params(params_path)
+    write_text(out, build(Path(table), Path(metrics), Path(runs), p.cmnist.ratios, p.train.epochs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""REPRODUCTION.md is built from the files the pipeline writes, and its verdicts follow the numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from gerne.report.reproduction import build, compute_spent, conflicting
+
+
+def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    table = tmp_path / "table1.csv"
+    pd.DataFrame([
+        {"selection": "best_val", "setting": "gerne_known", "ratio": 0.5, "mean": 78.3, "std": 1.1, "n_seeds": 3,
+         "paper_mean": 77.79, "diff": 0.51},
+        {"selection": "best_val", "setting": "erm", "ratio": 0.5, "mean": 24.5, "std": 2.6, "n_seeds": 3,
+         "paper_mean": 35.19, "diff": -10.69},
+        {"selection": "oracle", "setting": "erm", "ratio": 0.5, "mean": 40.0, "std": 1.0, "n_seeds": 3,
+         "paper_mean": 35.19, "diff": 4.81},
+    ]).to_csv(table, index=False)
+    metrics = tmp_path / "metrics"
+    cells = {split: {f"{y},{a}": (50 if y == a else (1 if (split, y, a) == ("train", 0, 1) else 0))
+                     for y in range(2) for a in range(2)} for split in ("train", "val", "test")}
+    (metrics / "r0.5").mkdir(parents=True)
+    (metrics / "r0.5" / "counts.json").write_text(json.dumps(cells))
+    runs = tmp_path / "runs"
+    for i, (spe, epochs) in enumerate([(2.0, 65), (1.0, 36)]):
+        path = runs / "cmnist" / "r0.5" / "erm" / f"seed{i}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"seconds_per_epoch": spe, "epochs_run": epochs, "selections": {}}))
+    return table, metrics, runs
+
+
+def test_verdicts_counts_and_compute(tmp_path: Path) -> None:
+    table, metrics, runs = _files(tmp_path)
+    assert conflicting(metrics / "r0.5" / "counts.json") == [1, 0]
+    assert compute_spent(runs) == (2, (2.0 * 65 + 36) / 3600)
+    md = build(table, metrics, runs, [0.5, 1.0], epochs=65)
+    assert "1 of 2 trained Table 1 cells" in md  # oracle rows are not verdicts
+    assert "| gerne_known | 0.5 | 78.30 ± 1.10 (3 seeds) | 77.79 | +0.51 | yes |" in md
+    assert "| erm | 0.5 | 24.50 ± 2.60 (3 seeds) | 35.19 | -10.69 | **no** |" in md
+    assert "| 0.5 | 1 | 249 | 0 in 2 groups, 2 empty, 2 with ≤ 2 |" in md and "| 1.0 | not built |" in md
+    assert "no sweep has finished yet" in md and "## Epochs: 65" in md

@@ -43,3 +43,21 @@ def test_verdicts_counts_and_compute(tmp_path: Path) -> None:
     assert "| erm | 0.5 | 24.50 ± 2.60 (3 seeds) | 35.19 | -10.69 | **no** |" in md
     assert "| 0.5 | 1 | 249 | 0 in 2 groups, 2 empty, 2 with ≤ 2 |" in md and "| 1.0 | not built |" in md
     assert "no sweep has finished yet" in md and "## Epochs: 65" in md
+
+
+def test_sweep_candidates_show_val_and_test(tmp_path: Path) -> None:
+    table, metrics, runs = _files(tmp_path)
+    sweep = runs / "cmnist_sweep" / "r0.5" / "known"
+    points = {"sweep_known_c0.5_b0.0": (0.87, 0.749), "sweep_known_c0.5_b1.0": (0.83, 0.779)}
+    for name, (val, test) in points.items():
+        (sweep / name).mkdir(parents=True)
+        (sweep / name / "seed0.json").write_text(json.dumps(
+            {"selections": {"best_val": {"metrics": {"val_gba": val, "test_gba": test}}}}))
+    (sweep / "grid.json").write_text(json.dumps({"seed": 0}))
+    candidates = [{"name": n, "point": {"c": 0.5, "beta": float(n[-3:])}, "value": v[0]} for n, v in points.items()]
+    (sweep / "selected.json").write_text(json.dumps({"kind": "known", "ratio": 0.5, "best": candidates[0],
+                                                     "candidates": candidates, "skipped": [{"c": 1.0}]}))
+    md = build(table, metrics, runs, [0.5], epochs=65)
+    assert "| 0.5 | known | {'c': 0.5, 'beta': 0.0} | 87.00 | 2 trained, 1 outside Eq. 9 |" in md
+    assert "| {'c': 0.5, 'beta': 1.0} | 83.00 | 77.90 |  |" in md
+    assert "| {'c': 0.5, 'beta': 0.0} | 87.00 | 74.90 | yes |" in md

@@ -93,3 +93,40 @@ def test_step_budget_evaluates_every_interval_and_at_the_end(splits) -> None:
 
 def test_epoch_runs_carry_no_step_key(splits) -> None:
     assert "step" not in _fit(splits, epochs=1).history[0]  # C-MNIST summaries keep their exact shape
+
+
+READS = ("item", "tolist", "cpu", "numpy", "__bool__", "__float__", "__int__")
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch, splits, steps: int) -> tuple[int, int]:
+    """(tensor → host reads, tracking callbacks) of a 3-epoch fit with ``steps`` steps per epoch."""
+    reads = 0
+
+    def counting(original):
+        def wrapper(*args, **kwargs):
+            nonlocal reads
+            reads += 1
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    torch.manual_seed(0)
+    model = build_model("mlp", tuple(splits["train"].x.shape[1:]), 3, hidden=[32])
+    method = build_method("gerne", c=0.5, beta=1.0, batch_size=20)
+    method.setup(splits["train"])
+    calls: list[int] = []
+    with monkeypatch.context() as patch:
+        for name in READS:
+            patch.setattr(torch.Tensor, name, counting(getattr(torch.Tensor, name)))
+        fit(model, method, splits["train"], {k: splits[k] for k in ("train", "val", "test")},
+            LoopConfig(epochs=3, lr=0.05, steps_per_epoch=steps), on_epoch=lambda epoch, m: calls.append(epoch))
+    return reads, len(calls)
+
+
+def test_no_host_read_or_tracking_call_per_step(splits, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a tensor back (a host sync on a GPU) and tracking happen per epoch only, never per step."""
+    few, many = _count_reads(monkeypatch, splits, 2), _count_reads(monkeypatch, splits, 22)
+    assert few[1] == many[1] == 3  # one tracking callback per epoch
+    assert few[0] > 0  # the per-epoch reads (losses, scores, checkpoint copies) are counted, so this can fail
+    # 60 more steps: one read per step would add 60; checkpoint copies vary with when val improves (≤ 12 here)
+    assert abs(many[0] - few[0]) <= 12

@@ -32,7 +32,9 @@ def column_runs(p: Params) -> int:
 @click.option("--epochs", default=2, show_default=True, type=int, help="Epochs timed per measurement.")
 @click.option("--stack", default=3, show_default=True, type=int, help="Runs stacked in the stacking test.")
 @click.option("--params", "params_path", default="params.yaml", show_default=True, help="Design to price.")
-def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: int, params_path: str) -> None:
+@click.option("--track/--no-track", default=True, show_default=True, help="Log the result as an MLflow run.")
+def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: int, params_path: str,
+         track: bool) -> None:
     """Print the benchmark table and write it to --out."""
     result = run_suite(data, resolve_device(device), epochs=epochs, stack=stack,
                        column_runs=column_runs(load_params(params_path)))
@@ -40,6 +42,8 @@ def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: i
     click.echo(text)
     write_text(out, text)
     write_json(json_path, result)
+    if not track:  # e.g. on a GPU machine without MLflow installed
+        return
     with Tracker("benchmarks").run(f"bench-{result['device']}", params={"data": data, "epochs": epochs},
                                    tags={"stage": "benchmark", "machine": result["machine"]}) as run:
         run.log_metrics({k: v for k, v in result.items() if isinstance(v, float)}, step=0)

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from gerne.bench.naive import naive_epoch_seconds
+from gerne.bench.sync import step_host_syncs
 from gerne.bench.timing import (
     data_path_images_per_second,
     epoch_seconds,
@@ -69,7 +70,8 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack
     stacked, _, _ = epoch_seconds(splits, list(range(stack)), c=0.5, beta=1.0, track=True, epochs=epochs)
     cpu_splits = {k: v.to("cpu") for k, v in splits.items()}
     naive = naive_epoch_seconds(cpu_splits["train"], c=0.5, beta=1.0, steps=steps) if device.type == "cpu" else None
-    run_seconds = run_epochs * (gerne + gerne_eval) + process_overhead_s
+    run_stack = stack if stacked < gerne else 1  # a sweep stacks runs where that is faster (a GPU)
+    run_seconds = run_epochs * (min(gerne, stacked) + gerne_eval) + process_overhead_s / run_stack
     return {
         "machine": machine(),
         "device": str(device),
@@ -86,6 +88,8 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack
         "stack_size": stack,
         "stacked_s_per_run_epoch": stacked,
         "stacked_speedup": gerne / stacked,
+        "run_stack_size": run_stack,
+        "step_host_syncs": step_host_syncs(train),
         "data_path_images_per_s": data_path_images_per_second(train),
         "model_images_per_s": 2 * rows * steps / gerne,
         "naive_s_per_epoch": naive,
@@ -128,8 +132,11 @@ def to_markdown(r: dict[str, Any]) -> str:
         ("model training throughput, images/s", f"{r['model_images_per_s']:,.0f}", "", ""),
         ("naive per-sample DataLoader GERNE epoch, s", "CPU only" if naive is None else f"{naive:.3f}", "",
          "" if naive is None else f"ours {naive / gerne:.1f}× faster"),
-        (f"one {r['run_epochs']}-epoch GERNE run incl. evaluation and process start, s",
-         f"{r['seconds_per_run']:.0f}", "", f"{r['runs_per_hour']:.1f} runs/hour"),
+        ("host synchronisations in 20 training steps (CUDA sync debug mode)",
+         "CPU: none possible" if r.get("step_host_syncs") is None else str(r["step_host_syncs"]), "", ""),
+        (f"one {r['run_epochs']}-epoch GERNE run incl. evaluation and process start, s "
+         f"(stack size {r.get('run_stack_size', 1)})", f"{r['seconds_per_run']:.0f}", "",
+         f"{r['runs_per_hour']:.1f} runs/hour"),
     ]
     if r.get("column_runs"):
         rows.append((f"whole C-MNIST column of `params.yaml` ({r['column_runs']} runs at most), hours",

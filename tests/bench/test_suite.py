@@ -24,6 +24,10 @@ def test_suite_on_toy_data(tmp_path: Path) -> None:
         assert "glibc's default malloc" in to_markdown(result)
     md = to_markdown(result)
     assert "| GERNE epoch (two batches per step), s |" in md and result["machine"] in md
+    assert result["step_host_syncs"] is None and "CPU: none possible" in md  # counted on a GPU only
+    faster = min(result["gerne_s_per_epoch"], result["stacked_s_per_run_epoch"])  # runs/hour at the faster way
+    assert result["run_stack_size"] == (2 if faster < result["gerne_s_per_epoch"] else 1)
+    assert result["seconds_per_run"] >= 10 * faster
 
 
 def test_floor_grows_with_rows() -> None:

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The one prepared GPU call (issue 3): build C-MNIST 0.5 % from the MNIST files, then run the whole benchmark on
+# CUDA — sec/epoch against the floor, stacked runs, host synchronisations per step, runs/hour and the Table 1
+# column estimate. Results land in $OUT (reports/benchmarks_gpu.md is the file to commit).
+#
+# Prepare once on the developer machine (both folders are git-ignored and travel through the tool's `carry`):
+#   mkdir -p .mnist && cp ../shared/data/mnist/*-ubyte.gz .mnist/
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
+#     pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5
+# then call the device tool once: command `bash benchmarks/device.sh`, carry [".mnist", ".whl"], timeout_s 540.
+# The GPU image has torch, pandas, click, yaml and tqdm; MLflow is not needed (--no-track).
+set -euo pipefail
+OUT=${OUT:-/tmp/gerne_device}
+WORK=$(mktemp -d)
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+if compgen -G ".whl/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$WORK/site" .whl/*.whl
+  export PYTHONPATH="$PYTHONPATH:$WORK/site"
+fi
+(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || echo "no nvidia-smi") | tee "$OUT/gpu.txt"
+python3 -m pipeline.build --ratio 0.5 --raw .mnist --out "$WORK/r0.5" --counts "$WORK/counts.json"
+python3 -m benchmarks.run --data "$WORK/r0.5" --device "${DEVICE:-cuda}" --stack 8 --no-track \
+  --out "$OUT/benchmarks_gpu.md" --json "$OUT/benchmarks_gpu.json" 2>&1 | tee "$OUT/log.txt"

@@ -5,7 +5,7 @@ BIN     := $(CURDIR)/$(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SMOKE   := -S 'cmnist.ratios=[0.5]' -S 'train.seeds=[0]' -S train.epochs=2 -S biased.epochs=2 \
            -S train.steps_per_epoch=10 -S 'sweep.known.c=[0.5]' -S 'sweep.known.beta=[1.0]' \
-           -S 'sweep.unknown.t=[1.0e-3]' -S 'sweep.unknown.beta=[2.5]' report
+           -S 'sweep.unknown.t=[1.0]' -S 'sweep.unknown.beta=[2.5]' report
 
 .PHONY: setup repro smoke test bench ui
 

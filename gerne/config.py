@@ -92,14 +92,19 @@ class BiasedParams(_Strict):
 
 
 class PseudoParams(_Strict):
+    """Thresholds t of Algorithm 2 (pseudo-minority share of each class), absolute or in units of the ratio."""
+
     thresholds: list[float] = Field(min_length=1)
+    t_scale: Literal["absolute", "ratio"] = Field(
+        "absolute", description="ratio: every t (here, sweep.unknown.t, settings.*.t) is a multiple of the dataset's "
+        "bias-conflicting share r/100, so one grid fits every ratio")
 
     @field_validator("thresholds")
     @classmethod
-    def _in_range(cls, v: list[float]) -> list[float]:
-        bad = [t for t in v if not (0.0 < t < 1.0)]
+    def _positive(cls, v: list[float]) -> list[float]:
+        bad = [t for t in v if not t > 0.0]
         if bad:
-            raise ValueError(f"pseudo-attribute thresholds t must lie in (0, 1), got {bad}")
+            raise ValueError(f"pseudo-attribute thresholds t must be positive, got {bad}")
         return v
 
 
@@ -109,7 +114,7 @@ class SettingParams(_Strict):
     attributes: Literal["known", "pseudo", "none"]
     c: float = Field(1.0, gt=0.0, le=1.0, description="bias-reduction factor of Eq. 4")
     beta: float = Field(description="extrapolation factor of Eq. 5; checked against Eq. 9 before training")
-    t: float | None = Field(None, gt=0.0, lt=1.0, description="pseudo-minority share (attributes: pseudo)")
+    t: float | None = Field(None, gt=0.0, description="pseudo-minority share (attributes: pseudo; see pseudo.t_scale)")
     lr: float | None = Field(None, gt=0.0)
     weight_decay: float | None = Field(None, ge=0.0)
     epochs: int | None = Field(None, gt=0)
@@ -227,7 +232,36 @@ class Params(_Strict):
             if s.t is not None and s.t not in self.pseudo.thresholds:
                 raise ValueError(f"settings.{name}.t = {s.t} is not in pseudo.thresholds {self.pseudo.thresholds}; "
                                  f"add it there so the pseudo stage derives it")
+        for ratio in self.cmnist.ratios if self.pseudo.t_scale == "ratio" else [100.0]:
+            bad = [t for t in self.pseudo.thresholds if not 0.0 < self.t_value(t, ratio) < 1.0]
+            if bad:
+                unit = f" × {ratio} % (pseudo.t_scale: ratio)" if self.pseudo.t_scale == "ratio" else ""
+                raise ValueError(f"pseudo.thresholds {bad}{unit} give a pseudo-minority share outside (0, 1)")
         return self
+
+    def t_value(self, t: float, ratio: float) -> float:
+        """The pseudo-minority share that threshold ``t`` means at C-MNIST ``ratio`` % (see ``pseudo.t_scale``)."""
+        return t if self.pseudo.t_scale == "absolute" else float(f"{t * ratio / 100.0:.12g}")
+
+    def for_ratio(self, ratio: float) -> Params:
+        """These params with every t (pseudo.thresholds, sweep.unknown.t, settings.*.t) as an absolute share at
+        ``ratio`` %; what runs record and use. Idempotent: the result has ``t_scale: absolute``."""
+        if self.pseudo.t_scale == "absolute":
+            return self
+
+        def absolute(ts: list[float]) -> list[float]:
+            return [self.t_value(t, ratio) for t in ts]
+
+        update: dict[str, Any] = {
+            "pseudo": self.pseudo.model_copy(update={"thresholds": absolute(self.pseudo.thresholds),
+                                                     "t_scale": "absolute"}),
+            "settings": {k: s if s.t is None else s.model_copy(update={"t": self.t_value(s.t, ratio)})
+                         for k, s in self.settings.items()},
+        }
+        if self.sweep is not None:
+            unknown = self.sweep.unknown.model_copy(update={"t": absolute(self.sweep.unknown.t or [])})
+            update["sweep"] = self.sweep.model_copy(update={"unknown": unknown})
+        return self.model_copy(update=update)
 
     def setting(self, name: str) -> SettingParams:
         """The setting called ``name`` (ConfigError naming the defined ones otherwise)."""

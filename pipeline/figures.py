@@ -11,6 +11,7 @@ from gerne.data.groups import train_counts_and_shares
 from gerne.errors import ConfigError, DataError
 from gerne.report.aggregate import summary_path
 from gerne.report.figures import figure2, figure3
+from gerne.report.sweeps import best_beta_per_t
 from pipeline._common import data_option, params_option, stage
 
 
@@ -54,11 +55,13 @@ def fig2(params_path: str, data: str, runs: str, out: str) -> None:
 
 @main.command()
 @click.option("--quality", required=True, type=click.Path(dir_okay=False, exists=True), help="pseudo.json.")
+@click.option("--sweep", "sweep_dir", required=True, type=click.Path(file_okay=False),
+              help="The unknown-attribute sweep of that ratio (best-β panels once it has finished).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
 @stage
-def fig3(quality: str, out: str) -> None:
+def fig3(quality: str, sweep_dir: str, out: str) -> None:
     """Fig. 3: precision and recall of the pseudo-minority per t (best β and accuracy once the t × β sweep ran)."""
-    figure3(json.loads(Path(quality).read_text()), None, out)
+    figure3(json.loads(Path(quality).read_text()), best_beta_per_t(sweep_dir), out)
 
 
 if __name__ == "__main__":

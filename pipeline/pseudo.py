@@ -4,19 +4,21 @@ import click
 
 from gerne.config import load_params
 from gerne.runs.biased import derive_pseudo
-from pipeline._common import data_option, params_option, stage
+from pipeline._common import data_option, params_option, ratio_option, stage
 
 
 @click.command()
 @params_option
+@ratio_option
 @data_option
 @click.option("--model", required=True, type=click.Path(dir_okay=False), help="Biased model checkpoint.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Pseudo-attribute file (.npz).")
 @click.option("--quality", required=True, type=click.Path(dir_okay=False), help="Precision/recall JSON.")
 @stage
-def main(params_path: str, data: str, model: str, out: str, quality: str) -> None:
+def main(params_path: str, ratio: float, data: str, model: str, out: str, quality: str) -> None:
     """Split every class at the ⌊t·|X_y|⌋ lowest confidences of f̃ for each t in pseudo.thresholds."""
-    derive_pseudo(load_params(params_path), data, model, out, quality)
+    p = load_params(params_path)
+    derive_pseudo(p, data, model, out, quality, p.ratio(ratio))
 
 
 if __name__ == "__main__":

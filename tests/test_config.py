@@ -105,11 +105,30 @@ def test_t_out_of_range(raw: dict[str, Any]) -> None:
     assert "settings.gerne_unknown.t" in error_of(d)
 
 
-def test_threshold_out_of_range(raw: dict[str, Any]) -> None:
+def test_threshold_out_of_range_absolute(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["pseudo"]["thresholds"] = [1.0e-3, 1.5]
+    d["pseudo"] = {"t_scale": "absolute", "thresholds": [1.0e-3, 1.5]}
+    d["settings"]["gerne_unknown"]["t"] = 1.0e-3
+    d["sweep"]["unknown"]["t"] = [1.0e-3]
     msg = error_of(d)
-    assert "pseudo.thresholds" in msg and "1.5" in msg
+    assert "pseudo.thresholds [1.5] give a pseudo-minority share outside (0, 1)" in msg
+
+
+def test_threshold_out_of_range_in_units_of_the_ratio(raw: dict[str, Any]) -> None:
+    d = modified(raw)
+    d["pseudo"]["thresholds"] = [*d["pseudo"]["thresholds"], 25.0]  # fine at 0.5-2 %, 1.25 of each class at 5 %
+    assert "pseudo.thresholds [25.0] × 5.0 % (pseudo.t_scale: ratio)" in error_of(d)
+
+
+def test_t_in_units_of_the_ratio() -> None:
+    p = load_params(PARAMS)
+    assert p.pseudo.t_scale == "ratio"
+    at = {r: p.for_ratio(r) for r in p.cmnist.ratios}
+    assert at[0.5].pseudo.thresholds == [5.0e-4, 1.0e-3, 3.0e-3, 5.0e-3, 1.0e-2]  # Fig. 3's grid, float for float
+    assert at[5.0].pseudo.thresholds == [5.0e-3, 1.0e-2, 3.0e-2, 5.0e-2, 1.0e-1]
+    assert at[2.0].setting("gerne_unknown").t == 0.02 and at[2.0].sweep.unknown.t == at[2.0].pseudo.thresholds
+    assert at[2.0].for_ratio(2.0) is at[2.0] and at[2.0].pseudo.t_scale == "absolute"  # idempotent
+    assert at[2.0].setting("gerne_known") == p.setting("gerne_known") and at[2.0].train == p.train
 
 
 @pytest.mark.parametrize("ratio", [0.0, 150.0, -1.0, 100.0])

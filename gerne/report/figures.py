@@ -60,7 +60,8 @@ def figure2(runs: dict[float, list[list[dict[str, float]]]], out_png: str | Path
 
 
 def figure3(quality: dict[str, Any], sweep: dict[float, dict[str, float]] | None, out_png: str | Path) -> None:
-    """Fig. 3: average precision and recall of the pseudo-minority per t, and (when swept) best β and accuracy."""
+    """Fig. 3: average precision and recall of the pseudo-minority per t, and (when swept, see
+    ``gerne.report.sweeps.best_beta_per_t``) the β chosen by validation GBA and the test GBA it reached."""
     ts = sorted(float(t) for t in quality["thresholds"])
     prec = [quality["thresholds"][repr(t)]["avg_precision"] for t in ts]
     rec = [quality["thresholds"][repr(t)]["avg_recall"] for t in ts]
@@ -73,7 +74,11 @@ def figure3(quality: dict[str, Any], sweep: dict[float, dict[str, float]] | None
     axes[0].set_title("pseudo-minority quality")
     for ax, key, title in ((axes[1], "beta", "best β (by validation)"), (axes[2], "test_gba", "test GBA at best β")):
         if sweep:
-            ax.plot(labels, [sweep.get(t, {}).get(key, np.nan) for t in ts], "o-")
+            ax.plot(labels, [sweep.get(t, {}).get(key, np.nan) for t in ts], "o-", label="chosen by validation")
+            if key == "test_gba":
+                ax.plot(labels, [sweep.get(t, {}).get("oracle_test_gba", np.nan) for t in ts], "x--", color="grey",
+                        label="best over β (oracle)")
+                ax.legend(fontsize=8)
         else:
             ax.text(0.5, 0.5, "β sweep not run yet", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(title)

@@ -51,8 +51,10 @@ def train_biased(params: Params, data_dir: str | Path, ratio: float, model_path:
 
 
 def derive_pseudo(params: Params, data_dir: str | Path, model_path: str | Path, out_file: str | Path,
-                  quality_path: str | Path) -> dict[str, Any]:
-    """Algorithm 2, step 2: score train samples by softmax(f̃(x))_y and split each class at every t."""
+                  quality_path: str | Path, ratio: float) -> dict[str, Any]:
+    """Algorithm 2, step 2: score train samples by softmax(f̃(x))_y and split each class at every t (as an
+    absolute share at ``ratio`` %, see ``pseudo.t_scale``)."""
+    params = params.for_ratio(ratio)
     device = resolve_device(params.train.device)
     train = load_splits(data_dir, device)["train"]
     try:

@@ -29,7 +29,8 @@ def point_name(kind: str, point: dict[str, float]) -> str:
 
 
 def grid(params: Params, kind: str) -> list[dict[str, float]]:
-    """The grid points of ``kind`` (``known`` or ``unknown``) in a fixed order."""
+    """The grid points of ``kind`` (``known`` or ``unknown``) in a fixed order (t as configured: see
+    ``Params.for_ratio``)."""
     g = getattr(params.sweep, kind)
     axes = {"t": g.t} if kind == "unknown" else {}
     axes.update(c=g.c, beta=g.beta)
@@ -60,6 +61,7 @@ def run_sweep(params: Params, kind: str, data_dir: str | Path, ratio: float, out
     """
     if kind not in KINDS:
         raise ConfigError(f"sweep kind must be one of {sorted(KINDS)}, got '{kind}'")
+    params = params.for_ratio(ratio)  # grid t values as absolute shares (point names and records use them)
     base = params.settings[params.sweep.base[kind]]
     trained, skipped = [], []
     for point in grid(params, kind):
@@ -109,6 +111,7 @@ def tuned_params(params: Params, selection: dict[str, Any], name: str) -> Params
 def tune(params: Params, kind: str, data_dir: str | Path, ratio: float, sweep_dir: str | Path,
          out_dir: str | Path, pseudo_file: str | Path | None = None) -> dict[str, Any]:
     """Sweep, select on validation GBA (recorded in ``<sweep_dir>/selected.json``), rerun the winner per seed."""
+    params = params.for_ratio(ratio)
     run_sweep(params, kind, data_dir, ratio, sweep_dir, pseudo_file)
     choice = select(sweep_dir)
     write_json(Path(sweep_dir) / "selected.json", choice)

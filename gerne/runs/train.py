@@ -67,6 +67,7 @@ def train_runs(params: Params, data_dir: str | Path, ratio: float, setting_name:
     β is checked against Eq. 9 on the training (pseudo-)groups before anything trains. Writes
     ``out_dir/seed<seed>.json`` per run and returns the summaries.
     """
+    params = params.for_ratio(ratio)  # t as the absolute share this ratio's pseudo-attributes were derived at
     setting = params.setting(setting_name)
     seeds = list(params.train.seeds if seeds is None else seeds)
     device = resolve_device(params.train.device)

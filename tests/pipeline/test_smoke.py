@@ -15,9 +15,9 @@ from tests.pipeline.conftest import run
 
 SMOKE = ["-S", "cmnist.ratios=[0.5]", "-S", "train.seeds=[0]", "-S", "train.epochs=2", "-S", "biased.epochs=2",
          "-S", "train.steps_per_epoch=10", "-S", "sweep.known.c=[0.5]", "-S", "sweep.known.beta=[1.0]",
-         "-S", "sweep.unknown.t=[1.0e-3]", "-S", "sweep.unknown.beta=[2.5]", "report"]
+         "-S", "sweep.unknown.t=[1.0]", "-S", "sweep.unknown.beta=[2.5]", "report"]
 SETTINGS = ("erm", "resample", "gerne_known", "gerne_tuned_known", "gerne_unknown", "gerne_tuned_unknown")
-SWEEP_POINTS = ("sweep_known_c0.5_b1.0", "sweep_unknown_t0.001_c0.5_b2.5")
+SWEEP_POINTS = ("sweep_known_c0.5_b1.0", "sweep_unknown_t0.005_c0.5_b2.5")  # t = 1.0 × 0.5 %
 
 
 def test_makefile_smoke_matches_the_tested_overrides() -> None:
@@ -72,7 +72,9 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
         assert summary["mlflow_run_id"] in ids
         assert summary["epochs_run"] == 2
     quality = json.loads((root / "metrics/cmnist/r0.5/pseudo.json").read_text())
-    assert set(quality["thresholds"]) == {"0.0005", "0.001", "0.003", "0.005", "0.01"}
+    assert set(quality["thresholds"]) == {"0.0005", "0.001", "0.003", "0.005", "0.01"}  # 0.1-2 × 0.5 %
+    unknown = json.loads((root / "runs/cmnist/r0.5/gerne_unknown/seed0.json").read_text())
+    assert unknown["config"]["setting"]["t"] == 0.005  # runs record the share they trained with, not the multiple
 
     status = run(["dvc", "status", "report"], root, env)
     assert "up to date" in status.stdout

@@ -10,6 +10,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from gerne.report.figures import curves, figure2, figure3
+from gerne.report.sweeps import best_beta_per_t
 from pipeline import figures
 from tests.helpers import toy_dataset
 from tests.pipeline.test_stages import write_params
@@ -30,6 +31,32 @@ def test_curves_cut_at_the_shortest_seed() -> None:
     x, mean, std = curves([_history(5, 1.0), _history(3, 3.0)], "loss_b")
     assert list(x) == [1, 2, 3]
     assert np.allclose(mean, [2.0, 1.0, 2 / 3]) and np.allclose(std, [1.0, 0.5, 1 / 3])
+
+
+def write_sweep(sweep: Path, points: dict[tuple[float, float], tuple[float, float]]) -> None:
+    """A finished unknown-attribute sweep: (t, β) → (val GBA, test GBA) at the best-validation checkpoint."""
+    candidates = []
+    for (t, beta), (val, test) in points.items():
+        name = f"sweep_unknown_t{t!r}_c0.5_b{beta!r}"
+        (sweep / name).mkdir(parents=True)
+        (sweep / name / "seed0.json").write_text(json.dumps(
+            {"selections": {"best_val": {"metrics": {"val_gba": val, "test_gba": test}}}}))
+        candidates.append({"name": name, "point": {"t": t, "c": 0.5, "beta": beta}, "value": val})
+    (sweep / "grid.json").write_text(json.dumps({"seed": 0}))
+    best = max(candidates, key=lambda c: c["value"])
+    (sweep / "selected.json").write_text(json.dumps({"kind": "unknown", "ratio": 0.5, "best": best,
+                                                     "candidates": candidates, "skipped": []}))
+
+
+def test_best_beta_per_t(tmp_path: Path) -> None:
+    assert best_beta_per_t(tmp_path / "none") is None
+    write_sweep(tmp_path / "s", {(1.0e-3, 1.0): (0.80, 0.70), (1.0e-3, 2.5): (0.85, 0.66), (1.0e-3, 2.8): (0.7, 0.75),
+                                 (5.0e-3, 1.0): (0.90, 0.88)})
+    got = best_beta_per_t(tmp_path / "s")
+    assert got == {1.0e-3: {"beta": 2.5, "val_gba": 0.85, "test_gba": 0.66, "oracle_test_gba": 0.75},
+                   5.0e-3: {"beta": 1.0, "val_gba": 0.90, "test_gba": 0.88, "oracle_test_gba": 0.88}}
+    figure3(_quality(), got, tmp_path / "f3.png")
+    assert mpimg.imread(tmp_path / "f3.png").std() > 0.01
 
 
 def test_figures_are_images(tmp_path: Path) -> None:
@@ -54,8 +81,12 @@ def test_figures_stage(tmp_path: Path, monkeypatch) -> None:
     result = CliRunner().invoke(figures.main, args)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "figs/f2.png").stat().st_size > 10_000
-    result = CliRunner().invoke(figures.main, ["fig3", "--quality", "q.json", "--out", "figs/f3.png"])
+    fig3 = ["fig3", "--quality", "q.json", "--sweep", "sweep", "--out", "figs/f3.png"]
+    result = CliRunner().invoke(figures.main, fig3)  # the sweep has not run: its panels say so
     assert result.exit_code == 0 and (tmp_path / "figs/f3.png").stat().st_size > 10_000
+    write_sweep(tmp_path / "sweep", {(5.0e-4, 1.0): (0.8, 0.7)})
+    result = CliRunner().invoke(figures.main, fig3)
+    assert result.exit_code == 0, result.output
     (tmp_path / "runs/r0.5/fig2_beta_0/seed0.json").unlink()
     result = CliRunner().invoke(figures.main, args)
     assert result.exit_code == 1 and "fig2@fig2_beta_0" in result.output

@@ -34,7 +34,8 @@ def test_grid_order_and_names(setup) -> None:
     _, params = setup
     assert grid(params, "known") == [{"c": 0.5, "beta": 0.0}, {"c": 0.5, "beta": 5.0}, {"c": 1.0, "beta": 0.0},
                                      {"c": 1.0, "beta": 5.0}]
-    assert grid(params, "unknown")[0] == {"t": 5.0e-4, "c": 0.5, "beta": 1.0}
+    assert grid(params, "unknown")[0] == {"t": 0.1, "c": 0.5, "beta": 1.0}  # in units of the ratio as configured
+    assert grid(params.for_ratio(0.5), "unknown")[0] == {"t": 5.0e-4, "c": 0.5, "beta": 1.0}  # what 0.5 % trains
     assert point_name("unknown", {"t": 1.0e-3, "c": 0.5, "beta": 2.5}) == "sweep_unknown_t0.001_c0.5_b2.5"
 
 

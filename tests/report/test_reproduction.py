@@ -61,3 +61,15 @@ def test_sweep_candidates_show_val_and_test(tmp_path: Path) -> None:
     assert "| 0.5 | known | {'c': 0.5, 'beta': 0.0} | 87.00 | 2 trained, 1 outside Eq. 9 |" in md
     assert "| {'c': 0.5, 'beta': 1.0} | 83.00 | 77.90 |  |" in md
     assert "| {'c': 0.5, 'beta': 0.0} | 87.00 | 74.90 | yes |" in md
+
+
+def test_recall_rows_follow_each_ratios_own_t(tmp_path: Path) -> None:
+    table, metrics, runs = _files(tmp_path)
+    for ratio, ts in ((0.5, (5.0e-4, 5.0e-3)), (5.0, (5.0e-3, 5.0e-2))):
+        (metrics / f"r{ratio}").mkdir(exist_ok=True)
+        quality = {repr(t): {"avg_recall": t * 10, "avg_precision": 1.0, "size": int(t * 55_000)} for t in ts}
+        (metrics / f"r{ratio}" / "pseudo.json").write_text(json.dumps({"true_minority": int(ratio * 550),
+                                                                      "thresholds": quality}))
+    md = build(table, metrics, runs, [0.5, 5.0], epochs=65)
+    assert "| 0.5 | 275 | t = 0.0005: 0.01 (27) | t = 0.005: 0.05 (275) |" in md
+    assert "| 5.0 | 2750 | t = 0.005: 0.05 (275) | t = 0.05: 0.50 (2750) |" in md

@@ -8,43 +8,32 @@ import torch
 
 from gerne.bench.timing import _stack
 from gerne.data.contract import Split
-from gerne.methods.gerne import StackedStep
-from gerne.train.optimizers import build_optimizer
-from gerne.train.stack import ModelStack
+from gerne.train.loop import LoopConfig, fit_stack
 
 
-def step_host_syncs(train: Split, steps: int = 20, c: float = 0.5, beta: float = 1.0) -> int | None:
-    """Host synchronisations made by ``steps`` GERNE training steps (draw, forward, Eq. 5, backward, SGD).
-
-    Counted with ``torch.cuda.set_sync_debug_mode("warn")``, which warns at every synchronising CUDA call; the
-    per-epoch loss read-out and evaluation are outside the counted steps. None when ``train`` is not on a GPU
-    (there is no host/device boundary to cross).
-    """
-    if train.y.device.type != "cuda":
-        return None
+def _fit_syncs(train: Split, steps: int, c: float, beta: float) -> int:
+    """Synchronising CUDA calls of a one-epoch fit of ``steps`` steps (the real loop, evaluation included)."""
     models, methods = _stack(train, [0], c, beta, True, [100, 100, 100])
-    stack = ModelStack(models)
-    opt = build_optimizer("sgd", stack.parameters(), lr=0.1, momentum=0.9, weight_decay=1.0e-2, total_steps=steps)
-    step, generators = StackedStep(methods), [torch.Generator(device=train.y.device).manual_seed(0)]
-    sums = torch.zeros(1, 3, dtype=torch.float64, device=train.y.device)
-
-    def one() -> None:
-        nonlocal sums
-        loss, parts = step(stack, generators)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sums += parts
-
-    one()  # warm-up: lazy initialisation (cuBLAS handles, optimiser state) may synchronise once
-    torch.cuda.synchronize()
+    cfg = LoopConfig(epochs=1, lr=0.1, steps_per_epoch=steps)
     previous = torch.cuda.get_sync_debug_mode()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         torch.cuda.set_sync_debug_mode("warn")
         try:
-            for _ in range(steps):
-                one()
+            fit_stack(models, methods, {"train": train}, [cfg], desc="sync check")
         finally:
             torch.cuda.set_sync_debug_mode(previous)
     return sum("synchroniz" in str(w.message) for w in caught)
+
+
+def step_host_syncs(train: Split, steps: int = 20, c: float = 0.5, beta: float = 1.0) -> int | None:
+    """Host synchronisations made by ``steps`` GERNE training steps (draw, forward, Eq. 5, backward, SGD).
+
+    The training loop itself runs twice, with 5 and with 5 + ``steps`` steps in its one epoch; the difference
+    leaves out what happens once per fit (set-up, the epoch's loss read-out, evaluation). None when ``train`` is
+    not on a GPU (there is no host/device boundary to cross).
+    """
+    if train.y.device.type != "cuda":
+        return None
+    _fit_syncs(train, 5, c, beta)  # warm-up: lazy CUDA initialisation synchronises once per process
+    return _fit_syncs(train, 5 + steps, c, beta) - _fit_syncs(train, 5, c, beta)

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The one prepared GPU call (issue 3): build C-MNIST 0.5 % from the MNIST files, then run the whole benchmark on
-# CUDA — sec/epoch against the floor, stacked runs, host synchronisations per step, runs/hour and the Table 1
-# column estimate. Results land in $OUT (reports/benchmarks_gpu.md is the file to commit).
+# CUDA — sec/epoch against the floor, stacked runs, host synchronisations per step, runs/hour, the Table 1
+# column estimate and ResNet-50 steps against the data path. Results land in $OUT (benchmarks_gpu.json is the file
+# to commit, as metrics/benchmarks_gpu.json).
 #
 # Prepare once on the developer machine (both folders are git-ignored and travel through the tool's `carry`):
 #   mkdir -p .mnist && cp ../shared/data/mnist/*-ubyte.gz .mnist/
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
 #     pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5
-# then call the device tool once: command `bash benchmarks/device.sh`, carry [".mnist", ".whl"], timeout_s 540.
+# then call the device tool once: command `bash benchmarks/device.sh`, carry [".mnist", ".whl"], timeout_s 300 (it ran
+# in about 40 s on an H200). Copy $OUT/benchmarks_gpu.json to metrics/ and `dvc repro benchmark_gpu`.
 # The GPU image has torch, pandas, click, yaml and tqdm; MLflow is not needed (--no-track).
 set -euo pipefail
 OUT=${OUT:-/tmp/gerne_device}
@@ -21,5 +23,5 @@ if compgen -G ".whl/*.whl" > /dev/null; then
 fi
 (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || echo "no nvidia-smi") | tee "$OUT/gpu.txt"
 python3 -m pipeline.build --ratio 0.5 --raw .mnist --out "$WORK/r0.5" --counts "$WORK/counts.json"
-python3 -m benchmarks.run --data "$WORK/r0.5" --device "${DEVICE:-cuda}" --stack 8 --no-track \
+python3 -m benchmarks.run --data "$WORK/r0.5" --device "${DEVICE:-cuda}" --stack 8 --stack 32 --no-track \
   --out "$OUT/benchmarks_gpu.md" --json "$OUT/benchmarks_gpu.json" 2>&1 | tee "$OUT/log.txt"

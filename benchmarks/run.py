@@ -6,22 +6,22 @@ import click
 
 from gerne.bench.suite import run_suite, to_markdown
 from gerne.config import Params, load_params
-from gerne.io import write_json, write_text
+from gerne.io import read_json, write_json, write_text
 from gerne.runs.common import resolve_device
 from gerne.tracking import Tracker
 
 
-def column_runs(p: Params) -> int:
-    """Training runs `dvc repro` makes for the C-MNIST column: table rows, sweep points, Fig. 2, biased models."""
+def column_runs(p: Params) -> tuple[int, int]:
+    """Training runs `dvc repro` makes for the C-MNIST column (table rows, sweep points, Fig. 2, biased models),
+    and how many of them are sweep points (which `train.stack_size` stacks)."""
     from gerne.runs.sweep import grid
 
     ratios, seeds = len(p.cmnist.ratios), len(p.train.seeds)
     n = ratios * len(p.table_settings()) * seeds + ratios
-    if p.sweep is not None:
-        n += ratios * sum(len(grid(p, kind)) for kind in ("known", "unknown"))
+    sweep = 0 if p.sweep is None else ratios * sum(len(grid(p, kind)) for kind in ("known", "unknown"))
     if p.figures is not None:
         n += len(p.figures.fig2_settings) * seeds
-    return n
+    return n + sweep, sweep
 
 
 @click.command()
@@ -30,21 +30,29 @@ def column_runs(p: Params) -> int:
 @click.option("--json", "json_path", default="metrics/benchmarks.json", show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--epochs", default=2, show_default=True, type=int, help="Epochs timed per measurement.")
-@click.option("--stack", default=3, show_default=True, type=int, help="Runs stacked in the stacking test.")
+@click.option("--stack", default=[3], show_default=True, type=int, multiple=True,
+              help="Runs stacked in the stacking test (repeat to time several sizes).")
 @click.option("--params", "params_path", default="params.yaml", show_default=True, help="Design to price.")
 @click.option("--track/--no-track", default=True, show_default=True, help="Log the result as an MLflow run.")
-def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: int, params_path: str,
-         track: bool) -> None:
+@click.option("--from-json", "from_json", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="Measure nothing: render and log a result measured elsewhere (benchmarks/device.sh's JSON).")
+def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: tuple[int, ...], params_path: str,
+         track: bool, from_json: str | None) -> None:
     """Print the benchmark table and write it to --out."""
-    result = run_suite(data, resolve_device(device), epochs=epochs, stack=stack,
-                       column_runs=column_runs(load_params(params_path)))
+    if from_json:
+        result = read_json(from_json)
+    else:
+        total, sweep = column_runs(load_params(params_path))
+        result = run_suite(data, resolve_device(device), epochs=epochs, stack=stack, column_runs=total,
+                           sweep_runs=sweep)
+        write_json(json_path, result)
     text = to_markdown(result)
     click.echo(text)
     write_text(out, text)
-    write_json(json_path, result)
     if not track:  # e.g. on a GPU machine without MLflow installed
         return
-    with Tracker("benchmarks").run(f"bench-{result['device']}", params={"data": data, "epochs": epochs},
+    with Tracker("benchmarks").run(f"bench-{result['device']}", params={"data": data, "epochs": epochs,
+                                                                        "from_json": from_json or ""},
                                    tags={"stage": "benchmark", "machine": result["machine"]}) as run:
         run.log_metrics({k: v for k, v in result.items() if isinstance(v, float)}, step=0)
         run.log_artifact(Path(out))

@@ -72,7 +72,7 @@ class OptimParams(_Strict):
 
 class TrainParams(OptimParams):
     seeds: list[int] = Field(min_length=1)
-    stack_size: int = Field(1, ge=1, description="runs (seeds) trained together as one stacked model per process")
+    stack_size: int = Field(1, ge=1, description="runs (seeds, sweep points) trained together as one stacked model")
 
     @field_validator("seeds")
     @classmethod

@@ -16,7 +16,8 @@ from typing import Any
 from gerne.config import Params, SettingParams
 from gerne.errors import ConfigError, DataError
 from gerne.io import write_json
-from gerne.runs.train import _run_spec, train_runs
+from gerne.runs.common import load_splits, resolve_device
+from gerne.runs.train import Job, _run_spec, fit_jobs, setup_method, train_runs
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,20 @@ def with_setting(params: Params, name: str, setting: SettingParams) -> Params:
     return params.model_copy(update={"settings": {**params.settings, name: setting}})
 
 
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """A run's configuration without ``train.stack_size``, which changes how runs share a model, not the runs."""
+    config = json.loads(json.dumps(config))
+    config.get("train", {}).pop("stack_size", None)
+    return config
+
+
 def _done(params: Params, name: str, ratio: float, data_dir: str | Path, path: Path) -> bool:
     """True if ``path`` is a finished summary of exactly this point's configuration (resume after interruption)."""
     if not path.is_file():
         return False
     expected = _run_spec(params, name, params.sweep.seed, ratio, data_dir, "cmnist", 1)[1]["config"]
     try:
-        return json.loads(path.read_text()).get("config") == json.loads(json.dumps(expected))
+        return _comparable(json.loads(path.read_text()).get("config", {})) == _comparable(expected)
     except json.JSONDecodeError:
         return False
 
@@ -57,29 +65,33 @@ def run_sweep(params: Params, kind: str, data_dir: str | Path, ratio: float, out
               pseudo_file: str | Path | None = None) -> dict[str, Any]:
     """Train every in-bounds grid point once; write ``<out_dir>/<point>/seed<seed>.json`` and ``grid.json``.
 
+    Points are fitted ``train.stack_size`` at a time as one stacked model (a GPU fills up; on a CPU 1 is fastest).
     A point whose summary already holds exactly its configuration is reused, so an interrupted sweep resumes.
     """
     if kind not in KINDS:
         raise ConfigError(f"sweep kind must be one of {sorted(KINDS)}, got '{kind}'")
     params = params.for_ratio(ratio)  # grid t values as absolute shares (point names and records use them)
     base = params.settings[params.sweep.base[kind]]
-    trained, skipped = [], []
+    seed = params.sweep.seed
+    splits = load_splits(data_dir, resolve_device(params.train.device))
+    trained, skipped, jobs = [], [], []
     for point in grid(params, kind):
         name = point_name(kind, point)
         setting = base.model_copy(update={"attributes": KINDS[kind], **point})
         point_params = with_setting(params, name, setting)
-        if _done(point_params, name, ratio, data_dir, Path(out_dir) / name / f"seed{params.sweep.seed}.json"):
+        summary = Path(out_dir) / name / f"seed{seed}.json"
+        if _done(point_params, name, ratio, data_dir, summary):
             log.info("sweep point %s already trained with this configuration; reusing it", name)
-            trained.append({"point": point, "name": name})
-            continue
-        try:
-            train_runs(point_params, data_dir, ratio, name, Path(out_dir) / name, seeds=[params.sweep.seed],
-                       pseudo_file=pseudo_file)
-        except ConfigError as exc:  # β outside Eq. 9: refused before training
-            skipped.append({"point": point, "reason": str(exc)})
-            continue
+        else:
+            try:
+                method = setup_method(point_params, name, splits["train"], ratio, pseudo_file)
+            except ConfigError as exc:  # β outside Eq. 9: refused before training
+                skipped.append({"point": point, "reason": str(exc)})
+                continue
+            jobs.append(Job(point_params, name, seed, method, summary))
         trained.append({"point": point, "name": name})
-    result = {"kind": kind, "ratio": ratio, "seed": params.sweep.seed, "trained": trained, "skipped": skipped}
+    fit_jobs(jobs, splits, data_dir, ratio)
+    result = {"kind": kind, "ratio": ratio, "seed": seed, "trained": trained, "skipped": skipped}
     write_json(Path(out_dir) / "grid.json", result)
     return result
 

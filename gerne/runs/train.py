@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,50 @@ def _run_spec(params: Params, setting_name: str, seed: int, ratio: float, data_d
     return loop, {"name": f"{setting_name}-r{ratio}-s{seed}", "config": config, "tags": tags}
 
 
+@dataclass(frozen=True)
+class Job:
+    """One run to fit: ``params`` hold its ``setting``; ``method`` is set up; ``summary`` is where it ends."""
+
+    params: Params
+    setting: str
+    seed: int
+    method: Any
+    summary: Path
+
+
+def setup_method(params: Params, setting_name: str, train: Split, ratio: float, pseudo_file: str | Path | None,
+                 benchmark: str = "cmnist") -> Any:
+    """The setting's GERNE method on the attributes it may see; raises ConfigError if β breaks Eq. 9 there."""
+    setting = params.setting(setting_name)
+    method = build_method("gerne", c=setting.c, beta=setting.beta, batch_size=params.train.batch_size,
+                          batch_unit=params.train.batch_unit, track_both_losses=params.train.track_both_losses)
+    method.setup(_method_split(train, setting, pseudo_file),
+                 what=f"{setting.attributes} training attributes of {benchmark} {ratio}%")
+    return method
+
+
+def fit_jobs(jobs: list[Job], splits: dict[str, Split], data_dir: str | Path, ratio: float,
+             tracker: Tracker | None = None, benchmark: str = "cmnist") -> list[dict[str, Any]]:
+    """Fit ``jobs`` (seeds or grid points of one shape) ``train.stack_size`` at a time as one stacked model each;
+    write every run's summary as its stack finishes and return them in order."""
+    tracker = tracker or Tracker(benchmark)
+    evals = {k: splits[k] for k in ("train", "val", "test")}
+    device = splits["train"].y.device
+    size = jobs[0].params.train.stack_size if jobs else 1
+    summaries = []
+    for start in range(0, len(jobs), size):
+        chunk = jobs[start : start + size]
+        loops, specs = zip(*(_run_spec(j.params, j.setting, j.seed, ratio, data_dir, benchmark, len(chunk))
+                             for j in chunk), strict=True)
+        models = [make_model(j.params, splits["train"], j.seed, device) for j in chunk]
+        fitted = tracked_fit(tracker, list(specs), models, [j.method for j in chunk], evals, list(loops))
+        for job, spec, (result, run_id) in zip(chunk, specs, fitted, strict=True):
+            info = {"benchmark": benchmark, "ratio": ratio, "setting": job.setting, "seed": job.seed,
+                    "config": spec["config"]}
+            summaries.append(write_summary(job.summary, result, run_id, info))
+    return summaries
+
+
 def train_runs(params: Params, data_dir: str | Path, ratio: float, setting_name: str, out_dir: str | Path,
                seeds: list[int] | None = None, pseudo_file: str | Path | None = None, tracker: Tracker | None = None,
                benchmark: str = "cmnist") -> list[dict[str, Any]]:
@@ -68,30 +113,9 @@ def train_runs(params: Params, data_dir: str | Path, ratio: float, setting_name:
     ``out_dir/seed<seed>.json`` per run and returns the summaries.
     """
     params = params.for_ratio(ratio)  # t as the absolute share this ratio's pseudo-attributes were derived at
-    setting = params.setting(setting_name)
     seeds = list(params.train.seeds if seeds is None else seeds)
-    device = resolve_device(params.train.device)
-    splits = load_splits(data_dir, device)
-    train = _method_split(splits["train"], setting, pseudo_file)
-    methods = [build_method("gerne", c=setting.c, beta=setting.beta, batch_size=params.train.batch_size,
-                            batch_unit=params.train.batch_unit, track_both_losses=params.train.track_both_losses)
-               for _ in seeds]
-    for m in methods:
-        m.setup(train, what=f"{setting.attributes} training attributes of {benchmark} {ratio}%")
-    tracker = tracker or Tracker(benchmark)
-    evals = {k: splits[k] for k in ("train", "val", "test")}
-    summaries = []
-    size = params.train.stack_size
-    for start in range(0, len(seeds), size):
-        group = list(range(start, min(start + size, len(seeds))))
-        loops, specs = zip(*(_run_spec(params, setting_name, seeds[i], ratio, data_dir, benchmark, len(group))
-                             for i in group), strict=True)
-        models = [make_model(params, train, seeds[i], device) for i in group]
-        fitted = tracked_fit(tracker, list(specs), models, [methods[i] for i in group], evals, list(loops))
-        for i, spec, (result, run_id) in zip(group, specs, fitted, strict=True):
-            info = {"benchmark": benchmark, "ratio": ratio, "setting": setting_name, "seed": seeds[i],
-                    "config": spec["config"]}
-            summaries.append(write_summary(Path(out_dir) / f"seed{seeds[i]}.json", result, run_id, info))
-    return summaries
-
-
+    splits = load_splits(data_dir, resolve_device(params.train.device))
+    jobs = [Job(params, setting_name, seed, setup_method(params, setting_name, splits["train"], ratio, pseudo_file,
+                                                         benchmark), Path(out_dir) / f"seed{seed}.json")
+            for seed in seeds]
+    return fit_jobs(jobs, splits, data_dir, ratio, tracker, benchmark)

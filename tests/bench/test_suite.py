@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
 import torch
+from click.testing import CliRunner
 
+from benchmarks.run import main as bench_cli
 from gerne.bench.suite import run_suite, to_markdown
 from gerne.bench.timing import floor_seconds
+from gerne.io import write_json
 from tests.helpers import toy_dataset
 
 
@@ -28,6 +32,21 @@ def test_suite_on_toy_data(tmp_path: Path) -> None:
     faster = min(result["gerne_s_per_epoch"], result["stacked_s_per_run_epoch"])  # runs/hour at the faster way
     assert result["run_stack_size"] == (2 if faster < result["gerne_s_per_epoch"] else 1)
     assert result["seconds_per_run"] >= 10 * faster
+    assert result["stacked_by_size"] == {"2": result["stacked_s_per_run_epoch"]} and "| 2 runs stacked" in md
+    # a result measured elsewhere (benchmarks/device.sh) renders to the same table through the CLI
+    write_json(tmp_path / "gpu.json", result)
+    out = CliRunner().invoke(bench_cli, ["--from-json", str(tmp_path / "gpu.json"), "--out", str(tmp_path / "b.md"),
+                                         "--no-track"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "b.md").read_text() == md
+
+
+def test_column_hours_price_sweep_points_stacked(tmp_path: Path) -> None:
+    kwargs = {"epochs": 1, "stack": 2, "rounds": 1, "run_epochs": 10, "column_runs": 10}
+    result = run_suite(toy_dataset(tmp_path / "toy"), torch.device("cpu"), sweep_runs=4, **kwargs)
+    alone = 10 * (result["gerne_s_per_epoch"] + result["eval_s_per_epoch"]) + 15.0
+    assert result["column_hours"] * 3600 == pytest.approx(6 * alone + 4 * result["seconds_per_run"])
+    assert "4 sweep points at the runs/hour above" in to_markdown(result)
 
 
 def test_floor_grows_with_rows() -> None:

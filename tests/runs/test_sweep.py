@@ -75,3 +75,26 @@ def test_select_without_trained_points(tmp_path: Path) -> None:
                                                     "skipped": []}))
     with pytest.raises(DataError, match="no grid point was trained"):
         select(tmp_path)
+
+
+def test_stacked_grid_points_match_points_trained_alone(setup) -> None:
+    """``train.stack_size`` stacks grid points of different c and β: same curves as one point per model, and the
+    stacked MLflow runs say so in their tag."""
+    root, params = setup
+    params = params.model_copy(update={"sweep": params.sweep.model_copy(update={
+        "known": params.sweep.known.model_copy(update={"c": [0.5, 1.0], "beta": [-0.5, 0.0]})})})
+    alone = run_sweep(params, "known", "toy", 0.5, "alone")
+    stacked_params = params.model_copy(update={"train": params.train.model_copy(update={"stack_size": 3})})
+    stacked = run_sweep(stacked_params, "known", "toy", 0.5, "stacked")
+    assert alone["trained"] == stacked["trained"] and len(stacked["trained"]) == 4
+    for entry in stacked["trained"]:
+        one, many = (json.loads((root / d / entry["name"] / "seed0.json").read_text()) for d in ("alone", "stacked"))
+        assert one["config"]["setting"] == many["config"]["setting"]
+        for a, b in zip(one["history"], many["history"], strict=True):
+            assert a["val_gba"] == pytest.approx(b["val_gba"], abs=1e-6)
+            assert a["loss_ext"] == pytest.approx(b["loss_ext"], rel=1e-4)
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("cmnist").experiment_id])
+    assert sorted(r.data.tags["stacked_runs"] for r in runs) == ["1"] * 4 + ["1", "3", "3", "3"]
+    run_sweep(params, "known", "toy", 0.5, "stacked")  # the stack size is no part of a point: nothing retrained
+    assert len(client.search_runs([client.get_experiment_by_name("cmnist").experiment_id])) == 8

@@ -155,7 +155,8 @@ def to_markdown(r: dict[str, Any]) -> str:
         ("GERNE / ERM per step (ideal ≤ 2.0)", f"{r['gerne_over_erm_per_step']:.2f}", "", ""),
         ("evaluation per epoch (val + test, 15,000 images), s", f"{r['eval_s_per_epoch']:.3f}", "", ""),
         *[(f"{k} runs stacked, s per run-epoch", f"{v:.3f}", "", f"speed-up {gerne / v:.2f}×")
-          for k, v in r.get("stacked_by_size", {str(r["stack_size"]): r["stacked_s_per_run_epoch"]}).items()],
+          for k, v in sorted(r.get("stacked_by_size", {str(r["stack_size"]): r["stacked_s_per_run_epoch"]}).items(),
+                             key=lambda kv: int(kv[0]))],
         ("data path (sample + gather + convert), images/s", f"{r['data_path_images_per_s']:,.0f}", "", ""),
         ("model training throughput, images/s", f"{r['model_images_per_s']:,.0f}", "", ""),
         ("naive per-sample DataLoader GERNE epoch, s", "CPU only" if naive is None else f"{naive:.3f}", "",

@@ -25,7 +25,8 @@ def column_runs(p: Params) -> tuple[int, int]:
 
 
 @click.command()
-@click.option("--data", default="data/cmnist/r0.5", show_default=True, type=click.Path(file_okay=False, exists=True))
+@click.option("--data", default="data/cmnist/r0.5", show_default=True, type=click.Path(file_okay=False),
+              help="Prepared C-MNIST split to measure on (not read with --from-json).")
 @click.option("--out", default="reports/benchmarks.md", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--json", "json_path", default="metrics/benchmarks.json", show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
@@ -42,6 +43,9 @@ def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: t
     if from_json:
         result = read_json(from_json)
     else:
+        if not Path(data).is_dir():
+            raise click.BadParameter(f"directory '{data}' does not exist; build it first (`dvc repro build@0.5`)",
+                                     param_hint="--data")
         total, sweep = column_runs(load_params(params_path))
         result = run_suite(data, resolve_device(device), epochs=epochs, stack=stack, column_runs=total,
                            sweep_runs=sweep)

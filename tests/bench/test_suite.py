@@ -36,9 +36,11 @@ def test_suite_on_toy_data(tmp_path: Path) -> None:
     # a result measured elsewhere (benchmarks/device.sh) renders to the same table through the CLI
     write_json(tmp_path / "gpu.json", result)
     out = CliRunner().invoke(bench_cli, ["--from-json", str(tmp_path / "gpu.json"), "--out", str(tmp_path / "b.md"),
-                                         "--no-track"])
+                                         "--no-track", "--data", str(tmp_path / "absent")])  # no data needed
     assert out.exit_code == 0, out.output
     assert (tmp_path / "b.md").read_text() == md
+    missing = CliRunner().invoke(bench_cli, ["--data", str(tmp_path / "absent"), "--no-track"])
+    assert missing.exit_code == 2 and "does not exist; build it first" in missing.output
 
 
 def test_column_hours_price_sweep_points_stacked(tmp_path: Path) -> None:

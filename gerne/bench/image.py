@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from gerne.bench.timing import device_sync
 from gerne.data.contract import Split
 from gerne.methods import build_method
 from gerne.methods.gerne import gather
@@ -32,11 +33,6 @@ def synthetic_split(n: int, size: int, device: torch.device, seed: int = 0) -> S
     x = torch.randint(0, 256, (n, size, size, 3), dtype=torch.uint8, generator=gen)
     idx = torch.arange(n)
     return Split(x, idx % 2, (idx // 2) % 2, 2, 2).to(device)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def data_path_rate(train: Split, normalise: Any, batch_size: int, device: torch.device, steps: int) -> float:
@@ -63,11 +59,11 @@ def data_path_rate(train: Split, normalise: Any, batch_size: int, device: torch.
         copied[k].record()
 
     step()
-    _sync(device)
+    device_sync(device)
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    _sync(device)
+    device_sync(device)
     return steps * rows / (time.perf_counter() - start)
 
 

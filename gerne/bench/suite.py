@@ -57,8 +57,7 @@ def _interleaved(ours: Callable[[], float], floor: Callable[[], float], rounds: 
 
 
 def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack: int | Sequence[int] = 3,
-              rounds: int = 3,
-              run_epochs: int = 65, process_overhead_s: float = 15.0, column_runs: int = 0,
+              rounds: int = 3, run_epochs: int = 65, process_overhead_s: float = 15.0, column_runs: int = 0,
               sweep_runs: int = 0) -> dict[str, Any]:
     """Measure floors, our epochs (ERM, GERNE, stacked), the data path and the naive baseline on one split.
 

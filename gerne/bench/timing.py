@@ -49,12 +49,13 @@ def floor_seconds(shapes: list[tuple[int, int]], rows: int, steps: int, device: 
                 torch.mm(g.t(), x)
                 if layer:
                     torch.mm(g, w)
-        _sync(device)
+        device_sync(device)
 
     return best_of(epoch)
 
 
-def _sync(device: torch.device) -> None:
+def device_sync(device: torch.device) -> None:
+    """Wait for queued GPU work (timers stop after it); nothing on a CPU."""
     if device.type == "cuda":
         torch.cuda.synchronize()
 
@@ -117,6 +118,6 @@ def data_path_images_per_second(train: Split, steps: int = 200) -> float:
         for _ in range(steps):
             idx = torch.cat([method.draw(gen, biased=True), method.draw(gen, biased=False)])
             gather(train.x, train.y, idx)[0].float()  # what the step feeds the MLP (which reads uint8 as float)
-        _sync(train.y.device)
+        device_sync(train.y.device)
 
     return steps * 2 * method.samples_per_batch / best_of(run, repeats=2)

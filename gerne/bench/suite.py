@@ -19,6 +19,7 @@ from gerne.bench.timing import (
     faults_per_epoch,
     floor_seconds,
     linear_shapes,
+    plain_epoch_seconds,
 )
 from gerne.data.contract import load_tensor_dataset
 from gerne.models import build_model
@@ -38,6 +39,11 @@ GPU_NOTES = [
     "",
 ]
 
+PLAIN_NOTE = [
+    "The framework reference is the textbook step (forward, cross-entropy, `backward()`, `torch.optim.SGD`) on a batch",
+    "already in memory as floats: what PyTorch itself costs above the floor, before any sampling or data handling.",
+]
+
 
 def machine() -> str:
     """One line describing the hardware and software the numbers were measured on."""
@@ -51,9 +57,10 @@ def machine() -> str:
             f"threads{gpu}")
 
 
-def _interleaved(ours: Callable[[], float], floor: Callable[[], float], rounds: int) -> tuple[float, float]:
-    pairs = [(ours(), floor()) for _ in range(rounds)]
-    return min(p[0] for p in pairs), min(p[1] for p in pairs)
+def _interleaved(*timers: Callable[[], float], rounds: int) -> tuple[float, ...]:
+    """Best of ``rounds`` of each timer, the timers called in turn: a shared machine's slow phases hit all alike."""
+    times = [[timer() for timer in timers] for _ in range(rounds)]
+    return tuple(min(column) for column in zip(*times, strict=True))
 
 
 def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack: int | Sequence[int] = 3,
@@ -66,10 +73,13 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack
     """
     splits = {k: v.to(device) for k, v in load_tensor_dataset(data_dir).items()}
     train = splits["train"]
-    shapes = linear_shapes(build_model("mlp", tuple(train.x.shape[1:]), train.num_classes))
+    def mlp() -> torch.nn.Module:
+        return build_model("mlp", tuple(train.x.shape[1:]), train.num_classes)
+
+    shapes = linear_shapes(mlp())
     rows = train.num_classes * 100
     steps = steps_for(len(train), rows, 0)
-    # ours and the floor alternate, best of `rounds` each: a shared machine's slow phases hit both alike
+
     def gerne_epoch() -> float:
         return epoch_seconds(splits, [0], 0.5, 1.0, True, epochs, 1)[0]
 
@@ -79,12 +89,15 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack
     before = {}
     if device.type == "cpu" and not allocations_kept():  # glibc's defaults first, for the before/after rows
         before["gerne_default_malloc_s_per_epoch"], before["gerne_default_malloc_floor_s"] = _interleaved(
-            gerne_epoch, floor_2, rounds)
+            gerne_epoch, floor_2, rounds=rounds)
         before["gerne_default_malloc_faults_per_epoch"] = faults_per_epoch(splits)
     tuned = keep_large_allocations()
-    erm, floor_erm = _interleaved(lambda: epoch_seconds(splits, [0], 1.0, -1.0, False, epochs, 1)[0],
-                                  lambda: floor_seconds(shapes, rows, steps, device), rounds)
-    gerne, floor_gerne = _interleaved(gerne_epoch, floor_2, rounds)
+    erm, floor_erm, plain_erm = _interleaved(lambda: epoch_seconds(splits, [0], 1.0, -1.0, False, epochs, 1)[0],
+                                             lambda: floor_seconds(shapes, rows, steps, device),
+                                             lambda: plain_epoch_seconds(mlp(), rows, steps, device), rounds=rounds)
+    gerne, floor_gerne, plain_gerne = _interleaved(gerne_epoch, floor_2,
+                                                   lambda: plain_epoch_seconds(mlp(), 2 * rows, steps, device),
+                                                   rounds=rounds)
     _, gerne_eval, _ = epoch_seconds(splits, [0], c=0.5, beta=1.0, track=True, epochs=1, repeats=1)
     sizes = [stack] if isinstance(stack, int) else list(stack)
     by_size = {k: epoch_seconds(splits, list(range(k)), c=0.5, beta=1.0, track=True, epochs=epochs)[0]
@@ -102,8 +115,10 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack
         "steps_per_epoch": steps,
         "erm_s_per_epoch": erm,
         "erm_floor_s": floor_erm,
+        "erm_plain_s_per_epoch": plain_erm,
         "gerne_s_per_epoch": gerne,
         "gerne_floor_s": floor_gerne,
+        "gerne_plain_s_per_epoch": plain_gerne,
         "malloc_tuned": tuned,
         "gerne_faults_per_epoch": faults_per_epoch(splits),
         **before,
@@ -141,6 +156,16 @@ def _malloc_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def _plain_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The framework reference rows (``plain_epoch_seconds``); absent from results measured before they existed."""
+    return [(f"framework reference: plain eager PyTorch step, {what} preloaded, s",
+             f"{r[f'{key}_plain_s_per_epoch']:.3f}", f"{r[f'{key}_floor_s']:.3f}",
+             f"{r[f'{key}_plain_s_per_epoch'] / r[f'{key}_floor_s']:.2f}× (ours "
+             f"{r[f'{key}_s_per_epoch'] / r[f'{key}_plain_s_per_epoch']:.2f}× of it)")
+            for key, what in (("erm", "ERM's batch"), ("gerne", "GERNE's two batches as one"))
+            if f"{key}_plain_s_per_epoch" in r]
+
+
 def to_markdown(r: dict[str, Any]) -> str:
     """The benchmark table as markdown."""
     naive = r["naive_s_per_epoch"]
@@ -150,6 +175,7 @@ def to_markdown(r: dict[str, Any]) -> str:
          f"{r['erm_s_per_epoch'] / r['erm_floor_s']:.2f}×"),
         ("GERNE epoch (two batches per step), s", f"{gerne:.3f}", f"{r['gerne_floor_s']:.3f}",
          f"{gerne / r['gerne_floor_s']:.2f}×"),
+        *_plain_rows(r),
         *_malloc_rows(r),
         ("GERNE / ERM per step (ideal ≤ 2.0)", f"{r['gerne_over_erm_per_step']:.2f}", "", ""),
         ("evaluation per epoch (val + test, 15,000 images), s", f"{r['eval_s_per_epoch']:.3f}", "", ""),
@@ -180,6 +206,7 @@ def to_markdown(r: dict[str, Any]) -> str:
         f"One epoch = {r['steps_per_epoch']} steps of B = 100 per class (1,000 images per batch). The floor is",
         "the time of the same matrix products alone (forward, weight and hidden-input gradients; no data handling).",
         "Epoch times are training only (mean over the timed epochs); evaluation is listed separately.",
+        *(PLAIN_NOTE if "erm_plain_s_per_epoch" in r else []),
         "",
         "| measurement | value | floor | ratio |",
         "|---|---|---|---|",

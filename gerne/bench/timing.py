@@ -54,6 +54,30 @@ def floor_seconds(shapes: list[tuple[int, int]], rows: int, steps: int, device: 
     return best_of(epoch)
 
 
+def plain_epoch_seconds(model: nn.Module, rows: int, steps: int, device: torch.device) -> float:
+    """Epoch time of the textbook eager-PyTorch step on one preloaded float batch of ``rows`` samples.
+
+    Forward, mean cross-entropy, ``backward()`` and ``torch.optim.SGD`` (momentum, weight decay, foreach) on
+    ``model``: no sampling, gather or conversion. Its ratio to :func:`floor_seconds` is the framework's own cost
+    (autograd, bias and activation kernels, the update), which no data pipeline can remove.
+    """
+    shapes, model = linear_shapes(model), model.to(device)
+    torch.manual_seed(0)
+    x = torch.rand(rows, shapes[0][0], device=device)  # pixels already flattened and scaled to [0, 1]
+    y = torch.randint(0, shapes[-1][1], (rows,), device=device)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0e-3, momentum=0.9, weight_decay=1.0e-2, foreach=True)
+
+    def epoch() -> None:
+        for _ in range(steps):
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        device_sync(device)
+
+    return best_of(epoch)
+
+
 def device_sync(device: torch.device) -> None:
     """Wait for queued GPU work (timers stop after it); nothing on a CPU."""
     if device.type == "cuda":

@@ -11,15 +11,16 @@ from click.testing import CliRunner
 
 from benchmarks.run import main as bench_cli
 from gerne.bench.suite import run_suite, to_markdown
-from gerne.bench.timing import floor_seconds
+from gerne.bench.timing import floor_seconds, plain_epoch_seconds
 from gerne.io import write_json
+from gerne.models import build_model
 from tests.helpers import toy_dataset
 
 
 def test_suite_on_toy_data(tmp_path: Path) -> None:
     result = run_suite(toy_dataset(tmp_path / "toy"), torch.device("cpu"), epochs=1, stack=2, rounds=1, run_epochs=10)
     for key in ("erm_s_per_epoch", "gerne_s_per_epoch", "erm_floor_s", "gerne_floor_s", "stacked_s_per_run_epoch",
-                "naive_s_per_epoch", "data_path_images_per_s"):
+                "naive_s_per_epoch", "data_path_images_per_s", "erm_plain_s_per_epoch", "gerne_plain_s_per_epoch"):
         assert result[key] > 0 and math.isfinite(result[key]), key
     assert result["gerne_over_erm_per_step"] == result["gerne_s_per_epoch"] / result["erm_s_per_epoch"]
     assert result["gerne_faults_per_epoch"] >= 0
@@ -28,6 +29,10 @@ def test_suite_on_toy_data(tmp_path: Path) -> None:
         assert "glibc's default malloc" in to_markdown(result)
     md = to_markdown(result)
     assert "| GERNE epoch (two batches per step), s |" in md and result["machine"] in md
+    plain = result["erm_plain_s_per_epoch"]
+    assert f"| framework reference: plain eager PyTorch step, ERM's batch preloaded, s | {plain:.3f} |" in md
+    older = {k: v for k, v in result.items() if "_plain_" not in k}  # a JSON measured before the reference rows
+    assert "framework reference" not in to_markdown(older) and "| ERM epoch" in to_markdown(older)
     assert result["step_host_syncs"] is None and "CPU: none possible" in md  # counted on a GPU only
     faster = min(result["gerne_s_per_epoch"], result["stacked_s_per_run_epoch"])  # runs/hour at the faster way
     assert result["run_stack_size"] == (2 if faster < result["gerne_s_per_epoch"] else 1)
@@ -56,6 +61,13 @@ def test_floor_grows_with_rows() -> None:
     small = floor_seconds(shapes, rows=64, steps=5, device=torch.device("cpu"))
     large = floor_seconds(shapes, rows=4096, steps=5, device=torch.device("cpu"))
     assert large > small > 0
+
+
+def test_plain_reference_trains_the_model() -> None:
+    model = build_model("mlp", (4, 4, 3), 5, hidden=[8])
+    before = [p.detach().clone() for p in model.parameters()]
+    assert plain_epoch_seconds(model, rows=16, steps=3, device=torch.device("cpu")) > 0
+    assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
 
 
 def test_data_path_before_after() -> None:

@@ -29,7 +29,9 @@ def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
     for i, (spe, epochs) in enumerate([(2.0, 65), (1.0, 36)]):
         path = runs / "cmnist" / "r0.5" / "erm" / f"seed{i}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"seconds_per_epoch": spe, "epochs_run": epochs, "selections": {}}))
+        selections = {k: {"epoch": e + i, "metrics": {"test_gba": g + i / 10}}
+                      for k, e, g in (("best_val", 1, 0.25), ("oracle", 3, 0.3), ("last", epochs, 0.1))}
+        path.write_text(json.dumps({"seconds_per_epoch": spe, "epochs_run": epochs, "selections": selections}))
     return table, metrics, runs
 
 
@@ -43,6 +45,7 @@ def test_verdicts_counts_and_compute(tmp_path: Path) -> None:
     assert "| erm | 0.5 | 24.50 ± 2.60 (3 seeds) | 35.19 | -10.69 | **no** |" in md
     assert "| 0.5 | 1 | 249 | 0 in 2 groups, 2 empty, 2 with ≤ 2 |" in md and "| 1.0 | not built |" in md
     assert "no sweep has finished yet" in md and "## Epochs: 65" in md
+    assert "| 0.5 | 2 | 1, 2 | 30.00 | 35.00 | 15.00 |" in md  # ERM: chosen epochs, test GBA there, best, last
 
 
 def test_sweep_candidates_show_val_and_test(tmp_path: Path) -> None:

@@ -14,14 +14,17 @@ from pipeline._common import params_option, stage
 @params_option
 @click.option("--table", default="reports/table1_cmnist.csv", show_default=True,
               type=click.Path(dir_okay=False, exists=True))
+@click.option("--runs-table", default="metrics/cmnist_runs.csv", show_default=True,
+              type=click.Path(dir_okay=False, exists=True), help="The aggregate stage's per-run table.")
 @click.option("--metrics", default="metrics/cmnist", show_default=True, type=click.Path(file_okay=False))
 @click.option("--runs", default="runs", show_default=True, type=click.Path(file_okay=False, exists=True))
 @click.option("--out", default="reports/REPRODUCTION.md", show_default=True, type=click.Path(dir_okay=False))
 @stage
-def main(params_path: str, table: str, metrics: str, runs: str, out: str) -> None:
+def main(params_path: str, table: str, runs_table: str, metrics: str, runs: str, out: str) -> None:
     """Write the reproduction summary."""
     p = load_params(params_path)
-    write_text(out, build(Path(table), Path(metrics), Path(runs), p.cmnist.ratios, p.train.epochs))
+    write_text(out, build(Path(table), Path(metrics), Path(runs), p.cmnist.ratios, p.train.epochs,
+                          Path(runs_table)))
 
 
 if __name__ == "__main__":

@@ -158,12 +158,13 @@ def _malloc_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 def _plain_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """The framework reference rows (``plain_epoch_seconds``); absent from results measured before they existed."""
-    return [(f"framework reference: plain eager PyTorch step, {what} preloaded, s",
-             f"{r[f'{key}_plain_s_per_epoch']:.3f}", f"{r[f'{key}_floor_s']:.3f}",
-             f"{r[f'{key}_plain_s_per_epoch'] / r[f'{key}_floor_s']:.2f}× (ours "
-             f"{r[f'{key}_s_per_epoch'] / r[f'{key}_plain_s_per_epoch']:.2f}× of it)")
-            for key, what in (("erm", "ERM's batch"), ("gerne", "GERNE's two batches as one"))
-            if f"{key}_plain_s_per_epoch" in r]
+    rows = []
+    for key, what in (("erm", "ERM's batch"), ("gerne", "GERNE's two batches as one")):
+        plain, floor, ours = r.get(f"{key}_plain_s_per_epoch"), r[f"{key}_floor_s"], r[f"{key}_s_per_epoch"]
+        if plain is not None:
+            rows.append((f"framework reference: plain eager PyTorch step, {what} preloaded, s", f"{plain:.3f}",
+                         f"{floor:.3f}", f"{plain / floor:.2f}× (ours {ours / plain:.2f}× of it)"))
+    return rows
 
 
 def to_markdown(r: dict[str, Any]) -> str:

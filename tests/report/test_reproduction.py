@@ -29,9 +29,11 @@ def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
     for i, (spe, epochs) in enumerate([(2.0, 65), (1.0, 36)]):
         path = runs / "cmnist" / "r0.5" / "erm" / f"seed{i}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        selections = {k: {"epoch": e + i, "metrics": {"test_gba": g + i / 10}}
-                      for k, e, g in (("best_val", 1, 0.25), ("oracle", 3, 0.3), ("last", epochs, 0.1))}
-        path.write_text(json.dumps({"seconds_per_epoch": spe, "epochs_run": epochs, "selections": selections}))
+        path.write_text(json.dumps({"seconds_per_epoch": spe, "epochs_run": epochs, "selections": {}}))
+    pd.DataFrame([{"ratio": 0.5, "setting": "erm", "seed": i, "selection": k, "epoch": e + i, "test_gba": g + i / 10}
+                  for i, epochs in enumerate((65, 36))
+                  for k, e, g in (("best_val", 1, 0.25), ("oracle", 3, 0.3), ("last", epochs, 0.1))]
+                 ).to_csv(tmp_path / "runs.csv", index=False)  # the aggregate stage's per-run table
     return table, metrics, runs
 
 
@@ -39,7 +41,7 @@ def test_verdicts_counts_and_compute(tmp_path: Path) -> None:
     table, metrics, runs = _files(tmp_path)
     assert conflicting(metrics / "r0.5" / "counts.json") == [1, 0]
     assert compute_spent(runs) == (2, (2.0 * 65 + 36) / 3600)
-    md = build(table, metrics, runs, [0.5, 1.0], epochs=65)
+    md = build(table, metrics, runs, [0.5, 1.0], epochs=65, runs_csv=tmp_path / "runs.csv")
     assert "1 of 2 trained Table 1 cells" in md  # oracle rows are not verdicts
     assert "| gerne_known | 0.5 | 78.30 ± 1.10 (3 seeds) | 77.79 | +0.51 | yes |" in md
     assert "| erm | 0.5 | 24.50 ± 2.60 (3 seeds) | 35.19 | -10.69 | **no** |" in md
@@ -60,7 +62,7 @@ def test_sweep_candidates_show_val_and_test(tmp_path: Path) -> None:
     candidates = [{"name": n, "point": {"c": 0.5, "beta": float(n[-3:])}, "value": v[0]} for n, v in points.items()]
     (sweep / "selected.json").write_text(json.dumps({"kind": "known", "ratio": 0.5, "best": candidates[0],
                                                      "candidates": candidates, "skipped": [{"c": 1.0}]}))
-    md = build(table, metrics, runs, [0.5], epochs=65)
+    md = build(table, metrics, runs, [0.5], epochs=65, runs_csv=tmp_path / "runs.csv")
     assert "| 0.5 | known | {'c': 0.5, 'beta': 0.0} | 87.00 | 2 trained, 1 outside Eq. 9 |" in md
     assert "| {'c': 0.5, 'beta': 1.0} | 83.00 | 77.90 |  |" in md
     assert "| {'c': 0.5, 'beta': 0.0} | 87.00 | 74.90 | yes |" in md
@@ -73,6 +75,6 @@ def test_recall_rows_follow_each_ratios_own_t(tmp_path: Path) -> None:
         quality = {repr(t): {"avg_recall": t * 10, "avg_precision": 1.0, "size": int(t * 55_000)} for t in ts}
         (metrics / f"r{ratio}" / "pseudo.json").write_text(json.dumps({"true_minority": int(ratio * 550),
                                                                       "thresholds": quality}))
-    md = build(table, metrics, runs, [0.5, 5.0], epochs=65)
+    md = build(table, metrics, runs, [0.5, 5.0], epochs=65, runs_csv=tmp_path / "runs.csv")
     assert "| 0.5 | 275 | t = 0.0005: 0.01 (27) | t = 0.005: 0.05 (275) |" in md
     assert "| 5.0 | 2750 | t = 0.005: 0.05 (275) | t = 0.05: 0.50 (2750) |" in md

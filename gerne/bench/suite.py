@@ -20,6 +20,7 @@ from gerne.bench.timing import (
     floor_seconds,
     linear_shapes,
     plain_epoch_seconds,
+    step_phase_ms,
 )
 from gerne.data.contract import load_tensor_dataset
 from gerne.models import build_model
@@ -57,14 +58,21 @@ def machine() -> str:
             f"threads{gpu}")
 
 
-def _interleaved(*timers: Callable[[], float], rounds: int) -> tuple[float, ...]:
-    """Best of ``rounds`` of each timer, the timers called in turn: a shared machine's slow phases hit all alike."""
+def _interleaved(*timers: Callable[[], float], rounds: int) -> list[list[float]]:
+    """Each timer's time in each of ``rounds`` rounds, the timers called in turn: a shared machine's slow phases
+    hit all alike."""
     times = [[timer() for timer in timers] for _ in range(rounds)]
-    return tuple(min(column) for column in zip(*times, strict=True))
+    return [list(column) for column in zip(*times, strict=True)]
 
 
-def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack: int | Sequence[int] = 3,
-              rounds: int = 3, run_epochs: int = 65, process_overhead_s: float = 15.0, column_runs: int = 0,
+def _ratio_range(ours: list[float], floor: list[float]) -> list[float]:
+    """Lowest and highest ratio of ours to the floor within one round: how much the machine's noise moves it."""
+    ratios = [o / f for o, f in zip(ours, floor, strict=True)]
+    return [min(ratios), max(ratios)]
+
+
+def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 1, stack: int | Sequence[int] = 3,
+              rounds: int = 5, run_epochs: int = 65, process_overhead_s: float = 15.0, column_runs: int = 0,
               sweep_runs: int = 0) -> dict[str, Any]:
     """Measure floors, our epochs (ERM, GERNE, stacked), the data path and the naive baseline on one split.
 
@@ -80,24 +88,28 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack
     rows = train.num_classes * 100
     steps = steps_for(len(train), rows, 0)
 
-    def gerne_epoch() -> float:
-        return epoch_seconds(splits, [0], 0.5, 1.0, True, epochs, 1)[0]
+    def gerne_epoch() -> float:  # best of 3 fits, as the floor and the reference are best of 3 epochs
+        return epoch_seconds(splits, [0], 0.5, 1.0, True, epochs, 3)[0]
 
     def floor_2() -> float:
         return floor_seconds(shapes, 2 * rows, steps, device)
 
     before = {}
     if device.type == "cpu" and not allocations_kept():  # glibc's defaults first, for the before/after rows
-        before["gerne_default_malloc_s_per_epoch"], before["gerne_default_malloc_floor_s"] = _interleaved(
-            gerne_epoch, floor_2, rounds=rounds)
+        before["gerne_default_malloc_s_per_epoch"], before["gerne_default_malloc_floor_s"] = map(min, _interleaved(
+            gerne_epoch, floor_2, rounds=rounds))
         before["gerne_default_malloc_faults_per_epoch"] = faults_per_epoch(splits)
     tuned = keep_large_allocations()
-    erm, floor_erm, plain_erm = _interleaved(lambda: epoch_seconds(splits, [0], 1.0, -1.0, False, epochs, 1)[0],
-                                             lambda: floor_seconds(shapes, rows, steps, device),
-                                             lambda: plain_epoch_seconds(mlp(), rows, steps, device), rounds=rounds)
-    gerne, floor_gerne, plain_gerne = _interleaved(gerne_epoch, floor_2,
-                                                   lambda: plain_epoch_seconds(mlp(), 2 * rows, steps, device),
-                                                   rounds=rounds)
+    erm_rounds = _interleaved(lambda: epoch_seconds(splits, [0], 1.0, -1.0, False, epochs, 3)[0],
+                              lambda: floor_seconds(shapes, rows, steps, device),
+                              lambda: plain_epoch_seconds(mlp(), rows, steps, device), rounds=rounds)
+    gerne_rounds = _interleaved(gerne_epoch, floor_2, lambda: plain_epoch_seconds(mlp(), 2 * rows, steps, device),
+                                rounds=rounds)
+    erm, floor_erm, plain_erm = map(min, erm_rounds)
+    gerne, floor_gerne, plain_gerne = map(min, gerne_rounds)
+    phases = {"erm": step_phase_ms(splits, 1.0, -1.0, False), "gerne": step_phase_ms(splits, 0.5, 1.0, True)}
+    phase_floors = {key: {p: 1e3 * floor_seconds(shapes, n, steps, device, (p,)) / steps
+                          for p in ("forward", "backward")} for key, n in (("erm", rows), ("gerne", 2 * rows))}
     _, gerne_eval, _ = epoch_seconds(splits, [0], c=0.5, beta=1.0, track=True, epochs=1, repeats=1)
     sizes = [stack] if isinstance(stack, int) else list(stack)
     by_size = {k: epoch_seconds(splits, list(range(k)), c=0.5, beta=1.0, track=True, epochs=epochs)[0]
@@ -116,9 +128,14 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 2, stack
         "erm_s_per_epoch": erm,
         "erm_floor_s": floor_erm,
         "erm_plain_s_per_epoch": plain_erm,
+        "erm_ratio_range": _ratio_range(erm_rounds[0], erm_rounds[1]),
         "gerne_s_per_epoch": gerne,
         "gerne_floor_s": floor_gerne,
         "gerne_plain_s_per_epoch": plain_gerne,
+        "gerne_ratio_range": _ratio_range(gerne_rounds[0], gerne_rounds[1]),
+        "rounds": rounds,
+        "step_phases_ms": phases,
+        "step_phase_floors_ms": phase_floors,
         "malloc_tuned": tuned,
         "gerne_faults_per_epoch": faults_per_epoch(splits),
         **before,
@@ -167,15 +184,54 @@ def _plain_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _ratio(r: dict[str, Any], key: str) -> str:
+    """Ours over the floor (best round against best round), and the range of the per-round ratios if measured."""
+    text = f"{r[f'{key}_s_per_epoch'] / r[f'{key}_floor_s']:.2f}×"
+    if f"{key}_ratio_range" in r:
+        low, high = r[f"{key}_ratio_range"]
+        text += f" (rounds: {low:.2f}–{high:.2f}×)"
+    return text
+
+
+PHASE_NAMES = {"batch": "draw + gather (`StackedStep.batch`)",
+               "forward": "forward + loss, incl. uint8 → float (`StackedStep.loss`)",
+               "backward": "`zero_grad()` + `backward()`", "update": "SGD update"}
+
+
+def phase_table(r: dict[str, Any]) -> list[str]:
+    """Where a step's time goes: each phase of our step beside the matrix products it contains."""
+    if "step_phases_ms" not in r:
+        return []
+    ours, floors = r["step_phases_ms"], r["step_phase_floors_ms"]
+
+    def cells(key: str, phase: str) -> str:
+        floor = floors[key].get(phase)
+        mine = ours[key][phase]
+        return f"{mine:.2f} | " + ("" if floor is None else f"{floor:.2f} ({mine / floor:.2f}×)")
+
+    total = [(sum(ours[k].values()), sum(floors[k].values())) for k in ("erm", "gerne")]
+    return [
+        "## Where a step's time goes",
+        "",
+        "Milliseconds per step of each phase of the training loop's own calls, each the best of 3 epochs, beside",
+        "the matrix products that phase contains (the floor's forward and backward halves).",
+        "",
+        "| phase | ERM, ms | its floor, ms | GERNE, ms | its floor, ms |",
+        "|---|---|---|---|---|",
+        *[f"| {name} | {cells('erm', p)} | {cells('gerne', p)} |" for p, name in PHASE_NAMES.items()],
+        "| whole step | " + " | ".join(f"{a:.2f} | {b:.2f} ({a / b:.2f}×)" for a, b in total) + " |",
+        "",
+    ]
+
+
 def to_markdown(r: dict[str, Any]) -> str:
     """The benchmark table as markdown."""
     naive = r["naive_s_per_epoch"]
     gerne = r["gerne_s_per_epoch"]
     rows = [
         ("ERM epoch (one batch per step), s", f"{r['erm_s_per_epoch']:.3f}", f"{r['erm_floor_s']:.3f}",
-         f"{r['erm_s_per_epoch'] / r['erm_floor_s']:.2f}×"),
-        ("GERNE epoch (two batches per step), s", f"{gerne:.3f}", f"{r['gerne_floor_s']:.3f}",
-         f"{gerne / r['gerne_floor_s']:.2f}×"),
+         _ratio(r, "erm")),
+        ("GERNE epoch (two batches per step), s", f"{gerne:.3f}", f"{r['gerne_floor_s']:.3f}", _ratio(r, "gerne")),
         *_plain_rows(r),
         *_malloc_rows(r),
         ("GERNE / ERM per step (ideal ≤ 2.0)", f"{r['gerne_over_erm_per_step']:.2f}", "", ""),
@@ -206,12 +262,21 @@ def to_markdown(r: dict[str, Any]) -> str:
         f"device `{r['device']}`.",
         f"One epoch = {r['steps_per_epoch']} steps of B = 100 per class (1,000 images per batch). The floor is",
         "the time of the same matrix products alone (forward, weight and hidden-input gradients; no data handling).",
-        "Epoch times are training only (mean over the timed epochs); evaluation is listed separately.",
+        *_timing_note(r),
         *(PLAIN_NOTE if "erm_plain_s_per_epoch" in r else []),
         "",
         "| measurement | value | floor | ratio |",
         "|---|---|---|---|",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
         "",
+        *phase_table(r),
         *(GPU_NOTES if r["device"].startswith("cuda") else []),
     ])
+
+
+def _timing_note(r: dict[str, Any]) -> list[str]:
+    if "rounds" not in r:  # measured before the epochs were sampled like the floor
+        return ["Epoch times are training only (mean over the timed epochs); evaluation is listed separately."]
+    return [f"Epoch times are training only; evaluation is listed separately. Ours, the floor and the reference are "
+            f"each the best of 3 epochs in a round, the timers called in turn, and the best of {r['rounds']} rounds;",
+            "the per-round ratios in brackets show how far this machine's load moves a ratio."]

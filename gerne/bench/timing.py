@@ -11,9 +11,12 @@ from torch import nn
 
 from gerne.data.contract import Split
 from gerne.methods import build_method
+from gerne.methods.gerne import StackedStep
 from gerne.models import build_model
 from gerne.system import minor_page_faults
-from gerne.train.loop import LoopConfig, fit_stack
+from gerne.train.loop import LoopConfig, fit_stack, steps_for
+from gerne.train.optimizers import build_optimizer
+from gerne.train.stack import ModelStack
 
 
 def best_of(fn: Callable[[], object], repeats: int = 3) -> float:
@@ -32,23 +35,39 @@ def linear_shapes(model: nn.Module) -> list[tuple[int, int]]:
     return [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
 
 
-def floor_seconds(shapes: list[tuple[int, int]], rows: int, steps: int, device: torch.device) -> float:
-    """Time of an epoch's matrix products alone: forward, weight gradients and the hidden input gradients.
-
-    Preallocated random float32 operands, no data handling, no element-wise work: the hardware floor for the
-    MLP's training arithmetic at ``rows`` samples per step.
-    """
+def _floor_phases(shapes: list[tuple[int, int]], rows: int, device: torch.device) -> dict[str, Callable[[], None]]:
+    """One step's matrix products on preallocated random float32 operands: ``forward`` (every layer's product) and
+    ``backward`` (weight gradients, and input gradients of every layer but the first)."""
     ws = [torch.randn(o, i, device=device) for i, o in shapes]
     xs = [torch.randn(rows, i, device=device) for i, _ in shapes]
     gs = [torch.randn(rows, o, device=device) for _, o in shapes]
 
+    def forward() -> None:
+        for w, x in zip(ws, xs, strict=True):
+            torch.mm(x, w.t())
+
+    def backward() -> None:
+        for layer, (w, x, g) in enumerate(zip(ws, xs, gs, strict=True)):
+            torch.mm(g.t(), x)
+            if layer:
+                torch.mm(g, w)
+
+    return {"forward": forward, "backward": backward}
+
+
+def floor_seconds(shapes: list[tuple[int, int]], rows: int, steps: int, device: torch.device,
+                  phases: tuple[str, ...] = ("forward", "backward")) -> float:
+    """Time of an epoch's matrix products alone: forward, weight gradients and the hidden input gradients.
+
+    Preallocated random float32 operands, no data handling, no element-wise work: the hardware floor for the
+    MLP's training arithmetic at ``rows`` samples per step. ``phases`` times only the forward or backward products.
+    """
+    ops = [_floor_phases(shapes, rows, device)[p] for p in phases]
+
     def epoch() -> None:
         for _ in range(steps):
-            for layer, (w, x, g) in enumerate(zip(ws, xs, gs, strict=True)):
-                torch.mm(x, w.t())
-                torch.mm(g.t(), x)
-                if layer:
-                    torch.mm(g, w)
+            for op in ops:
+                op()
         device_sync(device)
 
     return best_of(epoch)
@@ -128,6 +147,51 @@ def faults_per_epoch(splits: dict[str, Split], c: float = 0.5, beta: float = 1.0
         fit_stack(models, methods, evals, [LoopConfig(epochs=n_epochs, lr=0.1, evaluate_train=False)], desc="bench")
         counts.append(minor_page_faults() - start)
     return max(0.0, (counts[1] - counts[0]) / 2)
+
+
+PHASES = ("batch", "forward", "backward", "update")
+
+
+def step_phase_ms(splits: dict[str, Split], c: float, beta: float, track: bool = False,
+                  epochs: int = 3) -> dict[str, float]:
+    """Milliseconds per step of each phase of the real training step, each the best of ``epochs`` epochs.
+
+    ``batch``: draw and gather (``StackedStep.batch``); ``forward``: forward and loss (``StackedStep.loss``, which
+    also converts the uint8 pixels); ``backward``: ``zero_grad`` and ``backward()``; ``update``: the optimiser step.
+    The loop's own calls, in its order, with the loop's default optimiser; on a GPU each phase ends with a
+    synchronisation (which the real loop does not make).
+    """
+    train = splits["train"]
+    models, methods = _stack(train, [0], c, beta, track, [100, 100, 100])
+    cfg = LoopConfig(epochs=epochs, lr=0.1)
+    steps = steps_for(len(train), methods[0].samples_per_batch, cfg.steps_per_epoch)
+    stack, step = ModelStack(models), StackedStep(methods)
+    opt = build_optimizer(cfg.optimizer, stack.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                          weight_decay=cfg.weight_decay, total_steps=steps * (epochs + 1))
+    generators = [torch.Generator(device=train.y.device).manual_seed(0)]
+    device, best = train.y.device, dict.fromkeys(PHASES, math.inf)
+    for epoch in range(epochs + 1):  # epoch 0 warms up
+        spent = dict.fromkeys(PHASES, 0.0)
+        for _ in range(steps):
+            marks = [time.perf_counter()]
+            x, y = step.batch(generators)
+            device_sync(device)
+            marks.append(time.perf_counter())
+            loss, _ = step.loss(stack, x, y)
+            device_sync(device)
+            marks.append(time.perf_counter())
+            opt.zero_grad()
+            loss.backward()
+            device_sync(device)
+            marks.append(time.perf_counter())
+            opt.step()
+            device_sync(device)
+            marks.append(time.perf_counter())
+            for phase, start, end in zip(PHASES, marks[:-1], marks[1:], strict=True):
+                spent[phase] += end - start
+        if epoch:
+            best = {k: min(best[k], spent[k]) for k in PHASES}
+    return {k: 1e3 * v / steps for k, v in best.items()}
 
 
 def data_path_images_per_second(train: Split, steps: int = 200) -> float:

@@ -26,6 +26,7 @@ class GroupSampler:
         counts = torch.bincount(gid, minlength=num_classes * num_attributes)
         self._counts = counts
         self._offsets = torch.cumsum(counts, 0) - counts
+        self._class_base = torch.arange(num_classes, device=self.device)[:, None] * num_attributes  # first gid of y
         self.counts = counts.reshape(num_classes, num_attributes).cpu().numpy()
         self.alpha = group_shares(self.counts)
 
@@ -41,7 +42,7 @@ class GroupSampler:
     def draw(self, probs: torch.Tensor, per_class: int, generator: torch.Generator) -> torch.Tensor:
         """Return ``K·per_class`` sample indices: ``per_class`` per class, groups drawn from ``probs`` (K×A)."""
         groups = torch.multinomial(probs, per_class, replacement=True, generator=generator)
-        gid = groups + torch.arange(self.num_classes, device=self.device)[:, None] * self.num_attributes
+        gid = groups + self._class_base
         u = torch.rand(gid.shape, generator=generator, device=self.device)
         size = self._counts[gid]
         within = torch.minimum((u * size).long(), size - 1)

@@ -80,7 +80,8 @@ class StackedStep:
     Run r draws its biased batch, then its less-biased batch, from its own generator, so a stacked run sees the
     same batches as the same run alone. A batch whose weight is zero in every run gets no backward pass (it is
     still forwarded for logging if ``track_both_losses``); its loss is NaN when not computed at all. Everything
-    that depends only on the configuration is fixed here, so a step makes no host synchronisation.
+    that depends only on the configuration is fixed here, so a step makes no host synchronisation. The two phases,
+    :meth:`batch` and :meth:`loss`, are public so that the benchmark can time them inside the real step.
     """
 
     def __init__(self, methods: list[Gerne]) -> None:
@@ -94,11 +95,18 @@ class StackedStep:
         self.nan = torch.full_like(self.w_b, float("nan"))
 
     def __call__(self, stack: ModelStack, generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
-        parts, grad, R = self.parts, self.grad, len(self.methods)
-        idx = torch.stack([torch.cat([m.draw(g, biased=p == "b") for p in parts])
+        return self.loss(stack, *self.batch(generators))
+
+    def batch(self, generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw and gather every run's batches: uint8 images ``[R, len(parts)·n, ...]`` and labels ``[R, ...]``."""
+        idx = torch.stack([torch.cat([m.draw(g, biased=p == "b") for p in self.parts])
                            for m, g in zip(self.methods, generators, strict=True)])
-        x, y = gather(self.methods[0].x, self.methods[0].y, idx)  # [R, len(parts)·n, ...]
-        n = idx.shape[1] // len(parts)
+        return gather(self.methods[0].x, self.methods[0].y, idx)
+
+    def loss(self, stack: ModelStack, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward both batches and combine their mean cross-entropies into Σ_r L_ext,r and the loss table."""
+        parts, grad, R = self.parts, self.grad, len(self.methods)
+        n = x.shape[1] // len(parts)
         if len(parts) == 2 and grad["b"] and grad["lb"] and not has_batch_statistics(stack.base):
             logits = stack.forward(x)
         else:
@@ -110,7 +118,12 @@ class StackedStep:
         ce = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(R, len(parts), n)
         per_part = dict(zip(parts, ce.mean(2).unbind(1), strict=True))
         loss_b, loss_lb = per_part.get("b", self.nan), per_part.get("lb", self.nan)
-        w_b, w_lb = self.w_b, self.w_lb
-        loss_ext = torch.where(w_b == 0, loss_lb, torch.where(w_lb == 0, loss_b,
-                                                              extrapolated_loss(loss_lb, loss_b, -w_b)))
+        if not grad["lb"]:  # every run is ERM (β = −1): L_ext = L_b, without the element-wise selection below
+            loss_ext = loss_b
+        elif not grad["b"]:  # every run has β = 0: L_ext = L_lb
+            loss_ext = loss_lb
+        else:
+            w_b, w_lb = self.w_b, self.w_lb
+            loss_ext = torch.where(w_b == 0, loss_lb, torch.where(w_lb == 0, loss_b,
+                                                                  extrapolated_loss(loss_lb, loss_b, -w_b)))
         return loss_ext.sum(), torch.stack([loss_b, loss_lb, loss_ext], dim=1).detach()

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from benchmarks.run import main as bench_cli
 from gerne.bench.suite import run_suite, to_markdown
-from gerne.bench.timing import floor_seconds, plain_epoch_seconds
+from gerne.bench.timing import PHASES, floor_seconds, plain_epoch_seconds, step_phase_ms
+from gerne.data.contract import load_tensor_dataset
 from gerne.io import write_json
 from gerne.models import build_model
 from tests.helpers import toy_dataset
@@ -34,6 +35,15 @@ def test_suite_on_toy_data(tmp_path: Path) -> None:
     older = {k: v for k, v in result.items() if "_plain_" not in k}  # a JSON measured before the reference rows
     assert "framework reference" not in to_markdown(older) and "| ERM epoch" in to_markdown(older)
     assert result["step_host_syncs"] is None and "CPU: none possible" in md  # counted on a GPU only
+    for key in ("erm", "gerne"):  # the best-against-best ratio lies within the per-round ratios
+        low, high = result[f"{key}_ratio_range"]
+        assert low <= result[f"{key}_s_per_epoch"] / result[f"{key}_floor_s"] <= high
+    assert f"(rounds: {result['erm_ratio_range'][0]:.2f}–" in md and "best of 1 rounds" in md
+    assert "## Where a step's time goes" in md and "| `zero_grad()` + `backward()` |" in md
+    assert set(result["step_phases_ms"]["erm"]) == set(PHASES)
+    unphased = {k: v for k, v in result.items() if not k.startswith(("step_phase", "rounds")) and "range" not in k}
+    assert "Where a step's time goes" not in to_markdown(unphased)  # a JSON measured before the phase rows
+    assert "mean over the timed epochs" in to_markdown(unphased) and "(rounds:" not in to_markdown(unphased)
     faster = min(result["gerne_s_per_epoch"], result["stacked_s_per_run_epoch"])  # runs/hour at the faster way
     assert result["run_stack_size"] == (2 if faster < result["gerne_s_per_epoch"] else 1)
     assert result["seconds_per_run"] >= 10 * faster
@@ -61,6 +71,19 @@ def test_floor_grows_with_rows() -> None:
     small = floor_seconds(shapes, rows=64, steps=5, device=torch.device("cpu"))
     large = floor_seconds(shapes, rows=4096, steps=5, device=torch.device("cpu"))
     assert large > small > 0
+
+
+def test_floor_phases_split_the_products() -> None:
+    shapes, cpu = [(1024, 512), (512, 256)], torch.device("cpu")
+    forward = floor_seconds(shapes, rows=2048, steps=5, device=cpu, phases=("forward",))
+    both = floor_seconds(shapes, rows=2048, steps=5, device=cpu)
+    assert 0 < forward < both  # the backward half has twice the products
+
+
+def test_step_phases_time_the_real_step(tmp_path: Path) -> None:
+    splits = load_tensor_dataset(toy_dataset(tmp_path / "toy"))
+    phases = step_phase_ms(splits, c=0.5, beta=1.0, track=True, epochs=1)
+    assert list(phases) == list(PHASES) and all(v > 0 and math.isfinite(v) for v in phases.values())
 
 
 def test_plain_reference_trains_the_model() -> None:

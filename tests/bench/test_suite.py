@@ -36,12 +36,13 @@ def test_suite_on_toy_data(tmp_path: Path) -> None:
     assert "framework reference" not in to_markdown(older) and "| ERM epoch" in to_markdown(older)
     assert result["step_host_syncs"] is None and "CPU: none possible" in md  # counted on a GPU only
     for key in ("erm", "gerne"):  # the best-against-best ratio lies within the per-round ratios
-        low, high = result[f"{key}_ratio_range"]
-        assert low <= result[f"{key}_s_per_epoch"] / result[f"{key}_floor_s"] <= high
-    assert f"(rounds: {result['erm_ratio_range'][0]:.2f}–" in md and "best of 1 rounds" in md
+        ratios = result[f"{key}_round_ratios"]
+        best = result[f"{key}_s_per_epoch"] / result[f"{key}_floor_s"]
+        assert len(ratios) == 1 and min(ratios) <= best <= max(ratios)
+    assert f"(rounds: median {result['erm_round_ratios'][0]:.2f}×, " in md and "best of 1 rounds" in md
     assert "## Where a step's time goes" in md and "| `zero_grad()` + `backward()` |" in md
     assert set(result["step_phases_ms"]["erm"]) == set(PHASES)
-    unphased = {k: v for k, v in result.items() if not k.startswith(("step_phase", "rounds")) and "range" not in k}
+    unphased = {k: v for k, v in result.items() if not k.startswith(("step_phase", "rounds")) and "round_" not in k}
     assert "Where a step's time goes" not in to_markdown(unphased)  # a JSON measured before the phase rows
     assert "mean over the timed epochs" in to_markdown(unphased) and "(rounds:" not in to_markdown(unphased)
     faster = min(result["gerne_s_per_epoch"], result["stacked_s_per_run_epoch"])  # runs/hour at the faster way

@@ -7,7 +7,7 @@ SMOKE   := -S 'cmnist.ratios=[0.5]' -S 'train.seeds=[0]' -S train.epochs=2 -S bi
            -S train.steps_per_epoch=10 -S 'sweep.known.c=[0.5]' -S 'sweep.known.beta=[1.0]' \
            -S 'sweep.unknown.t=[1.0]' -S 'sweep.unknown.beta=[2.5]' report
 
-.PHONY: setup repro smoke test bench ui
+.PHONY: setup repro smoke test bench ui browser
 
 setup: $(STAMP)
 
@@ -16,16 +16,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-## Main job: the whole pipeline with the committed params.yaml, tracked in ./mlflow.db
+## Main job: the whole pipeline with the committed params.yaml, tracked in ./mlflow.db.
+## params.yaml is validated first (did-you-mean hints), and the MLflow store is created once before any stage runs.
 repro: $(STAMP)
+	$(BIN)/gerne validate
+	$(BIN)/gerne store-init
 	PATH=$(BIN):$$PATH dvc repro
 
-## Smoke run: one ratio, one seed, 2 epochs, as a DVC experiment (does not touch params.yaml)
+## Smoke run: one ratio, one seed, 2 epochs, as a DVC experiment in a temp copy: the workspace, params.yaml and
+## every committed result stay as they are; `dvc exp show` lists it, MLflow files its runs under "<dataset> (trials)"
 smoke: $(STAMP)
-	PATH=$(BIN):$$PATH dvc exp run $(SMOKE)
+	$(BIN)/gerne store-init
+	PATH=$(BIN):$$PATH dvc exp run --temp -n smoke-$$(date +%Y%m%d-%H%M%S) $(SMOKE)
 
 ## Tests: lint + unit + integration (real DVC pipeline and MLflow store in temp dirs)
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	PATH=$(BIN):$$PATH $(BIN)/python -m pytest
 
@@ -35,3 +40,8 @@ bench: $(STAMP)
 
 ui: $(STAMP)
 	$(BIN)/gerne ui
+
+## Headless Chromium (Debian's package) for the MLflow UI end-to-end test; installed once, as root or with sudo
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gerne.device import DeviceName
 from gerne.errors import ConfigError
 from gerne.subpop.config import SubpopParams
 
@@ -43,8 +44,21 @@ class CMNISTParams(_Strict):
 
 
 class ModelParams(_Strict):
-    name: str = "mlp"
+    name: str = Field("mlp", description="a model family of the registry (gerne.models)")
     hidden: list[int] = Field(default_factory=lambda: [100, 100, 100], min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        # The registry itself (a few ms: torch is loaded with the gerne package anyway; torchvision and
+        # transformers are imported only when such a model is built).
+        from gerne.models import MODELS
+
+        if v not in MODELS:
+            hint = difflib.get_close_matches(v, MODELS, n=1)
+            raise ValueError(f"unknown model '{v}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                             + f"; available: {', '.join(sorted(MODELS))}")
+        return v
 
     @field_validator("hidden")
     @classmethod
@@ -66,7 +80,7 @@ class OptimParams(_Strict):
     weight_decay: float = Field(1.0e-2, ge=0.0)
     eval_train: bool = Field(True, description="also evaluate the training split each epoch (Fig. 2)")
     track_both_losses: bool = Field(True, description="log L_b and L_lb even when one has zero weight")
-    device: str = "auto"
+    device: DeviceName = Field("auto", description="auto, cpu, cuda, cuda:<n> or mps (auto = CUDA if available)")
     precision: Literal["fp32", "bf16"] = Field("fp32", description="bf16 autocast for the model (GPU image models)")
 
 

@@ -3,11 +3,19 @@
 The default store is ``sqlite:///<project root>/mlflow.db`` with artifacts in ``<project root>/mlartifacts``; queued
 DVC experiments run in ``<root>/.dvc/tmp/exps/<tmp>/`` copies and still log into the root store. The environment
 variable ``MLFLOW_TRACKING_URI`` overrides it.
+
+Runs made under ``dvc exp run`` (a trial: DVC sets ``DVC_EXP_NAME``) go to the experiment ``"<name> (trials)"`` and
+their run names start with the DVC experiment's name, so they cannot be mistaken for the committed results. Every
+run is tagged with the DVC stage, the DVC experiment (``workspace`` outside one), whether the git tree was dirty,
+and the process that ran it; a run whose process died (``kill -9``) is closed as KILLED when its stage starts again.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
@@ -15,7 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
+TRIAL_SUFFIX = " (trials)"
 _EXPS_MARKER = (".dvc", "tmp", "exps")
 
 
@@ -37,13 +47,44 @@ def default_tracking_uri(start: str | Path | None = None) -> str:
     env = os.environ.get(TRACKING_ENV)
     if env:
         return env
-    return f"sqlite:///{project_root(start) / 'mlflow.db'}"
+    root = os.environ.get("DVC_ROOT") if start is None else None  # DVC points experiment runs at the parent repo
+    return f"sqlite:///{Path(root).resolve() if root else project_root(start)}/mlflow.db"
+
+
+def dvc_experiment() -> str | None:
+    """The DVC experiment this process runs in (``dvc exp run`` sets ``DVC_EXP_NAME``), else None."""
+    return os.environ.get("DVC_EXP_NAME") or None
+
+
+def experiment_name(benchmark: str) -> str:
+    """The MLflow experiment for ``benchmark``: ``"<benchmark> (trials)"`` inside a DVC experiment."""
+    return f"{benchmark}{TRIAL_SUFFIX}" if dvc_experiment() and not benchmark.endswith(TRIAL_SUFFIX) else benchmark
 
 
 def _artifact_root(uri: str) -> str | None:
     if uri.startswith("sqlite:///"):
         return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
     return None
+
+
+def git_dirty(cwd: str | Path | None = None) -> str:
+    """'true' if tracked files differ from HEAD (results from such a tree are not reproducible from the commit)."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                             capture_output=True, text=True, check=True)
+        return "true" if out.stdout.strip() else "false"
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
@@ -97,20 +138,60 @@ class Tracker:
     def __init__(self, experiment: str, uri: str | None = None) -> None:
         from mlflow.tracking import MlflowClient
 
+        from gerne.store import ensure_experiment
+
         self.uri = uri or default_tracking_uri()
+        self.experiment = experiment_name(experiment)
+        self.parent_run_id: str | None = None
+        self._stale_checked = False
+        # safe across processes
+        self.experiment_id = ensure_experiment(self.uri, self.experiment, _artifact_root(self.uri))
         self.client = MlflowClient(tracking_uri=self.uri)
-        found = self.client.get_experiment_by_name(experiment)
-        if found is None:
-            self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifact_root(self.uri))
-        else:
-            self.experiment_id = found.experiment_id
+
+    def child(self, parent_run_id: str) -> Tracker:
+        """This tracker, with every run it opens nested under ``parent_run_id`` (a sweep's points)."""
+        nested = copy.copy(self)
+        nested.parent_run_id = parent_run_id
+        return nested
+
+    def _context_tags(self) -> dict[str, str]:
+        stage = os.environ.get("DVC_STAGE", "")
+        return {"git_commit": git_commit(), "git_dirty": git_dirty(), "dvc_experiment": dvc_experiment() or "workspace",
+                "dvc_stage": stage, "host": socket.gethostname(), "pid": str(os.getpid()), "workdir": os.getcwd()}
+
+    def close_stale_runs(self) -> list[str]:
+        """Mark RUNNING runs of this DVC stage and working copy whose process is gone (``kill -9``) as KILLED."""
+        ctx = self._context_tags()
+        if not ctx["dvc_stage"]:
+            return []
+        query = (f"attributes.status = 'RUNNING' and tags.dvc_stage = '{ctx['dvc_stage']}' "
+                 f"and tags.host = '{ctx['host']}'")
+        closed = []
+        for found in self.client.search_runs([self.experiment_id], query, max_results=1000):
+            tags = found.data.tags
+            pid = tags.get("pid", "")
+            if tags.get("workdir") == ctx["workdir"] and pid.isdigit() and not _pid_alive(int(pid)):
+                self.client.set_terminated(found.info.run_id, "KILLED")
+                closed.append(found.info.run_id)
+        if closed:
+            log.warning("closed %d run(s) of %s left RUNNING by a killed process as KILLED", len(closed),
+                        ctx["dvc_stage"])
+        return closed
 
     @contextmanager
     def run(self, name: str, params: Mapping[str, Any], tags: Mapping[str, Any]) -> Iterator[Run]:
-        """Open a run with flattened ``params`` and ``tags``; it ends FINISHED, or FAILED on an exception."""
+        """Open a run with flattened ``params`` and ``tags``; it ends FINISHED, KILLED on a signal or Ctrl-C, or
+        FAILED on an exception."""
         from mlflow.entities import Param
 
-        all_tags = {"mlflow.runName": name, "git_commit": git_commit(), **tags}
+        if not self._stale_checked:
+            self._stale_checked = True
+            self.close_stale_runs()
+        trial = dvc_experiment()
+        name = f"{trial}/{name}" if trial else name
+        all_tags = {"mlflow.runName": name, **self._context_tags(), **tags}
+        if self.parent_run_id:
+            all_tags["mlflow.parentRunId"] = self.parent_run_id
         info = self.client.create_run(self.experiment_id, run_name=name,
                                       tags={k: str(v) for k, v in all_tags.items()})
         run = Run(self.client, info.info.run_id)
@@ -119,7 +200,17 @@ class Tracker:
             self.client.log_batch(run.run_id, params=flat[i : i + 100])
         try:
             yield run
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP in a pipeline stage
+            self.client.set_terminated(run.run_id, "KILLED")
+            raise
         except BaseException:
             self.client.set_terminated(run.run_id, "FAILED")
             raise
         self.client.set_terminated(run.run_id, "FINISHED")
+
+    def log_files(self, name: str, files: list[str | Path], tags: Mapping[str, Any]) -> str:
+        """One FINISHED run holding ``files`` as artifacts (report tables and figures), so the UI shows them."""
+        with self.run(name, params={}, tags={"stage": "report", **tags}) as run:
+            for path in files:
+                run.log_artifact(path)
+        return run.run_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -21,8 +22,24 @@ data_option = click.option("--data", required=True, type=click.Path(file_okay=Fa
                            help="Prepared dataset directory (metadata.csv, images.npy, counts.json).")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: raised like Ctrl-C, so open MLflow runs close as KILLED and partial outputs stay
+    out of the results."""
+
+
+def raise_on_termination() -> None:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` in this process (stage entry points, main thread)."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Terminated(f"received {signal.Signals(signum).name}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
 def stage(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Configure logging and malloc, and turn library errors into a one-line message and exit status 1."""
+    """Configure logging and malloc, and turn library errors into a one-line message and exit status 1; SIGTERM,
+    SIGHUP and Ctrl-C end the stage with status 130 after closing its MLflow runs as KILLED."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -31,10 +48,14 @@ def stage(func: Callable[..., Any]) -> Callable[..., Any]:
         for noisy in ("alembic", "mlflow", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         keep_large_allocations()  # reuse large batch buffers without page faults (results unchanged)
+        raise_on_termination()
         try:
             return func(*args, **kwargs)
         except GerneError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except KeyboardInterrupt as exc:
+            click.echo(f"interrupted ({exc or 'Ctrl-C'}): previous results are left as they were", err=True)
+            sys.exit(130)
 
     return wrapper

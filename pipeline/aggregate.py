@@ -6,6 +6,7 @@ from gerne.config import load_params
 from gerne.io import atomic_path
 from gerne.report.aggregate import collect
 from pipeline._common import params_option, stage
+from pipeline._written import wrote
 
 
 @click.command()
@@ -20,6 +21,10 @@ def main(params_path: str, runs: str, out: str, allow_missing: bool) -> None:
     table = collect(runs, p.cmnist.ratios, list(p.table_settings()), p.train.seeds, allow_missing=allow_missing)
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
+    expected = len(p.cmnist.ratios) * len(p.table_settings()) * len(p.train.seeds)
+    found = len(table[["ratio", "setting", "seed"]].drop_duplicates())
+    wrote([out], f"{found} of {expected} runs, {len(table)} rows (one per run and selection)"
+                 + (f"; {expected - found} not run yet" if found < expected else ""))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import click
 from gerne.config import load_params
 from gerne.subpop.stages import train_biased
 from pipeline._common import data_option, params_option, stage
+from pipeline._written import selected, wrote
 
 
 @click.command()
@@ -16,7 +17,8 @@ from pipeline._common import data_option, params_option, stage
 @stage
 def main(params_path: str, data: str, dataset: str, scores: str, summary: str) -> None:
     """Train class-balanced ERM (lr ×0.1, wd ×2) and score every training sample."""
-    train_biased(load_params(params_path), dataset, data, scores, summary)
+    result = train_biased(load_params(params_path), dataset, data, scores, summary)
+    wrote([scores, summary], f"{dataset} biased model f̃: {selected(result, 'val_cba')}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from gerne.config import load_params
 from gerne.data.cmnist import build_cmnist
 from gerne.io import write_json
 from pipeline._common import params_option, ratio_option, stage
+from pipeline._written import split_sizes, wrote
 
 
 @click.command()
@@ -21,6 +22,7 @@ def main(params_path: str, ratio: float, raw: str, out: str, counts: str) -> Non
     c = p.cmnist
     result = build_cmnist(raw, out, ratio_percent=p.ratio(ratio), std=c.color_std, val_size=c.val_size, seed=c.seed)
     write_json(counts, result)
+    wrote([out, counts], f"C-MNIST {ratio} %: {split_sizes(result)} images")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 import click
 
 from gerne.config import load_params
-from gerne.data.mnist import fetch_mnist
+from gerne.data.mnist import fetch_mnist, resolve_mirror
 from pipeline._common import params_option, stage
+from pipeline._written import wrote
 
 
 @click.command()
@@ -14,7 +15,10 @@ from pipeline._common import params_option, stage
 def main(params_path: str, out: str) -> None:
     """Download (or copy from a mirror directory) the MNIST files and check their MD5s."""
     params = load_params(params_path)
-    fetch_mnist(out, mirror=params.cmnist.mnist_mirror or None)
+    paths = fetch_mnist(out, mirror=params.cmnist.mnist_mirror or None)
+    source = resolve_mirror(params.cmnist.mnist_mirror or None)
+    wrote([out], f"{len(paths)} MNIST files, MD5-verified, " + (f"from the mirror {source}" if source else
+                                                                 "downloaded or already present"))
 
 
 if __name__ == "__main__":

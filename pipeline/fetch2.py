@@ -5,6 +5,7 @@ import click
 from gerne.config import load_params
 from gerne.subpop.stages import fetch
 from pipeline._common import params_option, stage
+from pipeline._written import wrote
 
 
 @click.command()
@@ -14,7 +15,8 @@ from pipeline._common import params_option, stage
 @stage
 def main(params_path: str, dataset: str, raw_dir: str) -> None:
     """Fetch the release files of DATASET into RAW_DIR and record their checksums."""
-    fetch(load_params(params_path), dataset, raw_dir)
+    sums = fetch(load_params(params_path), dataset, raw_dir)
+    wrote([raw_dir], f"{dataset}: {len(sums)} release file(s) verified, checksums in {raw_dir}/checksums.json")
 
 
 if __name__ == "__main__":

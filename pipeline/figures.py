@@ -13,6 +13,7 @@ from gerne.report.aggregate import summary_path
 from gerne.report.figures import figure2, figure3
 from gerne.report.sweeps import best_beta_per_t
 from pipeline._common import data_option, params_option, stage
+from pipeline._written import log_to_mlflow, wrote
 
 
 def _histories(runs: str, ratio: float, setting: str, seeds: list[int]) -> list[list[dict]]:
@@ -51,6 +52,8 @@ def fig2(params_path: str, data: str, runs: str, out: str) -> None:
     except ConfigError as exc:
         refused = f"β = {f.beyond_bound_beta}: refused before training — " + str(exc).split(": the ")[0]
     figure2(curves, out, refused)
+    log_to_mlflow(f"figure-{Path(out).stem}", [out])
+    wrote([out], f"Fig. 2: β = {', '.join(map(str, curves))} at {f.ratio} %, {len(p.train.seeds)} seed(s) each")
 
 
 @main.command()
@@ -61,7 +64,12 @@ def fig2(params_path: str, data: str, runs: str, out: str) -> None:
 @stage
 def fig3(quality: str, sweep_dir: str, out: str) -> None:
     """Fig. 3: precision and recall of the pseudo-minority per t (best β and accuracy once the t × β sweep ran)."""
-    figure3(json.loads(Path(quality).read_text()), best_beta_per_t(sweep_dir), out)
+    pseudo_quality, sweep = json.loads(Path(quality).read_text()), best_beta_per_t(sweep_dir)
+    figure3(pseudo_quality, sweep, out)
+    log_to_mlflow(f"figure-{Path(out).stem}", [out])
+    wrote([out], f"Fig. 3: {len(pseudo_quality['thresholds'])} thresholds t; "
+                 + ("best β per t from the finished sweep" if sweep else "the t × β sweep has not finished: "
+                    "precision and recall only"))
 
 
 if __name__ == "__main__":

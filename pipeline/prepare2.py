@@ -5,6 +5,7 @@ import click
 from gerne.config import load_params
 from gerne.subpop.stages import prepare
 from pipeline._common import params_option, stage
+from pipeline._written import split_sizes, wrote
 
 
 @click.command()
@@ -15,7 +16,9 @@ from pipeline._common import params_option, stage
 @stage
 def main(params_path: str, dataset: str, raw_dir: str, out: str) -> None:
     """Prepare DATASET from RAW_DIR into OUT and assert the published (or configured) group counts."""
-    prepare(load_params(params_path), dataset, raw_dir, out)
+    result = prepare(load_params(params_path), dataset, raw_dir, out)
+    wrote([out], f"{dataset}: {split_sizes(result['counts'])} samples (train / val / test), group counts checked, "
+                 f"{result['seconds']:.0f} s")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import click
 from gerne.config import load_params
 from gerne.runs.biased import derive_pseudo
 from pipeline._common import data_option, params_option, ratio_option, stage
+from pipeline._written import wrote
 
 
 @click.command()
@@ -18,7 +19,10 @@ from pipeline._common import data_option, params_option, ratio_option, stage
 def main(params_path: str, ratio: float, data: str, model: str, out: str, quality: str) -> None:
     """Split every class at the ⌊t·|X_y|⌋ lowest confidences of f̃ for each t in pseudo.thresholds."""
     p = load_params(params_path)
-    derive_pseudo(p, data, model, out, quality, p.ratio(ratio))
+    result = derive_pseudo(p, data, model, out, quality, p.ratio(ratio))
+    sizes = [q["size"] for q in result.values()]
+    wrote([out, quality], f"pseudo-attributes for {len(result)} thresholds t = {', '.join(result)}; "
+                          f"pseudo-minority {min(sizes):,}–{max(sizes):,} samples")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""DVC stage `report`: Table 1's C-MNIST column (markdown + CSV) beside the paper's values."""
+"""DVC stage `report`: Table 1's C-MNIST column (markdown + CSV) beside the paper's values, the headline metrics
+file of `dvc exp show`, and the tables logged to MLflow."""
 
 from pathlib import Path
 
@@ -6,26 +7,36 @@ import click
 import pandas as pd
 
 from gerne.config import load_params
-from gerne.io import atomic_path, write_text
-from gerne.report.table import paper_targets, summarise, to_markdown, with_paper
+from gerne.io import atomic_path, write_json, write_text
+from gerne.report.table import headline, paper_targets, summarise, to_markdown, with_paper
 from pipeline._common import params_option, stage
+from pipeline._written import log_to_mlflow
 
 
 @click.command()
 @params_option
 @click.option("--runs-table", required=True, type=click.Path(dir_okay=False, exists=True), help="Aggregate CSV.")
 @click.option("--out", required=True, help="Output path without extension (.md and .csv are written).")
+@click.option("--headline", "headline_path", default=None, type=click.Path(dir_okay=False),
+              help="Also write the headline test GBA/WGA per cell (best_val selection) as JSON here.")
 @stage
-def main(params_path: str, runs_table: str, out: str) -> None:
-    """Write <out>.md and <out>.csv."""
+def main(params_path: str, runs_table: str, out: str, headline_path: str | None) -> None:
+    """Write <out>.md and <out>.csv (and the headline JSON), and log them to MLflow."""
     p = load_params(params_path)
     targets = paper_targets("cmnist")
-    table = with_paper(summarise(pd.read_csv(runs_table), targets["metric"]), targets)
+    runs = pd.read_csv(runs_table)
+    table = with_paper(summarise(runs, targets["metric"]), targets)
     attrs = p.table_settings()
     with atomic_path(Path(f"{out}.csv")) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     write_text(f"{out}.md", to_markdown(table, targets, attrs, p.cmnist.ratios, len(p.train.seeds),
                                         "Table 1 — C-MNIST (reproduction)"))
+    written = [f"{out}.md", f"{out}.csv"]
+    if headline_path:
+        write_json(headline_path, headline(runs))
+        written.append(headline_path)
+    log_to_mlflow(f"report-{Path(out).name}", written)
+    click.echo(f"wrote {', '.join(written)} ({len(table)} cells) and logged them to MLflow", err=True)
 
 
 if __name__ == "__main__":

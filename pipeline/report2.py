@@ -7,6 +7,7 @@ import click
 from gerne.io import atomic_path, write_text
 from gerne.subpop.report import collect, table2, table3
 from pipeline._common import stage
+from pipeline._written import wrote
 
 
 @click.command()
@@ -16,11 +17,14 @@ from pipeline._common import stage
 def main(runs: str, out_dir: str) -> None:
     """Collect the Datasets-2 run summaries and write Table 2 and Table 3."""
     table = collect(runs)
+    written = []
     for name, make in (("table2", table2), ("table3", table3)):
         text, frame = make(table)
         write_text(Path(out_dir) / f"{name}.md", text)
         with atomic_path(Path(out_dir) / f"{name}.csv") as tmp:
             frame.to_csv(tmp, index=False)
+        written += [Path(out_dir) / f"{name}.md", Path(out_dir) / f"{name}.csv"]
+    wrote([", ".join(map(str, written))], f"from {len(table)} Datasets-2 run(s) in {runs}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from gerne.config import load_params
 from gerne.io import write_text
 from gerne.report.reproduction import build
 from pipeline._common import params_option, stage
+from pipeline._written import log_to_mlflow, wrote
 
 
 @click.command()
@@ -23,8 +24,10 @@ from pipeline._common import params_option, stage
 def main(params_path: str, table: str, runs_table: str, metrics: str, runs: str, out: str) -> None:
     """Write the reproduction summary."""
     p = load_params(params_path)
-    write_text(out, build(Path(table), Path(metrics), Path(runs), p.cmnist.ratios, p.train.epochs,
-                          Path(runs_table)))
+    text = build(Path(table), Path(metrics), Path(runs), p.cmnist.ratios, p.train.epochs, Path(runs_table))
+    write_text(out, text)
+    log_to_mlflow(f"report-{Path(out).stem}", [out])
+    wrote([out], f"{len(text.splitlines())} lines; logged to MLflow")
 
 
 if __name__ == "__main__":

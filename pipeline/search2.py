@@ -1,10 +1,13 @@
 """DVC stage `search2@dataset-setting`: 16-config search on validation data, the winner rerun with every seed."""
 
+from pathlib import Path
+
 import click
 
 from gerne.config import load_params
 from gerne.subpop.stages import search
 from pipeline._common import data_option, params_option, stage
+from pipeline._written import files, read_summaries, run_stats, wrote
 
 
 @click.command()
@@ -19,7 +22,13 @@ from pipeline._common import data_option, params_option, stage
 def main(params_path: str, data: str, dataset: str, setting: str, scores: str | None, sweep_dir: str,
          out_dir: str) -> None:
     """Run the search of DATASET in SETTING (resumable), then the winner with every seed."""
-    search(load_params(params_path), dataset, setting, data, sweep_dir, out_dir, scores)
+    p = load_params(params_path)
+    choice = search(p, dataset, setting, data, sweep_dir, out_dir, scores)
+    best = choice["best"]
+    finals = [Path(out_dir) / f"seed{s}.json" for s in p.subpop.seeds]
+    wrote([f"{Path(sweep_dir) / 'selected.json'} and {files(finals)}"],
+          f"{len(choice['candidates'])} configs; best config {best['config']}: {choice['metric']} "
+          f"{100 * best['value']:.1f}; the winner: {run_stats(read_summaries(finals), 'test_wga')}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 """DVC stages `tune_known@<ratio>` / `tune_unknown@<ratio>`: validation-only search, then the winner per seed."""
 
+from pathlib import Path
+
 import click
 
 from gerne.config import load_params
 from gerne.errors import ConfigError
 from gerne.runs.sweep import tune
 from pipeline._common import data_option, params_option, ratio_option, stage
+from pipeline._written import files, read_summaries, run_stats, wrote
 
 
 @click.command()
@@ -23,7 +26,13 @@ def main(params_path: str, ratio: float, data: str, kind: str, pseudo: str | Non
     p = load_params(params_path)
     if p.sweep is None:
         raise ConfigError("params.yaml has no `sweep` section")
-    tune(p, kind, data, p.ratio(ratio), sweep_dir, out_dir, pseudo_file=pseudo)
+    choice = tune(p, kind, data, p.ratio(ratio), sweep_dir, out_dir, pseudo_file=pseudo)
+    best = choice["best"]
+    point = ", ".join(f"{k} = {best['point'][k]}" for k in ("t", "c", "beta") if k in best["point"])
+    finals = [Path(out_dir) / f"seed{s}.json" for s in p.train.seeds]
+    wrote([f"{Path(sweep_dir) / 'selected.json'} and {files(finals)}"],
+          f"{len(choice['candidates'])} grid point(s) trained, {len(choice['skipped'])} outside Eq. 9 skipped; best "
+          f"{point}: val GBA {100 * best['value']:.1f}; the winner: {run_stats(read_summaries(finals))}")
 
 
 if __name__ == "__main__":

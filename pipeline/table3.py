@@ -5,6 +5,7 @@ import click
 from gerne.config import load_params
 from gerne.subpop.stages import table3
 from pipeline._common import data_option, params_option, stage
+from pipeline._written import run_stats, wrote
 
 
 @click.command()
@@ -15,7 +16,8 @@ from pipeline._common import data_option, params_option, stage
 @stage
 def main(params_path: str, data: str, dataset: str, out_dir: str) -> None:
     """Train on all of val and by group-stratified cross-validation on val; every seed."""
-    table3(load_params(params_path), data, out_dir, dataset)
+    summaries = table3(load_params(params_path), data, out_dir, dataset)
+    wrote([f"{out_dir}/full/seed*.json", f"{out_dir}/cv/fold*-seed*.json"], run_stats(summaries, "test_wga"))
 
 
 if __name__ == "__main__":

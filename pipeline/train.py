@@ -1,10 +1,13 @@
 """DVC stages `train@…` and `train_unknown@…`: the GERNE runs of one (ratio, setting), every seed."""
 
+from pathlib import Path
+
 import click
 
 from gerne.config import load_params
 from gerne.runs.train import train_runs
 from pipeline._common import data_option, params_option, ratio_option, stage
+from pipeline._written import run_stats, wrote
 
 
 @click.command()
@@ -20,7 +23,8 @@ def main(params_path: str, ratio: float, setting: str, seeds: tuple[int, ...], d
          out_dir: str) -> None:
     """Train with the setting's c, β (checked against Eq. 9 first), train.stack_size seeds per stacked model."""
     p = load_params(params_path)
-    train_runs(p, data, p.ratio(ratio), setting, out_dir, seeds=list(seeds) or None, pseudo_file=pseudo)
+    summaries = train_runs(p, data, p.ratio(ratio), setting, out_dir, seeds=list(seeds) or None, pseudo_file=pseudo)
+    wrote([Path(out_dir) / f"seed{s['seed']}.json" for s in summaries], run_stats(summaries))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import click
 from gerne.config import load_params
 from gerne.runs.biased import train_biased
 from pipeline._common import data_option, params_option, ratio_option, stage
+from pipeline._written import selected, wrote
 
 
 @click.command()
@@ -17,7 +18,8 @@ from pipeline._common import data_option, params_option, ratio_option, stage
 def main(params_path: str, ratio: float, data: str, model_out: str, summary: str) -> None:
     """Train f̃ and keep the checkpoint with the best class-balanced validation accuracy."""
     p = load_params(params_path)
-    train_biased(p, data, p.ratio(ratio), model_out, summary)
+    result = train_biased(p, data, p.ratio(ratio), model_out, summary)
+    wrote([model_out, summary], f"biased model f̃: {selected(result, 'val_cba')}")
 
 
 if __name__ == "__main__":

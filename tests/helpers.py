@@ -29,3 +29,17 @@ def toy_dataset(out_dir: Path, n_per_split: tuple[int, int, int] = (600, 150, 30
     meta.insert(0, "id", np.arange(len(meta)))
     write_tensor_dataset(out_dir, np.concatenate(images), meta, num_classes=K, num_attributes=K)
     return out_dir
+
+
+def set_dotted(data: dict, **changes: object) -> dict:
+    """``data`` (a params mapping) with dotted-key changes applied in place; a change to None deletes the key."""
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        if value is None:
+            node.pop(leaf)
+        else:
+            node[leaf] = value
+    return data

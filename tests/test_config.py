@@ -261,3 +261,39 @@ def test_empty_file(tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     with pytest.raises(ConfigError, match="mapping"):
         load_params(empty)
+
+
+# --------------------------------------------------------------------------------------------------- model, device
+
+def test_unknown_model_name_with_suggestion(raw: dict[str, Any]) -> None:
+    d = modified(raw)
+    d["model"]["name"] = "resnet5"
+    msg = error_of(d)
+    assert "model.name" in msg and "unknown model 'resnet5'" in msg and "did you mean 'resnet50'" in msg
+    d["model"]["name"] = "vit"
+    msg = error_of(d)
+    assert "unknown model 'vit'" in msg and "available: bert, mlp, resnet18, resnet50" in msg
+
+
+def test_every_registered_model_is_accepted(raw: dict[str, Any]) -> None:
+    from gerne.models import MODELS
+
+    for name in MODELS:
+        d = modified(raw)
+        d["model"]["name"] = name
+        assert parse_params(d).model.name == name
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:", "tpu"])
+def test_train_device_outside_the_allowed_names(raw: dict[str, Any], device: str) -> None:
+    d = modified(raw)
+    d["train"]["device"] = device
+    msg = error_of(d)
+    assert "train.device" in msg and f"'{device}'" in msg and "auto, cpu, cuda, cuda:<n>, mps" in msg
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:1", "mps"])
+def test_train_device_allowed_names(raw: dict[str, Any], device: str) -> None:
+    d = modified(raw)
+    d["train"]["device"] = device
+    assert parse_params(d).train.device == device

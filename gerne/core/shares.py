@@ -17,6 +17,19 @@ _ROW_TOL = 1e-6
 _EQ_TOL = 1e-7  # float32 shares of equal groups differ from 1/A by ~1e-8
 
 
+def plain(value: object) -> str:
+    """A number (or list of numbers) as a user writes it in a message: ``1.5``, not ``np.float64(1.5)`` nor
+    ``tensor(1.5000)``; one-element arrays and tensors as their single value."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(plain(v) for v in value) + "]"
+    if hasattr(value, "tolist") and not isinstance(value, np.generic):  # numpy array, torch tensor
+        items = value.tolist()
+        while isinstance(items, list) and len(items) == 1:
+            items = items[0]
+        return plain(items)
+    return str(value)  # numpy scalars print as plain numbers (their repr is np.float64(…))
+
+
 def group_shares(counts: ArrayLike) -> np.ndarray:
     """α from a K×A matrix of group sizes (Eq. 2). Every class needs at least one sample."""
     n = to_numpy(counts, "counts", dtype=np.float64)
@@ -121,7 +134,8 @@ def check_beta(alpha: ArrayLike, c: float, beta: float, *, what: str = "training
     y, a = group if group is not None else (0, 0)
     share, n_attr = al[y, a], int(present_attributes(al)[y])
     raise ConfigError(
-        f"beta = {beta} is outside the Eq. 9 bounds [{b.lower:.4f}, {b.upper:.4f}] for c = {c} on the {what}: "
+        f"beta = {plain(beta)} is outside the Eq. 9 bounds [{b.lower:.4f}, {b.upper:.4f}] for c = {plain(c)} on the "
+        f"{what}: "
         f"the {side} bound is set by group (y={y}, a={a}) with share alpha = {share:.6f} and A_y = {n_attr} "
         f"(i1 = -alpha/(c(1/A-alpha)) - 1, i2 = (1-alpha)/(c(1/A-alpha)) - 1). Outside this range p_ext (Eq. 8) "
         f"gives some group a negative weight and training diverges. Choose beta in [{b.lower:.4f}, {b.upper:.4f}] "

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from gerne.data.contract import write_tensor_dataset
 from gerne.data.mnist import load_mnist
@@ -38,10 +39,12 @@ NUM_CLASSES = NUM_COLOURS = 10
 _CHUNK = 8192  # images coloured per vectorised block (bounds the float32 temporaries to ~80 MB)
 
 
-def colorize(gray: np.ndarray, color_idx: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
+def colorize(gray: np.ndarray, color_idx: np.ndarray, std: float, rng: np.random.Generator,
+             progress: tqdm | None = None) -> np.ndarray:
     """Colour grey digits: ``round(255 · clip(palette[a] + N(0, std²), 0, 1) · gray/255)``, uint8 N×28×28×3.
 
-    One colour jitter per image and channel; the background stays black.
+    One colour jitter per image and channel; the background stays black. ``progress`` (a tqdm bar) is advanced by
+    the images coloured.
     """
     gray = np.asarray(gray)
     color_idx = np.asarray(color_idx, dtype=np.int64)
@@ -55,6 +58,8 @@ def colorize(gray: np.ndarray, color_idx: np.ndarray, std: float, rng: np.random
         value = gray[block, :, :, None].astype(np.float32) * colours[block, None, None, :]  # = 255·(g/255)·c
         np.rint(value, out=value)
         out[block] = value.astype(np.uint8)
+        if progress is not None:
+            progress.update(len(value))
     return out
 
 
@@ -138,7 +143,10 @@ def build_cmnist(
         parts.append((split, train_x[idx], y, assign_attributes(y, ratio, a_rng), c_rng))
     parts.append(("test", test_x, test_y, uniform_attributes(test_y, rngs[3]), rngs[6]))
 
-    images = np.concatenate([colorize(gray, a, std, c_rng) for _, gray, _, a, c_rng in parts])
+    # Colouring is the slow part (seconds): a progress bar on terminals only (disable=None: silent otherwise).
+    with tqdm(total=sum(len(y) for _, _, y, _, _ in parts), desc=f"C-MNIST {ratio_percent:g}%", unit="img",
+              unit_scale=True, leave=False, disable=None) as bar:
+        images = np.concatenate([colorize(gray, a, std, c_rng, bar) for _, gray, _, a, c_rng in parts])
     metadata = pd.DataFrame(
         {
             "id": np.arange(len(images), dtype=np.int64),

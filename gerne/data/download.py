@@ -11,11 +11,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import logging
 import os
 import shutil
 import time
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 from tqdm import tqdm
@@ -27,6 +29,46 @@ RETRY_BACKOFF_S = 1.0  # first wait between attempts; doubles each retry (tests 
 USER_AGENT = "gerne-data/0.1 (python urllib)"
 # HTTP answers that will not change on retry.
 _PERMANENT_HTTP = {400, 401, 403, 404, 405, 410, 451}
+GZIP_MAGIC = b"\x1f\x8b"
+# What reading a damaged gzip file raises: BadGzipFile (an OSError), EOFError (truncated), zlib.error (bad data).
+GZIP_ERRORS = (OSError, EOFError, zlib.error)
+
+log = logging.getLogger(__name__)
+
+
+def _head(path: str | os.PathLike[str], n: int = 16) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
+def gzip_problem(exc: BaseException, path: str | os.PathLike[str]) -> str:
+    """Why the gzip file ``path`` could not be read (``exc`` is what reading it raised), in words."""
+    text = str(exc)
+    if isinstance(exc, EOFError):
+        return ("truncated: its gzip stream ends before the end marker (an interrupted download or copy; it has "
+                f"{_size(path)} bytes)")
+    if isinstance(exc, zlib.error):
+        return f"damaged bytes inside its gzip stream ({text})"
+    if text.startswith("Not a gzipped file"):
+        head = _head(path)
+        if head.startswith(GZIP_MAGIC):
+            return "not a single gzip stream: extra bytes follow the compressed data"
+        html = " — it looks like an HTML page, e.g. a mirror's or proxy's error page" if head.lstrip()[:1] == b"<" \
+            else ""
+        return f"not a gzip file (it starts with {head[:8]!r}; gzip files start with 1f 8b){html}"
+    if "CRC check failed" in text or "Incorrect length" in text:
+        return f"its decompressed bytes do not match the gzip checksum ({text})"
+    return text or type(exc).__name__
+
+
+def _size(path: str | os.PathLike[str]) -> str:
+    try:
+        return f"{os.path.getsize(path):,}"
+    except OSError:
+        return "an unknown number of"
 
 
 def md5_of(path: str | os.PathLike[str], decompress_gzip: bool = False) -> str:
@@ -36,15 +78,22 @@ def md5_of(path: str | os.PathLike[str], decompress_gzip: bool = False) -> str:
 
 def digest_of(path: str | os.PathLike[str], algorithm: str = "sha256", decompress_gzip: bool = False) -> str:
     """Hex digest (``hashlib`` algorithm name) of a file read in chunks; of its gunzipped bytes if asked."""
+    try:
+        return _digest(path, algorithm, decompress_gzip)
+    except GZIP_ERRORS as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:  # permissions, a directory, ...: not corruption
+            raise DataError(f"cannot read {path}: {exc.strerror}") from exc
+        why = gzip_problem(exc, path) if decompress_gzip else str(exc)
+        raise DataError(f"cannot read {path}: {why}. The file is corrupt: delete it and fetch it again") from exc
+
+
+def _digest(path: str | os.PathLike[str], algorithm: str, decompress_gzip: bool) -> str:
+    """:func:`digest_of` without the error translation (raises what reading raised)."""
     digest = hashlib.new(algorithm)
     opener = gzip.open if decompress_gzip else open
-    try:
-        with opener(path, "rb") as fh:
-            while chunk := fh.read(CHUNK):
-                digest.update(chunk)
-    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
-        msg = f"cannot read {path} ({exc}); the file is corrupt: delete it and fetch it again"
-        raise DataError(msg) from exc
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -141,10 +190,15 @@ def verify_file(
     if md5 is None:
         return "sha256:" + digest_of(path, "sha256", decompress_gzip)
     try:
-        actual = md5_of(path, decompress_gzip=decompress_gzip)
-    except DataError:
-        actual = "unreadable"
+        actual = _digest(path, "md5", decompress_gzip)
+    except GZIP_ERRORS as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:  # permissions, a directory, ...: not corruption
+            raise DataError(f"cannot read {label} ({path}): {exc.strerror}") from exc
+        why = gzip_problem(exc, path) if decompress_gzip else str(exc)
+        raise DataError(f"{label} is corrupt: {why}. {fix}") from exc
     if actual != md5.lower():
+        if path.stat().st_size == 0:
+            raise DataError(f"{label} is corrupt: it is empty (0 bytes), truncated to nothing. {fix}")
         what = "decompressed bytes" if decompress_gzip else "bytes"
         raise DataError(f"{label} is corrupt: MD5 of its {what} is {actual}, expected {md5}. {fix}")
     return "md5:" + actual
@@ -205,8 +259,13 @@ def fetch_verified(
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / name
     if target.is_file():
-        if md5_of(target, decompress_gzip=decompress_gzip_for_md5) == md5:
-            return target
+        try:
+            if _digest(target, "md5", decompress_gzip_for_md5) == md5:
+                return target
+            log.warning("%s does not match its MD5 (stale or altered); fetching it again", target)
+        except GZIP_ERRORS as exc:
+            why = gzip_problem(exc, target) if decompress_gzip_for_md5 else str(exc)
+            log.warning("%s is unreadable (%s); deleting it and fetching it again", target, why)
         target.unlink()  # stale or corrupt: fetch it again
     tmp = dest / f".{name}.unverified"
     tmp.unlink(missing_ok=True)

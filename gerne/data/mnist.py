@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gerne.data.download import fetch_verified
+from gerne.data.download import GZIP_ERRORS, fetch_verified, gzip_problem
 from gerne.errors import DataError
 
 # MD5 of the *decompressed* bytes of the canonical files (the .gz wrappers differ between mirrors).
@@ -30,6 +30,10 @@ _FIX = (
     f" To fix: set the environment variable {MIRROR_ENV} (or the params.yaml key `cmnist.mnist_mirror`) to a "
     f"directory holding the four MNIST .gz files ({', '.join(MNIST_FILES)}), or give this machine internet "
     f"access to the canonical mirrors ({', '.join(MNIST_MIRRORS)})."
+)
+_REFETCH = (
+    "delete it and fetch MNIST again (`dvc repro download`); if the files come from a mirror directory "
+    f"({MIRROR_ENV} or cmnist.mnist_mirror), check that the copy there is intact"
 )
 
 
@@ -63,9 +67,13 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     try:
         with opener(path, "rb") as fh:
             raw = fh.read()
-    except (OSError, EOFError) as exc:
-        msg = f"cannot read {path} ({exc}); the file is corrupt: delete it and fetch MNIST again"
-        raise DataError(msg) from exc
+    except GZIP_ERRORS as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:  # permissions, a directory, ...: not corruption
+            raise DataError(f"cannot read {path}: {exc.strerror}") from exc
+        why = gzip_problem(exc, path) if opener is gzip.open else str(exc)
+        raise DataError(f"cannot read {path}: {why}. The file is corrupt: {_REFETCH}") from exc
+    if not raw:
+        raise DataError(f"{path} is empty (truncated to nothing): {_REFETCH}")
     magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
     if magic not in IDX_MAGIC:
         raise DataError(f"{path} is not an MNIST IDX file (magic {magic}, expected 2051 for images or 2049 "

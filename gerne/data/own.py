@@ -26,7 +26,7 @@ def read_own_table(meta_csv: str | os.PathLike[str]) -> tuple[pd.DataFrame, int,
     if raw.empty:
         raise DataError(f"{meta_csv} has no rows")
     if raw["id"].duplicated().any():
-        raise DataError(f"{meta_csv}: ids must be unique, e.g. {raw.loc[raw['id'].duplicated(), 'id'].iloc[0]!r} "
+        raise DataError(f"{meta_csv}: ids must be unique, e.g. '{raw.loc[raw['id'].duplicated(), 'id'].iloc[0]}' "
                         "repeats")
     if raw["filename"].isna().any():
         raise DataError(f"{meta_csv}: {int(raw['filename'].isna().sum())} row(s) have no filename")
@@ -38,7 +38,7 @@ def read_own_table(meta_csv: str | os.PathLike[str]) -> tuple[pd.DataFrame, int,
         bad_rows = np.flatnonzero(values.isna() | (values != values.round()) | (values < 0))
         if len(bad_rows):
             raise DataError(f"{meta_csv}: column {col!r} must hold integers >= 0 (class / attribute indices); "
-                            f"data row {bad_rows[0] + 1} holds {raw[col].iloc[bad_rows[0]]!r}")
+                            f"data row {bad_rows[0] + 1} holds '{raw[col].iloc[bad_rows[0]]}'")
         raw[col] = values.astype(np.int64)
     table = pd.DataFrame({
         "id": np.arange(len(raw), dtype=np.int64),

@@ -97,3 +97,15 @@ def to_markdown(table: pd.DataFrame, targets: dict[str, Any], settings: dict[str
 def _paper(targets: dict[str, Any], setting: str, ratio: float) -> tuple[float, float]:
     values = targets["rows"].get(setting, {}).get("values", {})
     return (float(values[ratio][0]), float(values[ratio][1])) if ratio in values else (math.nan, math.nan)
+
+
+def headline(runs: pd.DataFrame, selection: str = "best_val", metrics: tuple[str, ...] = ("test_gba", "test_wga"),
+             ) -> dict[str, dict[str, dict[str, float]]]:
+    """Table 1's headline numbers for ``dvc exp show`` / ``dvc metrics diff``: per ratio and setting the mean over
+    seeds (in %) of each of ``metrics`` at the ``selection`` rule's epoch, e.g. ``{"r0.5": {"gerne_known":
+    {"test_gba": 77.79, "test_wga": 38.14}}}``."""
+    part = runs[runs["selection"] == selection]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for (ratio, setting), rows in part.groupby(["ratio", "setting"], sort=True):
+        out.setdefault(f"r{ratio}", {})[str(setting)] = {m: round(float(rows[m].mean()) * 100.0, 4) for m in metrics}
+    return out

@@ -11,11 +11,12 @@ import torch
 
 from gerne.config import Params
 from gerne.core.pseudo import pseudo_attributes, pseudo_minority_detail, pseudo_quality
+from gerne.device import resolve_device
 from gerne.errors import DataError
-from gerne.io import atomic_path, write_json
+from gerne.io import atomic_paths, write_json, write_npz
 from gerne.methods import build_method
 from gerne.models import build_model
-from gerne.runs.common import load_splits, make_model, resolve_device, tracked_fit, write_summary
+from gerne.runs.common import load_splits, make_model, tracked_fit, write_summary
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig, aligned_attributes
 
@@ -43,11 +44,13 @@ def train_biased(params: Params, data_dir: str | Path, ratio: float, model_path:
     model = make_model(params, train, b.seed, device)
     spec = {"name": f"biased-r{ratio}", "config": config, "tags": tags}
     ((result, run_id),) = tracked_fit(tracker or Tracker(benchmark), [spec], [model], [method], evals, [loop])
-    with atomic_path(model_path) as tmp:
-        torch.save({"state_dict": result.states["best_val"], "model": params.model.model_dump(),
-                    "input_shape": list(train.x.shape[1:]), "num_classes": train.num_classes}, tmp)
     info = {"benchmark": benchmark, "ratio": ratio, "setting": "biased", "seed": b.seed, "config": config}
-    return write_summary(summary_path, result, run_id, info)
+    # replaced together or not at all; saved through a file object so the archive's inner folder is not named
+    # after the random temporary file (the same weights then give the same bytes and DVC hash)
+    with atomic_paths(model_path, summary_path) as (model_tmp, summary_tmp), open(model_tmp, "wb") as fh:
+        torch.save({"state_dict": result.states["best_val"], "model": params.model.model_dump(),
+                    "input_shape": list(train.x.shape[1:]), "num_classes": train.num_classes}, fh)
+        return write_summary(summary_tmp, result, run_id, info)
 
 
 def derive_pseudo(params: Params, data_dir: str | Path, model_path: str | Path, out_file: str | Path,
@@ -80,7 +83,7 @@ def derive_pseudo(params: Params, data_dir: str | Path, model_path: str | Path, 
         arrays[f"t={t!r}"] = pseudo_attributes(split.mask)
         quality[f"{t!r}"] = {**pseudo_quality(split.mask, y, minority), "size": int(split.mask.sum()),
                              "clamped_classes": split.clamped_classes}
-    with atomic_path(out_file) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
-    write_json(quality_path, {"true_minority": int(minority.sum()), "thresholds": quality})
+    with atomic_paths(out_file, quality_path) as (npz_tmp, quality_tmp):
+        write_npz(npz_tmp, arrays)  # byte-deterministic: the same model gives the same file and DVC hash
+        write_json(quality_tmp, {"true_minority": int(minority.sum()), "thresholds": quality})
     return quality

@@ -18,17 +18,12 @@ import torch
 
 from gerne.config import Params
 from gerne.data.contract import Split, load_tensor_dataset
+from gerne.device import resolve_device as resolve_device  # re-exported for existing callers
 from gerne.errors import DataError
 from gerne.io import write_json
 from gerne.models import build_model
 from gerne.tracking import Run, Tracker
 from gerne.train.loop import LoopConfig, TrainResult, fit_stack
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA if available, else CPU."""
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto"
-                                                                                      else name))
 
 
 def load_splits(data_dir: str | Path, device: torch.device) -> dict[str, Split]:
@@ -60,8 +55,21 @@ def write_summary(summary_path: str | Path, result: TrainResult, run_id: str, in
     return summary
 
 
+HEADLINE = ("gba", "wga", "acc", "aligned_acc", "conflicting_acc", "cba", "worst_class")
+
+
+def headline_metrics(selections: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The numbers the reports use, one per selection rule: ``best_val/test_gba``, ``last/test_wga``,
+    ``oracle/val_gba``, … (the per-epoch metrics' last values are the ``last`` rule only)."""
+    return {f"{rule}/{split}_{name}": float(sel["metrics"][f"{split}_{name}"])
+            for rule, sel in selections.items() for split in ("val", "test") for name in HEADLINE
+            if f"{split}_{name}" in sel["metrics"]}
+
+
 def _log_outcome(run: Run, result: TrainResult) -> None:
-    run.log_metrics({"seconds_per_epoch": result.seconds_per_epoch}, step=len(result.history))
+    run.log_metrics({"seconds_per_epoch": result.seconds_per_epoch, **headline_metrics(result.selections),
+                     **{f"{rule}/epoch": sel["epoch"] for rule, sel in result.selections.items()}},
+                    step=len(result.history))
     run.set_tags({"diverged": result.diverged, **{f"selected.{k}.epoch": v["epoch"]
                                                   for k, v in result.selections.items()}})
     with tempfile.TemporaryDirectory() as tmp:

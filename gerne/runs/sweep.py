@@ -10,14 +10,17 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
 from gerne.config import Params, SettingParams
+from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
-from gerne.io import write_json
-from gerne.runs.common import load_splits, resolve_device
+from gerne.io import staged_dir, write_json
+from gerne.runs.common import load_splits
 from gerne.runs.train import Job, _run_spec, fit_jobs, setup_method, train_runs
+from gerne.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +64,50 @@ def _done(params: Params, name: str, ratio: float, data_dir: str | Path, path: P
         return False
 
 
+def _reuse(point_params: Params, name: str, ratio: float, data_dir: str | Path, work: Path,
+           previous: Path | None) -> bool:
+    """True if the point is already trained with this configuration, in the partial folder of an interrupted run or
+    in the previous (committed) sweep folder, from which it is then copied."""
+    seed = point_params.sweep.seed
+    if _done(point_params, name, ratio, data_dir, work / name / f"seed{seed}.json"):
+        return True
+    if previous is not None and _done(point_params, name, ratio, data_dir, previous / name / f"seed{seed}.json"):
+        shutil.rmtree(work / name, ignore_errors=True)
+        shutil.copytree(previous / name, work / name)
+        return True
+    shutil.rmtree(work / name, ignore_errors=True)
+    return False
+
+
 def run_sweep(params: Params, kind: str, data_dir: str | Path, ratio: float, out_dir: str | Path,
-              pseudo_file: str | Path | None = None) -> dict[str, Any]:
+              pseudo_file: str | Path | None = None, previous: str | Path | None = None,
+              tracker: Tracker | None = None) -> dict[str, Any]:
     """Train every in-bounds grid point once; write ``<out_dir>/<point>/seed<seed>.json`` and ``grid.json``.
 
     Points are fitted ``train.stack_size`` at a time as one stacked model (a GPU fills up; on a CPU 1 is fastest).
-    A point whose summary already holds exactly its configuration is reused, so an interrupted sweep resumes.
+    A point whose summary (in ``out_dir`` or ``previous``) already holds exactly its configuration is reused, so an
+    interrupted sweep resumes; folders of points outside the grid are removed. With a ``tracker`` the points are
+    children of one MLflow parent run of the sweep.
     """
     if kind not in KINDS:
         raise ConfigError(f"sweep kind must be one of {sorted(KINDS)}, got '{kind}'")
     params = params.for_ratio(ratio)  # grid t values as absolute shares (point names and records use them)
     base = params.settings[params.sweep.base[kind]]
-    seed = params.sweep.seed
+    seed, work = params.sweep.seed, Path(out_dir)
+    prev = Path(previous) if previous is not None and Path(previous).is_dir() else None
     splits = load_splits(data_dir, resolve_device(params.train.device))
     trained, skipped, jobs = [], [], []
-    for point in grid(params, kind):
+    points = grid(params, kind)
+    work.mkdir(parents=True, exist_ok=True)
+    current = {point_name(kind, p) for p in points}
+    for stale in [p for p in work.iterdir() if p.is_dir() and p.name not in current]:
+        shutil.rmtree(stale)  # points of another grid never sit beside this one's
+    for point in points:
         name = point_name(kind, point)
         setting = base.model_copy(update={"attributes": KINDS[kind], **point})
         point_params = with_setting(params, name, setting)
-        summary = Path(out_dir) / name / f"seed{seed}.json"
-        if _done(point_params, name, ratio, data_dir, summary):
+        summary = work / name / f"seed{seed}.json"
+        if _reuse(point_params, name, ratio, data_dir, work, prev):
             log.info("sweep point %s already trained with this configuration; reusing it", name)
         else:
             try:
@@ -90,9 +117,21 @@ def run_sweep(params: Params, kind: str, data_dir: str | Path, ratio: float, out
                 continue
             jobs.append(Job(point_params, name, seed, method, summary))
         trained.append({"point": point, "name": name})
-    fit_jobs(jobs, splits, data_dir, ratio)
-    result = {"kind": kind, "ratio": ratio, "seed": seed, "trained": trained, "skipped": skipped}
-    write_json(Path(out_dir) / "grid.json", result)
+    log.info("sweep %s r%s: %d grid points, %d to train, %d reused, %d outside Eq. 9", kind, ratio, len(points),
+             len(jobs), len(trained) - len(jobs), len(skipped))
+    tracker = tracker or Tracker("cmnist")
+    with tracker.run(f"sweep_{kind}-r{ratio}", params={"grid": getattr(params.sweep, kind).model_dump(),
+                                                       "seed": seed, "ratio": ratio},
+                     tags={"stage": "sweep", "dataset": "cmnist", "ratio": ratio, "setting": f"sweep_{kind}",
+                           "points": len(points), "to_train": len(jobs)}) as parent:
+        fit_jobs(jobs, splits, data_dir, ratio, tracker.child(parent.run_id))
+        result = {"kind": kind, "ratio": ratio, "seed": seed, "trained": trained, "skipped": skipped}
+        write_json(work / "grid.json", result)
+        choice = select(work)
+        best = choice["best"]
+        parent.log_metrics({f"best/{best['metric']}": best["value"], "points_trained": len(jobs),
+                            "points_skipped": len(skipped)}, step=0)
+        parent.set_tags({"selected": best["name"]})
     return result
 
 
@@ -122,11 +161,16 @@ def tuned_params(params: Params, selection: dict[str, Any], name: str) -> Params
 
 def tune(params: Params, kind: str, data_dir: str | Path, ratio: float, sweep_dir: str | Path,
          out_dir: str | Path, pseudo_file: str | Path | None = None) -> dict[str, Any]:
-    """Sweep, select on validation GBA (recorded in ``<sweep_dir>/selected.json``), rerun the winner per seed."""
+    """Sweep, select on validation GBA (recorded in ``<sweep_dir>/selected.json``), rerun the winner per seed.
+
+    Both folders are built beside their targets and swapped in at the end, so a failed or killed tune leaves the
+    previous sweep (its grid, points and selection) and tuned runs as they were; the next run resumes its points.
+    """
     params = params.for_ratio(ratio)
-    run_sweep(params, kind, data_dir, ratio, sweep_dir, pseudo_file)
-    choice = select(sweep_dir)
-    write_json(Path(sweep_dir) / "selected.json", choice)
     name = f"gerne_tuned_{kind}"
-    train_runs(tuned_params(params, choice, name), data_dir, ratio, name, out_dir, pseudo_file=pseudo_file)
+    with staged_dir(sweep_dir, resume=True) as work:
+        run_sweep(params, kind, data_dir, ratio, work, pseudo_file, previous=sweep_dir)
+        choice = select(work)
+        write_json(work / "selected.json", choice)
+        train_runs(tuned_params(params, choice, name), data_dir, ratio, name, out_dir, pseudo_file=pseudo_file)
     return choice

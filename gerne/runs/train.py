@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from gerne.config import Params, SettingParams
 from gerne.data.contract import Split
+from gerne.device import resolve_device
 from gerne.errors import DataError
+from gerne.io import staged_dir
 from gerne.methods import build_method
-from gerne.runs.common import load_splits, make_model, resolve_device, tracked_fit, write_summary
+from gerne.runs.common import load_splits, make_model, tracked_fit, write_summary
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig
+
+log = logging.getLogger(__name__)
 
 
 def _load_pseudo(pseudo_file: str | Path, t: float, n: int) -> np.ndarray:
@@ -91,8 +99,13 @@ def fit_jobs(jobs: list[Job], splits: dict[str, Split], data_dir: str | Path, ra
     device = splits["train"].y.device
     size = jobs[0].params.train.stack_size if jobs else 1
     summaries = []
+    began = time.perf_counter()
+    bar = tqdm(total=len(jobs), desc=f"{benchmark} r{ratio}", unit="run", disable=None if len(jobs) > 1 else True)
     for start in range(0, len(jobs), size):
         chunk = jobs[start : start + size]
+        if len(jobs) > 1:
+            log.info("run %d-%d of %d: %s%s", start + 1, start + len(chunk), len(jobs),
+                     ", ".join(f"{j.setting} seed {j.seed}" for j in chunk), _eta(began, start, len(jobs)))
         loops, specs = zip(*(_run_spec(j.params, j.setting, j.seed, ratio, data_dir, benchmark, len(chunk))
                              for j in chunk), strict=True)
         models = [make_model(j.params, splits["train"], j.seed, device) for j in chunk]
@@ -101,7 +114,17 @@ def fit_jobs(jobs: list[Job], splits: dict[str, Split], data_dir: str | Path, ra
             info = {"benchmark": benchmark, "ratio": ratio, "setting": job.setting, "seed": job.seed,
                     "config": spec["config"]}
             summaries.append(write_summary(job.summary, result, run_id, info))
+        bar.update(len(chunk))
+    bar.close()
     return summaries
+
+
+def _eta(began: float, done: int, total: int) -> str:
+    """``", about 12 min left"`` from the mean time of the runs done so far (empty before the first)."""
+    if not done:
+        return ""
+    left = (time.perf_counter() - began) / done * (total - done)
+    return f", about {left / 60:.0f} min left" if left >= 60 else f", about {left:.0f} s left"
 
 
 def train_runs(params: Params, data_dir: str | Path, ratio: float, setting_name: str, out_dir: str | Path,
@@ -110,12 +133,19 @@ def train_runs(params: Params, data_dir: str | Path, ratio: float, setting_name:
     """Table 1 runs of one (ratio, setting) for every seed, ``train.stack_size`` seeds per stacked model.
 
     β is checked against Eq. 9 on the training (pseudo-)groups before anything trains. Writes
-    ``out_dir/seed<seed>.json`` per run and returns the summaries.
+    ``out_dir/seed<seed>.json`` per run and returns the summaries. The folder is built beside ``out_dir`` and
+    swapped in when every seed has finished: a failure or kill leaves the previous results as they were.
     """
     params = params.for_ratio(ratio)  # t as the absolute share this ratio's pseudo-attributes were derived at
+    explicit = seeds is not None
     seeds = list(params.train.seeds if seeds is None else seeds)
     splits = load_splits(data_dir, resolve_device(params.train.device))
-    jobs = [Job(params, setting_name, seed, setup_method(params, setting_name, splits["train"], ratio, pseudo_file,
-                                                         benchmark), Path(out_dir) / f"seed{seed}.json")
-            for seed in seeds]
-    return fit_jobs(jobs, splits, data_dir, ratio, tracker, benchmark)
+    methods = [setup_method(params, setting_name, splits["train"], ratio, pseudo_file, benchmark) for _ in seeds]
+    with staged_dir(out_dir) as work:
+        if explicit:  # a subset of seeds replaces only those seeds' summaries
+            for old in Path(out_dir).glob("seed*.json"):
+                if not (work / old.name).exists():
+                    shutil.copy2(old, work / old.name)
+        jobs = [Job(params, setting_name, seed, method, work / f"seed{seed}.json")
+                for seed, method in zip(seeds, methods, strict=True)]
+        return fit_jobs(jobs, splits, data_dir, ratio, tracker, benchmark)

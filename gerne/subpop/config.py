@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gerne.device import DeviceName
+
 DATASETS = ("waterbirds", "celeba", "civilcomments")
 SETTINGS = ("yes_yes", "no_yes", "no_no")
 
@@ -93,7 +95,7 @@ class SubpopParams(_Strict):
         default_factory=list, description="benchmarks to run; [] = off (they need a GPU and the internet)")
     settings: list[Literal["yes_yes", "no_yes", "no_no"]] = Field(default_factory=lambda: list(SETTINGS))
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    device: str = "auto"
+    device: DeviceName = "auto"
     search: SearchParams = SearchParams()
     biased: BiasedParams2 = BiasedParams2()
     table3: Table3Params = Table3Params()

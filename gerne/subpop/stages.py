@@ -18,9 +18,10 @@ import torch
 
 from gerne.config import Params
 from gerne.data.contract import Split
+from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
 from gerne.io import atomic_path, write_json
-from gerne.runs.common import load_splits, resolve_device
+from gerne.runs.common import load_splits
 from gerne.subpop.config import Protocol, SubpopParams
 from gerne.subpop.runs import SETTINGS, confidence_scores, run
 from gerne.subpop.search import config0, configs
@@ -62,7 +63,7 @@ def prepare(params: Params, dataset: str, raw_dir: str | Path, out_dir: str | Pa
 
 
 def _splits(params: Params, data_dir: str | Path) -> dict[str, Split]:
-    return load_splits(data_dir, resolve_device(params.subpop.device if params.subpop else "auto"))
+    return load_splits(data_dir, resolve_device(params.subpop.device if params.subpop else "auto", "subpop.device"))
 
 
 def train_biased(params: Params, dataset: str, data_dir: str | Path, scores_path: str | Path,

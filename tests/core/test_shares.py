@@ -262,3 +262,31 @@ def test_check_beta_passes_inside_and_at_bounds() -> None:
     for beta in (lo, hi, 0.0, -0.5, (lo + hi) / 2):
         check_beta(ALPHA, 0.5, beta)
     check_beta(np.full((2, 2), 0.5), 0.5, 1e6)  # uniform shares: any β
+
+
+@pytest.mark.parametrize("c, beta", [(np.float64(0.5), np.float64(5.0)), (np.float32(0.5), np.float32(5.0)),
+                                     (0.5, np.array(5.0)), (np.array([0.5]), np.array([5.0])),
+                                     (torch.tensor(0.5), torch.tensor(5.0)), (0.5, [5.0])])
+def test_check_beta_message_shows_plain_numbers(c: object, beta: object) -> None:
+    """numpy / torch scalars and one-element arrays print as the number itself, bounds with 4 decimals."""
+    with pytest.raises(ConfigError) as info:
+        check_beta(ALPHA, float(np.asarray(c).item()), beta if not isinstance(beta, list) else np.array(beta))
+    msg = str(info.value)
+    assert "np." not in msg and "tensor" not in msg and "array" not in msg and "[5.]" not in msg
+    assert msg.startswith("beta = 5.0 is outside the Eq. 9 bounds [")
+    lo, hi = beta_bounds(ALPHA, 0.5)
+    assert f"[{lo:.4f}, {hi:.4f}] for c = 0.5 on the training data" in msg
+
+
+def test_check_beta_c_given_as_numpy_scalar() -> None:
+    with pytest.raises(ConfigError) as info:
+        check_beta(ALPHA, np.float64(0.5), np.float64(5.0))
+    assert "for c = 0.5 on" in str(info.value) and "np." not in str(info.value)
+
+
+def test_plain_formats_numbers_and_lists() -> None:
+    from gerne.core.shares import plain
+
+    assert plain(np.float64(1.5)) == "1.5" and plain([np.float64(1.5), np.int64(2)]) == "[1.5, 2]"
+    assert plain(np.array([0.25])) == "0.25" and plain(torch.tensor([3])) == "3" and plain(0.1) == "0.1"
+    assert plain(np.array([1.0, 2.0])) == "[1.0, 2.0]"

@@ -186,3 +186,83 @@ def test_install_verified_renames_or_deletes(tmp_path: Path) -> None:
     tmp.write_bytes(PAYLOAD)
     assert install_verified(tmp, target, size=len(PAYLOAD)).startswith("sha256:")
     assert list(tmp_path.iterdir()) == [target]
+
+
+# ------------------------------------------------------------- unreadable gzip files: the reason, not a traceback
+
+def _gzip_variants() -> dict[str, tuple[bytes, str]]:
+    good = gzip.compress(PAYLOAD)
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0xFF
+    return {
+        "truncated": (good[: len(good) // 2], "truncated"),
+        "plain": (PAYLOAD, "not a gzip file"),
+        "html": (b"<html><body>Service unavailable</body></html>", "looks like an HTML page"),
+        "flipped": (bytes(flipped), "gzip"),
+        "trailing": (good + b"junk", "extra bytes follow the compressed data"),
+    }
+
+
+@pytest.mark.parametrize("how", ["truncated", "plain", "html", "flipped", "trailing"])
+def test_md5_of_unreadable_gzip_says_why(tmp_path: Path, how: str) -> None:
+    content, why = _gzip_variants()[how]
+    path = tmp_path / "x.gz"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        md5_of(path, decompress_gzip=True)
+    msg = str(info.value)
+    assert str(path) in msg and why in msg and "corrupt" in msg and "delete it and fetch it again" in msg
+
+
+@pytest.mark.parametrize("how", ["truncated", "plain", "flipped"])
+def test_verify_file_names_the_reason(tmp_path: Path, how: str) -> None:
+    content, why = _gzip_variants()[how]
+    path = tmp_path / "x.gz"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        verify_file(path, md5=hashlib.md5(PAYLOAD).hexdigest(), decompress_gzip=True, label="x.gz from M",
+                    hint=" HINT")
+    msg = str(info.value)
+    assert msg.startswith("x.gz from M is corrupt: ") and why in msg and "unreadable" not in msg
+    assert "Replace it with an intact copy" in msg and msg.endswith("HINT")
+
+
+def test_verify_file_empty(tmp_path: Path) -> None:
+    path = tmp_path / "x.gz"
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match=r"x\.gz is corrupt: it is empty \(0 bytes\)"):
+        verify_file(path, md5=hashlib.md5(PAYLOAD).hexdigest(), decompress_gzip=True)
+
+
+@pytest.mark.parametrize("how", ["truncated", "plain", "flipped"])
+def test_fetch_verified_replaces_unreadable_existing_gzip(tmp_path: Path, how: str,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    mirror, dest = tmp_path / "mirror", tmp_path / "dest"
+    mirror.mkdir()
+    dest.mkdir()
+    (mirror / "a.gz").write_bytes(gzip.compress(PAYLOAD))
+    (dest / "a.gz").write_bytes(_gzip_variants()[how][0])
+    md5 = hashlib.md5(PAYLOAD).hexdigest()
+    with caplog.at_level("WARNING", logger="gerne.data.download"):
+        path = fetch_verified("a.gz", dest, [], mirror, md5, True)
+    assert md5_of(path, decompress_gzip=True) == md5
+    assert sorted(p.name for p in dest.iterdir()) == ["a.gz"]
+    assert "fetching it again" in caplog.text and str(dest / "a.gz") in caplog.text
+
+
+def test_download_progress_only_on_a_terminal(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    server.files["/f.bin"] = PAYLOAD
+    download_url(server.base + "f.bin", tmp_path / "quiet.bin")
+    assert "f.bin.part" not in capsys.readouterr().err  # not a terminal: no bar
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    download_url(server.base + "f.bin", tmp_path / "shown.bin")
+    assert "shown.bin.part" in terminal.getvalue() and "B" in terminal.getvalue()

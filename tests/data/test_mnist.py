@@ -118,3 +118,70 @@ def test_read_idx_rejects_broken_gzip(mnist_raw: Path, tmp_path: Path) -> None:
 def test_load_mnist_missing_files(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=f"fetch_mnist.*{MIRROR_ENV}"):
         load_mnist(tmp_path)
+
+
+# ------------------------------------------------------------- corrupt gzip files: which file, why, and the fix
+
+def _corruptions(good: bytes) -> dict[str, tuple[bytes, str]]:
+    """Real damaged versions of a gzipped MNIST file and the reason the message must give."""
+    flipped = bytearray(good)
+    flipped[500] ^= 0xFF  # inside the deflate stream
+    return {
+        "truncated": (good[: len(good) // 2], "truncated"),
+        "decompressed": (gzip.decompress(good), "not a gzip file"),  # gunzipped but still named .gz
+        "html": (b"<!DOCTYPE html><html><body>404 Not Found</body></html>", "not a gzip file"),
+        "flipped": (bytes(flipped), "damaged bytes inside its gzip stream"),
+        "empty": (b"", "empty"),
+    }
+
+
+@pytest.mark.parametrize("how", ["truncated", "decompressed", "html", "flipped", "empty"])
+def test_read_idx_says_why_a_gzip_is_unreadable(mnist_raw: Path, tmp_path: Path, how: str) -> None:
+    good = (mnist_raw / SMALL[1]).read_bytes()
+    content, why = _corruptions(good)[how]
+    path = tmp_path / SMALL[1]
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        read_idx(path)
+    msg = str(info.value)
+    assert str(path) in msg and why in msg
+    assert "delete it and fetch MNIST again" in msg and MIRROR_ENV in msg
+    assert not isinstance(info.value.__cause__, (AttributeError, TypeError))
+
+
+def test_html_page_is_recognised(tmp_path: Path) -> None:
+    path = tmp_path / SMALL[0]
+    path.write_bytes(b"<html><head><title>Access denied</title></head></html>")
+    with pytest.raises(DataError, match="looks like an HTML page"):
+        read_idx(path)
+
+
+def test_load_mnist_names_the_corrupt_file(mnist_raw: Path, tmp_path: Path) -> None:
+    raw = _copy_mirror(mnist_raw, tmp_path / "raw")
+    victim = raw / "train-labels-idx1-ubyte.gz"
+    victim.write_bytes(victim.read_bytes()[:3000])
+    with pytest.raises(DataError, match=rf"{victim.name}: truncated") as info:
+        load_mnist(raw)
+    assert str(victim) in str(info.value)
+
+
+@pytest.mark.parametrize("how", ["truncated", "decompressed", "flipped"])
+def test_corrupt_file_in_dest_is_replaced_from_the_mirror(mnist_mirror: Path, tmp_path: Path, how: str) -> None:
+    dest = _copy_mirror(mnist_mirror, tmp_path / "dest")
+    victim = dest / SMALL[0]
+    victim.write_bytes(_corruptions(victim.read_bytes())[how][0])
+    fetch_mnist(dest, mirror=mnist_mirror)
+    assert md5_of(victim, decompress_gzip=True) == MNIST_FILES[SMALL[0]]
+
+
+@pytest.mark.parametrize("how", ["truncated", "decompressed", "html", "flipped"])
+def test_corrupt_mirror_file_says_why_and_names_the_mirror(mnist_mirror: Path, tmp_path: Path, how: str) -> None:
+    mirror = _copy_mirror(mnist_mirror, tmp_path / "mirror")
+    victim = mirror / SMALL[1]
+    content, why = _corruptions(victim.read_bytes())[how]
+    victim.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        fetch_mnist(tmp_path / "dest", mirror=mirror)
+    msg = str(info.value)
+    assert f"{victim.name} from {victim} is corrupt: {why}" in msg
+    assert "Replace it with an intact copy" in msg and MIRROR_ENV in msg

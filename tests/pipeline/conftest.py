@@ -12,7 +12,8 @@ import pytest
 
 from tests.conftest import REPO
 
-SKIP_DIRS = {".git", ".venv", "data", "models", "mlruns", "mlartifacts", ".pytest_cache", ".ruff_cache"}
+SKIP_DIRS = {".git", ".venv", "mlruns", "mlartifacts", ".pytest_cache", ".ruff_cache"}
+RESULTS = ("runs", "metrics", "reports", "models", "data")  # committed results and the artefacts they depend on
 
 
 def project_files() -> list[str]:
@@ -20,6 +21,21 @@ def project_files() -> list[str]:
     out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
                          text=True, check=True).stdout.split("\n")
     return [f for f in out if f and f.split("/")[0] not in SKIP_DIRS and (REPO / f).is_file()]
+
+
+def copy_project(root: Path, env: dict[str, str], keep_results: bool) -> Path:
+    """The checkout's files as a new git repository at ``root`` (a fresh clone), with or without the committed
+    results."""
+    for rel in project_files():
+        if not keep_results and rel.split("/")[0] in RESULTS:
+            continue
+        dest = root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / rel, dest)
+    run(["git", "init", "-q"], root, env)
+    run(["git", "add", "-A"], root, env)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], root, env)
+    return root
 
 
 def stage_env(mirror: Path) -> dict[str, str]:
@@ -42,15 +58,5 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> s
 @pytest.fixture
 def project_copy(tmp_path: Path, mnist_mirror: Path) -> tuple[Path, dict[str, str]]:
     """A committed copy of the project in a temp dir, with its environment."""
-    root = tmp_path / "project"
-    for rel in project_files():
-        dest = root / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / rel, dest)
-    for stale in ("runs", "metrics", "reports"):
-        shutil.rmtree(root / stale, ignore_errors=True)
     env = stage_env(mnist_mirror)
-    run(["git", "init", "-q"], root, env)
-    run(["git", "add", "-A"], root, env)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"], root, env)
-    return root, env
+    return copy_project(tmp_path / "project", env, keep_results=False), env

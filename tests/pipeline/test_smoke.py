@@ -1,8 +1,12 @@
-"""The documented smoke run, for real: `dvc exp run -S …` on a project copy, real MLflow SQLite store."""
+"""The documented smoke run, for real: `dvc exp run --temp -S …` on a project copy, real MLflow SQLite store. The
+trial never touches the workspace; its results live in the DVC experiment and in MLflow's "cmnist (trials)"."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -26,55 +30,93 @@ def test_makefile_smoke_matches_the_tested_overrides() -> None:
     for override in SMOKE[1:-1:2]:
         assert override in smoke
     assert smoke.rstrip().endswith(" report")
+    recipe = makefile.split("\nsmoke:")[1].split("\n\n")[0]
+    assert "dvc exp run --temp" in recipe  # never applied to the workspace
 
+
+def _exp_file(root: Path, env: dict[str, str], name: str, path: str) -> str:
+    """``path`` as the DVC experiment ``name`` committed it (experiments are git refs under refs/exps)."""
+    refs = run(["git", "for-each-ref", "refs/exps", "--format=%(refname) %(objectname)"], root, env).stdout.split("\n")
+    (sha,) = [line.split()[1] for line in refs if line.split(" ")[0].endswith(f"/{name}")]
+    return run(["git", "show", f"{sha}:{path}"], root, env).stdout
+
+
+def _workspace_changes(root: Path) -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root, capture_output=True,
+                          text=True, check=True).stdout
 
 @pytest.mark.integration
 def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) -> None:
     root, env = project_copy
+    params_before = (root / "params.yaml").read_bytes()
     start = time.perf_counter()
-    run(["dvc", "exp", "run", *SMOKE], root, env)
+    run(["dvc", "exp", "run", "--temp", "-n", "smoke-test", *SMOKE], root, env)
     wall = time.perf_counter() - start
     print(f"smoke run wall time: {wall:.1f} s")
     # Measured 104 s on 2 idle cores; this shared VM has run up to 2.5x slower, so the test guards against
     # regressions (e.g. full epochs sneaking into the smoke run) rather than timing the machine.
     assert wall < 360, f"smoke run took {wall:.0f} s; it takes about 105 s on 2 idle cores"
 
-    # report: one row per setting, the 0.5 % column, paper value and difference beside ours
-    table = pd.read_csv(root / "reports/table1_cmnist.csv")
+    # the trial left the workspace exactly as committed: params, results, reports, lock
+    assert (root / "params.yaml").read_bytes() == params_before
+    assert _workspace_changes(root) == ""
+    assert not (root / "reports").exists() and not (root / "runs").exists()
+
+    # report of the experiment: one row per setting, the 0.5 % column, paper value and difference beside ours
+    table = pd.read_csv(io.StringIO(_exp_file(root, env, "smoke-test", "reports/table1_cmnist.csv")))
     assert set(table["setting"]) == set(SETTINGS)
     assert set(table["selection"]) == {"last", "best_val", "oracle"}
     assert (table["ratio"] == 0.5).all() and (table["n_seeds"] == 1).all()
     assert table["mean"].between(0, 100).all() and table["paper_mean"].notna().all()
     assert ((table["mean"] - table["paper_mean"]) - table["diff"]).abs().max() < 1e-6
-    md = (root / "reports/table1_cmnist.md").read_text()
+    md = _exp_file(root, env, "smoke-test", "reports/table1_cmnist.md")
     assert "Selection: best_val" in md and "77.79" in md and "Incomplete" not in md
-    selected = json.loads((root / "runs/cmnist_sweep/r0.5/known/selected.json").read_text())
+    selected = json.loads(_exp_file(root, env, "smoke-test", "runs/cmnist_sweep/r0.5/known/selected.json"))
     assert selected["best"]["point"] == {"c": 0.5, "beta": 1.0}
 
-    # every run is in the project's own SQLite store (default URI, no env override)
+    # `dvc exp show` answers "what changed" on one screen: the headline metrics are its only metric columns
+    shown = run(["dvc", "exp", "show", "--csv", "--only-changed"], root, env).stdout
+    header = next(csv.reader(io.StringIO(shown)))
+    metric_cols = [c for c in header if c.startswith("r0.5.")]
+    assert len(header) <= 40, header
+    assert {"r0.5.gerne_known.test_gba", "r0.5.gerne_known.test_wga"} <= set(metric_cols)
+    assert len(metric_cols) == 2 * len(SETTINGS)
+    best = table[(table["selection"] == "best_val") & (table["setting"] == "gerne_known")]["mean"].iloc[0]
+    headline = json.loads(_exp_file(root, env, "smoke-test", "metrics/headline.json"))
+    assert headline["r0.5"]["gerne_known"]["test_gba"] == pytest.approx(best, abs=1e-3)
+
+    # every run is in the project's own SQLite store (default URI), filed as a trial, never under "cmnist"
     client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    exp = client.get_experiment_by_name("cmnist")
+    assert client.get_experiment_by_name("cmnist") is None
+    exp = client.get_experiment_by_name("cmnist (trials)")
     runs = client.search_runs([exp.experiment_id])
-    assert sorted(r.data.tags["setting"] for r in runs) == sorted([*SETTINGS, *SWEEP_POINTS, "biased"])
+    training = [r for r in runs if r.data.tags["stage"] in ("train", "biased")]
+    assert sorted(r.data.tags["setting"] for r in training) == sorted([*SETTINGS, *SWEEP_POINTS, "biased"])
+    assert {r.data.tags["stage"] for r in runs} == {"train", "biased", "sweep", "report"}
     for r in runs:
         assert r.info.status == "FINISHED"
-        for tag in ("stage", "dataset", "ratio", "seed", "git_commit"):
+        assert r.data.tags["dvc_experiment"] == "smoke-test" and r.info.run_name.startswith("smoke-test/")
+        for tag in ("stage", "dataset", "git_commit", "git_dirty", "dvc_stage"):
             assert tag in r.data.tags
+    for r in training:
         history = client.get_metric_history(r.info.run_id, "test_gba")
         assert [m.step for m in history] == [1, 2]
+        assert "best_val/test_gba" in r.data.metrics and "oracle/test_wga" in r.data.metrics
         artifacts = {a.path for a in client.list_artifacts(r.info.run_id)}
         assert {"model", "group_accuracy.csv", "history.csv"} <= artifacts
+    sweeps = {r.info.run_id for r in runs if r.data.tags["stage"] == "sweep"}
+    points = [r for r in training if r.data.tags["setting"].startswith("sweep_")]
+    assert len(sweeps) == 2 and all(r.data.tags["mlflow.parentRunId"] in sweeps for r in points)
+    (report,) = [r for r in runs if r.data.tags["stage"] == "report"]
+    assert {a.path for a in client.list_artifacts(report.info.run_id)} >= {"table1_cmnist.md", "headline.json"}
 
-    # the committed per-run summaries point at those MLflow runs
+    # the experiment's summaries point at those MLflow runs
     ids = {r.info.run_id for r in runs}
     for setting in SETTINGS:
-        summary = json.loads((root / f"runs/cmnist/r0.5/{setting}/seed0.json").read_text())
+        summary = json.loads(_exp_file(root, env, "smoke-test", f"runs/cmnist/r0.5/{setting}/seed0.json"))
         assert summary["mlflow_run_id"] in ids
         assert summary["epochs_run"] == 2
-    quality = json.loads((root / "metrics/cmnist/r0.5/pseudo.json").read_text())
+    quality = json.loads(_exp_file(root, env, "smoke-test", "metrics/cmnist/r0.5/pseudo.json"))
     assert set(quality["thresholds"]) == {"0.0005", "0.001", "0.003", "0.005", "0.01"}  # 0.1-2 × 0.5 %
-    unknown = json.loads((root / "runs/cmnist/r0.5/gerne_unknown/seed0.json").read_text())
+    unknown = json.loads(_exp_file(root, env, "smoke-test", "runs/cmnist/r0.5/gerne_unknown/seed0.json"))
     assert unknown["config"]["setting"]["t"] == 0.005  # runs record the share they trained with, not the multiple
-
-    status = run(["dvc", "status", "report"], root, env)
-    assert "up to date" in status.stdout

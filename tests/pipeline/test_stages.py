@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from gerne.data import mnist
 from pipeline import aggregate, download, report, train
 from tests.conftest import REPO
-from tests.helpers import toy_dataset
+from tests.helpers import set_dotted, toy_dataset
 
 BASE = yaml.safe_load((REPO / "params.yaml").read_text())
 
@@ -23,15 +23,7 @@ def write_params(path: Path, **changes: object) -> Path:
     """params.yaml with dotted-key changes (a change to None deletes the key)."""
     data = copy.deepcopy(BASE)
     data["train"].update(epochs=2, seeds=[0], eval_train=False)
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split(".")
-        node = data
-        for p in parents:
-            node = node[p]
-        if value is None:
-            node.pop(leaf)
-        else:
-            node[leaf] = value
+    set_dotted(data, **changes)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
@@ -149,3 +141,127 @@ def test_setting_can_score_the_train_split(env: Path) -> None:
     assert invoke(train, train_args(params, "gerne_known")).exit_code == 0
     history = json.loads((env / "runs/seed0.json").read_text())["history"]
     assert {"train_aligned_acc", "train_conflicting_acc"} <= set(history[0])
+
+
+# ---------------------------------------------------------------- each stage says what it wrote (stderr, one line)
+
+def wrote_line(result) -> str:
+    """The stage's ``wrote …`` line on stderr (click ≥ 8.2 keeps stderr apart; ``output`` interleaves both)."""
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("wrote ")]
+    assert len(lines) == 1, result.stderr
+    assert "wrote " not in result.stdout
+    return lines[0]
+
+
+def tiny_mnist(raw: Path, n_train: int = 1200, n_test: int = 300) -> Path:
+    """Four real IDX .gz files of random 28×28 digits with balanced labels (a stand-in for MNIST in size only)."""
+    import gzip
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    raw.mkdir(parents=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        header = (2051).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (n, 28, 28))
+        (raw / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + images.tobytes()))
+        header = (2049).to_bytes(4, "big") + n.to_bytes(4, "big")
+        (raw / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
+    return raw
+
+
+def test_train_stage_names_the_summaries_it_wrote(env: Path) -> None:
+    params = write_params(env / "p.yaml", **{"train.seeds": [0, 1, 2], "train.stack_size": 3})
+    line = wrote_line(invoke(train, train_args(params, "gerne_known", "runs/r0.5/gerne_known")))
+    assert line.startswith("wrote runs/r0.5/gerne_known/seed0.json … seed2.json (3 runs, test GBA best_val ")
+    mean, std = (float(x) for x in line.split("best_val ")[1].rstrip(")").split(" ± "))
+    summaries = [json.loads((env / f"runs/r0.5/gerne_known/seed{s}.json").read_text()) for s in (0, 1, 2)]
+    gba = [100 * s["selections"]["best_val"]["metrics"]["test_gba"] for s in summaries]
+    assert mean == pytest.approx(sum(gba) / 3, abs=0.05) and std >= 0.0
+
+
+def test_build_stage_says_what_it_wrote_and_shows_no_bar_off_a_terminal(env: Path) -> None:
+    from pipeline import build
+
+    raw = tiny_mnist(env / "raw")
+    params = write_params(env / "p.yaml", **{"cmnist.val_size": 100})
+    result = invoke(build, ["--params", str(params), "--ratio", "0.5", "--raw", str(raw), "--out", "c",
+                            "--counts", "counts.json"])
+    assert wrote_line(result) == "wrote c and counts.json (C-MNIST 0.5 %: 1,100 / 100 / 300 images)"
+    assert "img/s" not in result.stderr and "C-MNIST 0.5%" not in result.stderr  # no progress bar in a log
+
+
+def test_cmnist_build_shows_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from gerne.data.cmnist import build_cmnist
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    build_cmnist(tiny_mnist(tmp_path / "raw"), tmp_path / "c", 0.5, val_size=100)
+    assert "C-MNIST 0.5%" in terminal.getvalue() and "img" in terminal.getvalue()
+
+
+def test_download_stage_says_what_it_wrote(env: Path, mnist_mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(mnist.MIRROR_ENV, raising=False)
+    params = write_params(env / "p.yaml", **{"cmnist.mnist_mirror": str(mnist_mirror)})
+    line = wrote_line(invoke(download, ["--params", str(params), "--out", "raw"]))
+    assert line == f"wrote raw (4 MNIST files, MD5-verified, from the mirror {mnist_mirror})"
+
+
+def test_biased_pseudo_and_figure3_stages_say_what_they_wrote(env: Path) -> None:
+    from pipeline import figures, pseudo, train_biased
+
+    params = write_params(env / "p.yaml", **{"biased.epochs": 2})
+    line = wrote_line(invoke(train_biased, ["--params", str(params), "--ratio", "0.5", "--data", "toy",
+                                            "--model-out", "m/biased.pt", "--summary", "runs/biased.json"]))
+    assert line.startswith("wrote m/biased.pt and runs/biased.json (biased model f̃: val CBA ")
+    assert "(best_val, epoch " in line and line.endswith("))")
+    line = wrote_line(invoke(pseudo, ["--params", str(params), "--ratio", "0.5", "--data", "toy", "--model",
+                                      "m/biased.pt", "--out", "pseudo.npz", "--quality", "q.json"]))
+    assert line.startswith("wrote pseudo.npz and q.json (pseudo-attributes for 5 thresholds t = 0.0005, ")
+    assert "pseudo-minority" in line
+    line = wrote_line(invoke(figures, ["fig3", "--quality", "q.json", "--sweep", "no_sweep", "--out", "f3.png"]))
+    assert line == ("wrote f3.png (Fig. 3: 5 thresholds t; the t × β sweep has not finished: precision and "
+                    "recall only)")
+
+
+def test_aggregate_stage_counts_runs_and_rows(env: Path) -> None:
+    params = write_params(env / "p.yaml", **{"cmnist.ratios": [0.5], "run_settings.known": ["erm"],
+                                             "run_settings.unknown": [], "sweep": None,
+                                             "figures.fig2_settings": ["fig2_beta_0"]})
+    assert invoke(train, train_args(params, "erm", "runs/r0.5/erm")).exit_code == 0
+    result = invoke(aggregate, ["--params", str(params), "--runs", "runs", "--out", "t.csv"])
+    assert wrote_line(result) == "wrote t.csv (1 of 1 runs, 3 rows (one per run and selection))"
+    missing = write_params(env / "p2.yaml", **{"cmnist.ratios": [0.5], "run_settings.known": ["erm", "resample"],
+                                               "run_settings.unknown": [], "sweep": None})
+    result = invoke(aggregate, ["--params", str(missing), "--runs", "runs", "--out", "t.csv", "--allow-missing"])
+    assert wrote_line(result) == "wrote t.csv (1 of 2 runs, 3 rows (one per run and selection); 1 not run yet)"
+
+
+def test_sweep_stage_names_selection_and_winner_runs(env: Path) -> None:
+    from pipeline import sweep
+
+    params = write_params(env / "p.yaml", **{"sweep.known.c": [0.5], "sweep.known.beta": [1.0, 50.0]})
+    result = invoke(sweep, ["--params", str(params), "--ratio", "0.5", "--data", "toy", "--kind", "known",
+                            "--sweep-dir", "sw", "--out-dir", "runs/tuned"])
+    line = wrote_line(result)
+    assert line.startswith("wrote sw/selected.json and runs/tuned/seed0.json (1 grid point(s) trained, 1 outside "
+                           "Eq. 9 skipped; best c = 0.5, beta = 1.0: val GBA ")
+    assert "; the winner: 1 run, test GBA best_val " in line
+
+
+def test_report2_stage_names_its_tables(env: Path) -> None:
+    from pipeline import report2
+
+    (env / "subpop").mkdir()
+    line = wrote_line(invoke(report2, ["--runs", "subpop", "--out-dir", "rep"]))
+    assert line == ("wrote rep/table2.md, rep/table2.csv, rep/table3.md, rep/table3.csv (from 0 Datasets-2 run(s) "
+                    "in subpop)")

@@ -25,9 +25,19 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return tmp_path, params
 
 
-def _n_runs(root: Path) -> int:
+def _runs(root: Path, stage: str | None = None) -> list:
     client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    return len(client.search_runs([client.get_experiment_by_name("cmnist").experiment_id]))
+    runs = client.search_runs([client.get_experiment_by_name("cmnist").experiment_id])
+    return [r for r in runs if stage is None or r.data.tags["stage"] == stage]
+
+
+def _n_runs(root: Path) -> int:
+    """Training runs (the sweep's parent runs are not counted)."""
+    return sum(r.data.tags["stage"] != "sweep" for r in _runs(root))
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def test_grid_order_and_names(setup) -> None:
@@ -48,6 +58,45 @@ def test_sweep_skips_points_outside_eq9_and_resumes(setup) -> None:
     assert _n_runs(root) == 2
     run_sweep(params, "known", "toy", 0.5, "sweep")  # resumes: nothing retrained
     assert _n_runs(root) == 2
+
+
+def test_sweep_points_are_children_of_one_parent_run(setup) -> None:
+    root, params = setup
+    run_sweep(params, "known", "toy", 0.5, "sweep")
+    (parent,) = _runs(root, "sweep")
+    children = _runs(root, "train")
+    assert len(children) == 2 and all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
+    best = select("sweep")["best"]
+    assert parent.data.tags["selected"] == best["name"]
+    assert parent.data.metrics["best/val_gba"] == pytest.approx(best["value"])
+    assert parent.info.status == "FINISHED" and parent.data.metrics["points_skipped"] == 2
+
+
+def test_failed_tune_leaves_the_previous_sweep_and_tuned_runs(setup) -> None:
+    """A tune that fails part-way (here: the pseudo-attribute file of a new unknown grid is missing) changes no byte
+    of the finished sweep folder or the tuned runs, and leaves no half-written state beside them."""
+    root, params = setup
+    tune(params, "known", "toy", 0.5, "sweep", "tuned")
+    before = _tree(root / "sweep"), _tree(root / "tuned")
+    with pytest.raises(DataError, match="pseudo-attribute"):
+        tune(params, "unknown", "toy", 0.5, "sweep", "tuned", pseudo_file=None)
+    assert (_tree(root / "sweep"), _tree(root / "tuned")) == before
+    assert not (root / "tuned").with_name(".tuned.partial").exists()
+
+
+def test_new_grid_replaces_the_old_points(setup) -> None:
+    """After a sweep over another grid, the folder holds exactly the new grid's points, its grid.json and its
+    selection; points of both grids that are unchanged are reused, not retrained."""
+    root, params = setup
+    tune(params, "known", "toy", 0.5, "sweep", "tuned")
+    narrowed = params.model_copy(update={"sweep": params.sweep.model_copy(update={
+        "known": params.sweep.known.model_copy(update={"c": [0.5], "beta": [0.0, -0.5]})})})
+    trained = _n_runs(root)
+    tune(narrowed, "known", "toy", 0.5, "sweep", "tuned")
+    assert _n_runs(root) == trained + 1 + 2  # one new point, then the winner with both seeds
+    names = sorted(p.name for p in (root / "sweep").iterdir())
+    assert names == ["grid.json", "selected.json", "sweep_known_c0.5_b-0.5", "sweep_known_c0.5_b0.0"]
+    assert sorted(p.name for p in (root / "tuned").iterdir()) == ["seed0.json", "seed1.json"]
 
 
 def test_select_uses_validation_only(setup) -> None:
@@ -93,8 +142,7 @@ def test_stacked_grid_points_match_points_trained_alone(setup) -> None:
         for a, b in zip(one["history"], many["history"], strict=True):
             assert a["val_gba"] == pytest.approx(b["val_gba"], abs=1e-6)
             assert a["loss_ext"] == pytest.approx(b["loss_ext"], rel=1e-4)
-    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    runs = client.search_runs([client.get_experiment_by_name("cmnist").experiment_id])
+    runs = _runs(root, "train")
     assert sorted(r.data.tags["stacked_runs"] for r in runs) == ["1"] * 4 + ["1", "3", "3", "3"]
     run_sweep(params, "known", "toy", 0.5, "stacked")  # the stack size is no part of a point: nothing retrained
-    assert len(client.search_runs([client.get_experiment_by_name("cmnist").experiment_id])) == 8
+    assert _n_runs(root) == 8

@@ -1,0 +1,94 @@
+"""Committed results on a fresh clone, for real (`dvc repro` on a copy of this repository with its results):
+nothing retrains, and bad input, trial experiments and failures never touch a committed file."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import set_dotted
+from tests.pipeline.conftest import copy_project, run, stage_env
+
+pytestmark = pytest.mark.integration
+
+DATASET_STAGES = {"download", "build@0.5", "build@1.0", "build@2.0", "build@5.0"}
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory: pytest.TempPathFactory, mnist_mirror: Path) -> tuple[Path, dict[str, str]]:
+    env = stage_env(mnist_mirror)
+    return copy_project(tmp_path_factory.mktemp("clone") / "project", env, keep_results=True), env
+
+
+def _status(root: Path) -> str:
+    """Changed and untracked files (git's view: results, reports, params, lock)."""
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root, capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_fresh_clone_rebuilds_only_the_datasets_and_trains_nothing(clone) -> None:
+    root, env = clone
+    proc = run(["dvc", "repro"], root, env)
+    ran = set(re.findall(r"Running stage '([^']+)'", proc.stdout))
+    assert ran == DATASET_STAGES, proc.stdout[-3000:]
+    assert _status(root) == ""  # every committed result, report and dvc.lock entry is reused as it is
+    assert "up to date" in run(["dvc", "status"], root, env).stdout
+    assert not (root / "mlflow.db").exists()  # no stage logged a run: nothing was trained
+
+
+def _edit(root: Path, **changes: object) -> None:
+    data = set_dotted(yaml.safe_load((root / "params.yaml").read_text()), **changes)
+    (root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+TRAIN = "train@0.5-gerne_known"
+BAD_INPUT = {  # params change -> the dvc command that meets it -> what the error must say
+    "beta outside Eq. 9": ({"settings.gerne_known.beta": 5.0}, ["dvc", "repro", TRAIN], "Eq. 9"),
+    "device gpu": ({"train.device": "gpu"}, ["dvc", "repro", "-f", "-s", TRAIN], "train.device"),
+    "misspelled key": ({"train.epochz": 3}, ["dvc", "repro", "-f", "-s", TRAIN], "did you mean 'epochs'"),
+    "missing key": ({"train.epochs": None}, ["dvc", "repro", TRAIN], "train.epochs"),
+    "unknown setting": ({"run_settings.known": ["erm", "gerne_knwn"]}, ["dvc", "repro"], "gerne_knwn"),
+    "trial experiment": ({}, ["dvc", "exp", "run", "--temp", "-S", "settings.gerne_known.beta=5.0", TRAIN],
+                         "Eq. 9"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_fails_clearly_and_keeps_every_committed_result(clone, case: str) -> None:
+    root, env = clone
+    run(["dvc", "repro", "build@0.5"], root, env)  # the data the stage would train on is there
+    changes, cmd, message = BAD_INPUT[case]
+    _edit(root, **changes)
+    try:
+        proc = run(cmd, root, env, check=False)
+        assert proc.returncode != 0, proc.stdout[-2000:]
+        assert message in proc.stdout + proc.stderr
+        changed = [line for line in _status(root).splitlines() if not line.endswith("params.yaml")]
+        assert changed == [], f"{case}: {changed}"
+    finally:
+        run(["git", "checkout", "params.yaml"], root, env)
+    assert "up to date" in run(["dvc", "status", TRAIN], root, env).stdout  # nothing to retrain after the fix
+
+
+def test_make_repro_validates_params_before_dvc_runs(clone) -> None:
+    """`make repro` gives the project's did-you-mean message, not DVC's "Parameters … are missing", and runs no
+    stage."""
+    root, env = clone
+    venv = root / ".venv"
+    venv.symlink_to(Path(env["PATH"].split(":")[0]).parent)  # this venv, already installed (its stamp is there)
+    data = yaml.safe_load((root / "params.yaml").read_text())
+    data["train"]["epoch"] = data["train"].pop("epochs")
+    (root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    try:
+        proc = run(["make", "repro"], root, env, check=False)
+    finally:
+        venv.unlink()
+        run(["git", "checkout", "params.yaml"], root, env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "train.epoch: unknown key (did you mean 'epochs'?)" in out, out[-2000:]
+    assert "Running stage" not in out and "are missing" not in out

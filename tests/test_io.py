@@ -1,0 +1,74 @@
+"""Atomic and staged outputs: a failure never destroys the previous result; deterministic archives."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gerne.io import atomic_paths, partial_dir, staged_dir, write_npz
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_staged_dir_swaps_in_the_new_result_and_drops_stale_files(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    out.mkdir()
+    (out / "seed0.json").write_text("old 0")
+    (out / "seed2.json").write_text("old 2")  # a seed the new design no longer has
+    with staged_dir(out) as work:
+        assert work == partial_dir(out) and work.name == ".runs.partial"
+        assert _tree(out) == {"seed0.json": "old 0", "seed2.json": "old 2"}  # untouched while the stage runs
+        (work / "seed0.json").write_text("new 0")
+        (work / "seed1.json").write_text("new 1")
+    assert _tree(out) == {"seed0.json": "new 0", "seed1.json": "new 1"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+def test_staged_dir_keeps_the_previous_result_on_failure_and_kill(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    out.mkdir()
+    (out / "seed0.json").write_text("committed")
+    for exc in (RuntimeError("training failed"), KeyboardInterrupt()):
+        with pytest.raises(type(exc)), staged_dir(out) as work:
+            (work / "seed0.json").write_text("half")
+            raise exc
+        assert _tree(out) == {"seed0.json": "committed"}
+    assert (partial_dir(out) / "seed0.json").read_text() == "half"  # for resume=True; never mistaken for a result
+    with staged_dir(out, resume=True) as work:
+        assert (work / "seed0.json").read_text() == "half"
+    with staged_dir(tmp_path / "other") as work:  # resume=False starts clean
+        assert list(work.iterdir()) == []
+
+
+def test_atomic_paths_replace_all_files_together_or_none(tmp_path: Path) -> None:
+    a, b = tmp_path / "m" / "model.pt", tmp_path / "s" / "summary.json"
+    for p in (a, b):
+        p.parent.mkdir()
+        p.write_text("old")
+    with pytest.raises(RuntimeError), atomic_paths(a, b) as (ta, tb):
+        ta.write_text("new")
+        raise RuntimeError("summary failed")
+    assert a.read_text() == b.read_text() == "old"
+    with atomic_paths(a, b) as (ta, tb):
+        ta.write_text("new a")
+        tb.write_text("new b")
+    assert (a.read_text(), b.read_text()) == ("new a", "new b")
+    assert sorted(p.name for p in a.parent.iterdir()) == ["model.pt"]
+
+
+def test_write_npz_is_byte_deterministic_and_loads_with_numpy(tmp_path: Path) -> None:
+    arrays = {"confidence": np.linspace(0, 1, 1000, dtype=np.float32), "t=0.005": np.arange(1000) % 2}
+    write_npz(tmp_path / "a.npz", arrays)
+    time.sleep(2.1)  # zip timestamps have a 2 s resolution: np.savez_compressed would now write other bytes
+    write_npz(tmp_path / "b.npz", arrays)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    with np.load(tmp_path / "a.npz") as z:
+        assert sorted(z.files) == ["confidence", "t=0.005"]
+        np.testing.assert_array_equal(z["t=0.005"], arrays["t=0.005"])
+    assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in zipfile.ZipFile(tmp_path / "a.npz").infolist())

@@ -51,6 +51,38 @@ def default_tracking_uri(start: str | Path | None = None) -> str:
     return f"sqlite:///{Path(root).resolve() if root else project_root(start)}/mlflow.db"
 
 
+class _Writes:
+    """Depth of the MLflow store writes in progress and an interrupt that arrived during one."""
+
+    depth = 0
+    pending: BaseException | None = None
+
+
+@contextmanager
+def store_write() -> Iterator[None]:
+    """Let an MLflow store write finish: an interrupt arriving meanwhile (:func:`interrupt`) is raised after it.
+
+    An exception raised inside SQLAlchemy in the middle of a SQLite write leaves the database locked, so the run
+    could not even be marked KILLED.
+    """
+    _Writes.depth += 1
+    try:
+        yield
+    finally:
+        _Writes.depth -= 1
+    if _Writes.depth == 0 and _Writes.pending is not None:
+        exc, _Writes.pending = _Writes.pending, None
+        raise exc
+
+
+def interrupt(exc: BaseException) -> None:
+    """Raise ``exc`` now, or right after the store write in progress (for signal handlers)."""
+    if _Writes.depth:
+        _Writes.pending = exc
+        return
+    raise exc
+
+
 def dvc_experiment() -> str | None:
     """The DVC experiment this process runs in (``dvc exp run`` sets ``DVC_EXP_NAME``), else None."""
     return os.environ.get("DVC_EXP_NAME") or None
@@ -120,16 +152,19 @@ class Run:
 
         ts = int(time.time() * 1000)
         batch = [Metric(k, float(v), ts, step) for k, v in metrics.items() if v == v]  # drop NaN
-        for i in range(0, len(batch), 1000):
-            self.client.log_batch(self.run_id, metrics=batch[i : i + 1000])
+        with store_write():
+            for i in range(0, len(batch), 1000):
+                self.client.log_batch(self.run_id, metrics=batch[i : i + 1000])
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self.client.log_artifact(self.run_id, str(path), artifact_path)
+        with store_write():
+            self.client.log_artifact(self.run_id, str(path), artifact_path)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         from mlflow.entities import RunTag
 
-        self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        with store_write():
+            self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
 
 
 class Tracker:
@@ -192,21 +227,25 @@ class Tracker:
         all_tags = {"mlflow.runName": name, **self._context_tags(), **tags}
         if self.parent_run_id:
             all_tags["mlflow.parentRunId"] = self.parent_run_id
-        info = self.client.create_run(self.experiment_id, run_name=name,
-                                      tags={k: str(v) for k, v in all_tags.items()})
-        run = Run(self.client, info.info.run_id)
         flat = [Param(k, str(v)[:6000]) for k, v in flatten(params).items()]
-        for i in range(0, len(flat), 100):
-            self.client.log_batch(run.run_id, params=flat[i : i + 100])
+        with store_write():
+            info = self.client.create_run(self.experiment_id, run_name=name,
+                                          tags={k: str(v) for k, v in all_tags.items()})
+            run = Run(self.client, info.info.run_id)
+            for i in range(0, len(flat), 100):
+                self.client.log_batch(run.run_id, params=flat[i : i + 100])
         try:
             yield run
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP in a pipeline stage
-            self.client.set_terminated(run.run_id, "KILLED")
+            with store_write():
+                self.client.set_terminated(run.run_id, "KILLED")
             raise
         except BaseException:
-            self.client.set_terminated(run.run_id, "FAILED")
+            with store_write():
+                self.client.set_terminated(run.run_id, "FAILED")
             raise
-        self.client.set_terminated(run.run_id, "FINISHED")
+        with store_write():
+            self.client.set_terminated(run.run_id, "FINISHED")
 
     def log_files(self, name: str, files: list[str | Path], tags: Mapping[str, Any]) -> str:
         """One FINISHED run holding ``files`` as artifacts (report tables and figures), so the UI shows them."""

@@ -13,6 +13,7 @@ import click
 
 from gerne.errors import GerneError
 from gerne.system import keep_large_allocations
+from gerne.tracking import interrupt
 
 params_option = click.option("--params", "params_path", default="params.yaml", show_default=True,
                              type=click.Path(dir_okay=False), help="Parameter file to validate and use.")
@@ -28,12 +29,14 @@ class Terminated(KeyboardInterrupt):
 
 
 def raise_on_termination() -> None:
-    """Turn SIGTERM and SIGHUP into :class:`Terminated` in this process (stage entry points, main thread)."""
+    """Turn SIGTERM and SIGHUP into :class:`Terminated`, and Ctrl-C into KeyboardInterrupt, raised only between
+    MLflow store writes (``gerne.tracking.interrupt``), so the runs can still be closed as KILLED."""
 
     def handler(signum: int, _frame: object) -> None:
-        raise Terminated(f"received {signal.Signals(signum).name}")
+        name = signal.Signals(signum).name
+        interrupt(KeyboardInterrupt("Ctrl-C") if signum == signal.SIGINT else Terminated(f"received {name}"))
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, handler)
 
 

@@ -96,7 +96,7 @@ def _history(path: Path) -> list[dict]:
 
 def test_killed_sweep_resumes_to_the_same_results(toy) -> None:
     root, env = toy
-    params = write_params(root / "p.yaml", **{"train.epochs": 30, "sweep.known": {"c": [0.5, 1.0],
+    params = write_params(root / "p.yaml", **{"train.epochs": 15, "sweep.known": {"c": [0.5, 1.0],
                                                                                   "beta": [0.0, 0.5]}})
 
     def sweep(out: str) -> list[str]:

@@ -24,7 +24,8 @@ from pipeline._written import log_to_mlflow, wrote
 def main(params_path: str, table: str, runs_table: str, metrics: str, runs: str, out: str) -> None:
     """Write the reproduction summary."""
     p = load_params(params_path)
-    text = build(Path(table), Path(metrics), Path(runs), p.cmnist.ratios, p.train.epochs, Path(runs_table))
+    text = build(Path(table), Path(metrics), Path(runs), p.cmnist.ratios, p.train.epochs, Path(runs_table),
+                 p.figures.ratio if p.figures is not None else p.cmnist.ratios[0])
     write_text(out, text)
     log_to_mlflow(f"report-{Path(out).stem}", [out])
     wrote([out], f"{len(text.splitlines())} lines; logged to MLflow")

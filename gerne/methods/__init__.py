@@ -1,17 +1,22 @@
-"""Training methods by name. A method turns a training split into one loss per optimiser step."""
+"""Training methods by name. A method turns a training split into one loss per optimiser step; the protocol the
+training loop relies on is in ``gerne.methods.base``. Add a method with one module and one entry here."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from gerne.errors import ConfigError
+from gerne.methods.erm import Erm
 from gerne.methods.gerne import Gerne
 
-METHODS: dict[str, type] = {"gerne": Gerne}
+METHODS: dict[str, type] = {"gerne": Gerne, "erm": Erm}
 
 
 def build_method(name: str, **options: Any) -> Any:
     """Instantiate method ``name`` with its options."""
     if name not in METHODS:
-        raise ConfigError(f"unknown method '{name}'; available: {sorted(METHODS)}")
+        hint = difflib.get_close_matches(name, METHODS, n=1)
+        raise ConfigError(f"unknown method '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                          + f"; available: {sorted(METHODS)}")
     return METHODS[name](**options)

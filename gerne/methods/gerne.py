@@ -7,6 +7,7 @@ batch, which is then group-uniform): the same code path, no separate trainers.
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -30,7 +31,8 @@ def has_batch_statistics(model: nn.Module) -> bool:
 class Gerne:
     """The GERNE update for one training split whose ``a`` holds the attributes the method may use."""
 
-    name = "gerne"
+    name: ClassVar[str] = "gerne"
+    stackable: ClassVar[bool] = True  # runs of any c, β, t share one stacked model (models without BatchNorm)
 
     def __init__(self, c: float, beta: float, batch_size: int, batch_unit: str = "class",
                  track_both_losses: bool = True) -> None:
@@ -61,6 +63,11 @@ class Gerne:
         """Indices of one class-balanced batch: biased (p_b = α) or less biased (p_lb, Eq. 4)."""
         return self.sampler.draw(self.p_b if biased else self.p_lb, self.per_class, generator)
 
+    @classmethod
+    def stacked(cls, methods: list[Gerne]) -> StackedStep:
+        """The step of R GERNE runs trained side by side (the method protocol of ``gerne.methods.base``)."""
+        return StackedStep(methods)
+
     def losses(self, model: nn.Module, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """One run's step: (L_ext to back-propagate, detached [L_b, L_lb, L_ext]); NaN = not computed."""
         loss, parts = StackedStep([self])(ModelStack([model]), [generator])
@@ -83,6 +90,8 @@ class StackedStep:
     that depends only on the configuration is fixed here, so a step makes no host synchronisation. The two phases,
     :meth:`batch` and :meth:`loss`, are public so that the benchmark can time them inside the real step.
     """
+
+    loss_names = ("loss_b", "loss_lb", "loss_ext")
 
     def __init__(self, methods: list[Gerne]) -> None:
         device = methods[0].y.device

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from gerne.config import Params
 from gerne.core.pseudo import pseudo_attributes, pseudo_minority_detail, pseudo_quality
 from gerne.device import resolve_device
 from gerne.errors import DataError
@@ -19,6 +18,9 @@ from gerne.models import build_model
 from gerne.runs.common import load_splits, make_model, tracked_fit, write_summary
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig, aligned_attributes
+
+if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
+    from gerne.config import Params
 
 log = logging.getLogger(__name__)
 

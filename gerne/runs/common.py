@@ -11,12 +11,11 @@ import functools
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import torch
 
-from gerne.config import Params
 from gerne.data.contract import Split, load_tensor_dataset
 from gerne.device import resolve_device as resolve_device  # re-exported for existing callers
 from gerne.errors import DataError
@@ -24,6 +23,9 @@ from gerne.io import write_json
 from gerne.models import build_model
 from gerne.tracking import Run, Tracker
 from gerne.train.loop import LoopConfig, TrainResult, fit_stack
+
+if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
+    from gerne.config import Params
 
 
 def load_splits(data_dir: str | Path, device: torch.device) -> dict[str, Split]:

@@ -7,20 +7,25 @@ The winner is the point with the best validation GBA at its best-validation epoc
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import itertools
 import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gerne.config import Params, SettingParams
 from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
 from gerne.io import staged_dir, write_json
 from gerne.runs.common import load_splits
 from gerne.runs.train import Job, _run_spec, fit_jobs, setup_method, train_runs
 from gerne.tracking import Tracker
+from gerne.train.loop import LoopConfig
+
+if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
+    from gerne.config import Params, SettingParams
 
 log = logging.getLogger(__name__)
 
@@ -46,32 +51,53 @@ def with_setting(params: Params, name: str, setting: SettingParams) -> Params:
     return params.model_copy(update={"settings": {**params.settings, name: setting}})
 
 
-def _comparable(config: dict[str, Any]) -> dict[str, Any]:
-    """A run's configuration without ``train.stack_size``, which changes how runs share a model, not the runs."""
+_LOOP_DEFAULTS = {f.name: f.default for f in dataclasses.fields(LoopConfig) if f.default is not dataclasses.MISSING}
+
+
+def fingerprint(config: dict[str, Any]) -> str:
+    """A short hash of what decides a run's numbers: its setting, loop, model, training options and data ratio.
+
+    Not part of it: where the data lies (``data.dir``) and ``train.stack_size`` (how runs share a stacked model,
+    not the runs). Summaries written before a loop option existed hold no value for it; the option's default, which
+    they trained with, is filled in, so those committed points still count as done.
+    """
     config = json.loads(json.dumps(config))
     config.get("train", {}).pop("stack_size", None)
-    return config
+    config.get("data", {}).pop("dir", None)
+    config["loop"] = {**_LOOP_DEFAULTS, **config.get("loop", {})}
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _done(params: Params, name: str, ratio: float, data_dir: str | Path, path: Path) -> bool:
-    """True if ``path`` is a finished summary of exactly this point's configuration (resume after interruption)."""
+def _at_point(params: Params, kind: str, point: dict[str, float], name: str) -> Params:
+    """``params`` with setting ``name`` = the base setting of the sweep's ``kind`` at ``point``."""
+    base = params.settings[params.sweep.base[kind]]
+    return with_setting(params, name, base.model_copy(update={"attributes": KINDS[kind], **point}))
+
+
+def point_params(params: Params, kind: str, point: dict[str, float]) -> tuple[str, Params]:
+    """The name of one grid point and ``params`` with it as a setting of that name."""
+    name = point_name(kind, point)
+    return name, _at_point(params, kind, point, name)
+
+
+def is_done(params: Params, name: str, ratio: float, path: Path) -> bool:
+    """True if ``path`` is a finished summary of exactly this point's training (same fingerprint)."""
     if not path.is_file():
         return False
-    expected = _run_spec(params, name, params.sweep.seed, ratio, data_dir, "cmnist", 1)[1]["config"]
+    expected = _run_spec(params, name, params.sweep.seed, ratio, "", "cmnist", 1)[1]["config"]
     try:
-        return _comparable(json.loads(path.read_text()).get("config", {})) == _comparable(expected)
+        return fingerprint(json.loads(path.read_text()).get("config", {})) == fingerprint(expected)
     except json.JSONDecodeError:
         return False
 
 
-def _reuse(point_params: Params, name: str, ratio: float, data_dir: str | Path, work: Path,
-           previous: Path | None) -> bool:
+def _reuse(point_params: Params, name: str, ratio: float, work: Path, previous: Path | None) -> bool:
     """True if the point is already trained with this configuration, in the partial folder of an interrupted run or
     in the previous (committed) sweep folder, from which it is then copied."""
     seed = point_params.sweep.seed
-    if _done(point_params, name, ratio, data_dir, work / name / f"seed{seed}.json"):
+    if is_done(point_params, name, ratio, work / name / f"seed{seed}.json"):
         return True
-    if previous is not None and _done(point_params, name, ratio, data_dir, previous / name / f"seed{seed}.json"):
+    if previous is not None and is_done(point_params, name, ratio, previous / name / f"seed{seed}.json"):
         shutil.rmtree(work / name, ignore_errors=True)
         shutil.copytree(previous / name, work / name)
         return True
@@ -92,7 +118,6 @@ def run_sweep(params: Params, kind: str, data_dir: str | Path, ratio: float, out
     if kind not in KINDS:
         raise ConfigError(f"sweep kind must be one of {sorted(KINDS)}, got '{kind}'")
     params = params.for_ratio(ratio)  # grid t values as absolute shares (point names and records use them)
-    base = params.settings[params.sweep.base[kind]]
     seed, work = params.sweep.seed, Path(out_dir)
     prev = Path(previous) if previous is not None and Path(previous).is_dir() else None
     splits = load_splits(data_dir, resolve_device(params.train.device))
@@ -103,19 +128,17 @@ def run_sweep(params: Params, kind: str, data_dir: str | Path, ratio: float, out
     for stale in [p for p in work.iterdir() if p.is_dir() and p.name not in current]:
         shutil.rmtree(stale)  # points of another grid never sit beside this one's
     for point in points:
-        name = point_name(kind, point)
-        setting = base.model_copy(update={"attributes": KINDS[kind], **point})
-        point_params = with_setting(params, name, setting)
+        name, pparams = point_params(params, kind, point)
         summary = work / name / f"seed{seed}.json"
-        if _reuse(point_params, name, ratio, data_dir, work, prev):
+        if _reuse(pparams, name, ratio, work, prev):
             log.info("sweep point %s already trained with this configuration; reusing it", name)
         else:
             try:
-                method = setup_method(point_params, name, splits["train"], ratio, pseudo_file)
+                method = setup_method(pparams, name, splits["train"], ratio, pseudo_file)
             except ConfigError as exc:  # β outside Eq. 9: refused before training
                 skipped.append({"point": point, "reason": str(exc)})
                 continue
-            jobs.append(Job(point_params, name, seed, method, summary))
+            jobs.append(Job(pparams, name, seed, method, summary))
         trained.append({"point": point, "name": name})
     log.info("sweep %s r%s: %d grid points, %d to train, %d reused, %d outside Eq. 9", kind, ratio, len(points),
              len(jobs), len(trained) - len(jobs), len(skipped))
@@ -153,10 +176,7 @@ def select(out_dir: str | Path, metric: str = "val_gba") -> dict[str, Any]:
 
 def tuned_params(params: Params, selection: dict[str, Any], name: str) -> Params:
     """``params`` with setting ``name`` = the base setting of the sweep's kind at the selected point."""
-    kind = selection["kind"]
-    base = params.settings[params.sweep.base[kind]]
-    return with_setting(params, name, base.model_copy(update={"attributes": KINDS[kind],
-                                                              **selection["best"]["point"]}))
+    return _at_point(params, selection["kind"], selection["best"]["point"], name)
 
 
 def tune(params: Params, kind: str, data_dir: str | Path, ratio: float, sweep_dir: str | Path,

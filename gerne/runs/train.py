@@ -7,13 +7,12 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from gerne.config import Params, SettingParams
 from gerne.data.contract import Split
 from gerne.device import resolve_device
 from gerne.errors import DataError
@@ -22,6 +21,9 @@ from gerne.methods import build_method
 from gerne.runs.common import load_splits, make_model, tracked_fit, write_summary
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig
+
+if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
+    from gerne.config import Params, SettingParams
 
 log = logging.getLogger(__name__)
 

@@ -42,6 +42,7 @@ SETTINGS: dict[str, Setting] = {
     "no_yes": Setting("pseudo", "val_wga", "best_val"),
     "no_no": Setting("pseudo", "val_worst_class", "best_val"),
 }
+BIASED = Setting("none", "val_cba", "best_val")  # the biased model f̃ (Algorithm 2, step 1): class-balanced ERM
 
 
 @dataclass
@@ -98,8 +99,9 @@ def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, setting: 
         out_path: str | Path, scores: np.ndarray | None = None, tracker: Tracker | None = None,
         name: str | None = None, lr_factor: float = 1.0, wd_factor: float = 1.0,
         erm: bool = False) -> RunOutput:
-    """Train one run and write its summary (last, best-val and oracle selections with every metric)."""
-    s = SETTINGS[setting]
+    """Train one run and write its summary (last, best-val and oracle selections with every metric); ``erm``
+    trains the biased model f̃ (setting ``biased``)."""
+    s = BIASED if erm else SETTINGS[setting]
     train = splits["train"]
     if erm:  # class-balanced ERM: the biased model of Algorithm 2 (attributes unused)
         train, cfg = train.with_attributes(torch.zeros_like(train.y), 1), {**cfg, "c": 1.0, "beta": -1.0}
@@ -109,7 +111,7 @@ def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, setting: 
         train = pseudo_split(train, scores, cfg["t"])
     method = method_for(protocol, train, cfg, s.attributes == "pseudo" and not erm,
                         what=f"{setting} training groups of {dataset}")
-    loop = loop_config(protocol, cfg, seed, "val_cba" if erm else s.select_metric, lr_factor, wd_factor)
+    loop = loop_config(protocol, cfg, seed, s.select_metric, lr_factor, wd_factor)
     run_name = name or f"{dataset}-{setting}-s{seed}"
     config = {"dataset": dataset, "setting": setting, "search_config": cfg, "beta": method.beta,
               "loop": loop.__dict__, "protocol": protocol.model_dump(exclude={"expected_counts"})}

@@ -11,12 +11,11 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from gerne.config import Params
 from gerne.data.contract import Split
 from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
@@ -25,6 +24,9 @@ from gerne.runs.common import load_splits
 from gerne.subpop.config import Protocol, SubpopParams
 from gerne.subpop.runs import SETTINGS, confidence_scores, run
 from gerne.subpop.search import config0, configs
+
+if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
+    from gerne.config import Params
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ def train_biased(params: Params, dataset: str, data_dir: str | Path, scores_path
     val CBA; writes softmax(f̃(x))_y of every training sample to ``scores_path`` (``.npy``)."""
     sp, protocol = subpop(params, dataset)
     splits = _splits(params, data_dir)
-    out = run(protocol, splits, dataset=dataset, setting="no_no", cfg=config0(protocol), seed=sp.biased.seed,
+    out = run(protocol, splits, dataset=dataset, setting="biased", cfg=config0(protocol), seed=sp.biased.seed,
               out_path=summary_path, name=f"{dataset}-biased", lr_factor=sp.biased.lr_factor,
               wd_factor=sp.biased.weight_decay_factor, erm=True)
     out.model.load_state_dict(out.states["best_val"])

@@ -19,13 +19,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from gerne.data.contract import Split
-from gerne.methods.gerne import StackedStep
 from gerne.train.evaluate import SCALARS, split_scores
 from gerne.train.optimizers import build_optimizer
 from gerne.train.stack import ModelStack
 
 log = logging.getLogger(__name__)
-LOSS_NAMES = ("loss_b", "loss_lb", "loss_ext")
 SELECTIONS = ("last", "best_val", "oracle")
 
 
@@ -117,11 +115,15 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
               desc: str = "train") -> list[TrainResult]:
     """Train R runs in lockstep (one stacked model) and evaluate ``eval_splits`` every epoch.
 
-    Each method is already ``setup`` on its training split; each run keeps its own seed (batch sampling) and
+    Each method (the protocol of ``gerne.methods.base``: all of one class, stackable if R > 1) is already
+    ``setup`` on its training split and gives the step; each run keeps its own seed (batch sampling) and
     selections, so a stacked run reproduces the same run trained alone. ``eval_splits`` carry the true attributes
     (never pseudo ones). Selections: ``last`` epoch, ``best_val`` by ``select_metric`` and ``oracle`` by
     ``oracle_metric`` (best test score, as some baselines report).
     """
+    kinds = {type(m) for m in methods}
+    if len(kinds) != 1 or (len(methods) > 1 and not methods[0].stackable):
+        raise ValueError(f"stacked runs need one stackable method class, got {sorted(k.__name__ for k in kinds)}")
     shared = {(c.epochs, c.lr, c.momentum, c.weight_decay, c.steps_per_epoch, c.precision, c.total_steps,
                c.optimizer, c.schedule, c.clip_norm) for c in cfgs}
     if len(shared) != 1 or len(models) != len(methods) or len(models) != len(cfgs):
@@ -143,14 +145,15 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
     results = [TrainResult(steps_per_epoch=steps) for _ in models]
     best = [{"best_val": float("nan"), "oracle": float("nan")} for _ in models]
     train_time = 0.0
-    step = StackedStep(methods)
+    step = type(methods[0]).stacked(methods)
+    loss_names = step.loss_names
     bar = tqdm(range(1, len(intervals) + 1), desc=desc, unit="eval" if cfg0.total_steps else "epoch",
                disable=None, leave=False)
     done = 0
     for epoch in bar:
         stack.train(True)
         start = time.perf_counter()
-        sums = torch.zeros(len(models), 3, dtype=torch.float64, device=device)
+        sums = torch.zeros(len(models), len(loss_names), dtype=torch.float64, device=device)
         for _ in range(intervals[epoch - 1]):
             loss, parts = step(stack, generators)
             opt.zero_grad()
@@ -162,20 +165,21 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
         train_time += time.perf_counter() - start
         metrics, tables = evaluate(stack, evals, aligned, cfg0.eval_batch_size)
         for r, result in enumerate(results):
-            m = {**metrics[r], **dict(zip(LOSS_NAMES, losses[r], strict=True))}
+            m = {**metrics[r], **dict(zip(loss_names, losses[r], strict=True))}
             if cfg0.total_steps:
                 m["step"] = float(done)
             _record(result, best[r], epoch, m, tables[r], cfgs[r], stack, r)
             if on_epoch is not None:
                 on_epoch[r](epoch, m)
         key = cfg0.select_metric
-        bar.set_postfix(loss=f"{losses[0][2]:.3f}", **{key: f"{results[0].history[-1].get(key, math.nan):.3f}"})
-        log.info("%s epoch %d/%d  L_ext %s  %s %s", desc, epoch, len(intervals), _fmt(r[2] for r in losses), key,
-                 _fmt(res.history[-1].get(key, math.nan) for res in results))
-        if not all(math.isfinite(r[2]) for r in losses):
+        bar.set_postfix(loss=f"{losses[0][-1]:.3f}", **{key: f"{results[0].history[-1].get(key, math.nan):.3f}"})
+        log.info("%s epoch %d/%d  %s %s  %s %s", desc, epoch, len(intervals), loss_names[-1],
+                 _fmt(r[-1] for r in losses), key, _fmt(res.history[-1].get(key, math.nan) for res in results))
+        if not all(math.isfinite(r[-1]) for r in losses):  # the last loss is the objective (methods.base)
             for result, r in zip(results, losses, strict=True):
-                result.diverged = not math.isfinite(r[2])
-            log.warning("%s: L_ext is not finite at epoch %d; training diverged and stops here", desc, epoch)
+                result.diverged = not math.isfinite(r[-1])
+            log.warning("%s: %s is not finite at epoch %d; training diverged and stops here", desc, loss_names[-1],
+                        epoch)
             break
     stack.sync_to_models()
     for r, result in enumerate(results):

@@ -11,7 +11,7 @@ from gerne.errors import ConfigError
 from gerne.methods.gerne import has_batch_statistics
 from gerne.models import build_model
 from gerne.models.resnet import IMAGENET_MEAN, IMAGENET_STD
-from gerne.train.optim import SGD
+from gerne.train.optimizers import ForeachSGD
 
 
 def _images(n: int = 4, size: int = 32) -> torch.Tensor:
@@ -46,7 +46,7 @@ def test_frozen_batchnorm_during_training(resnet50: torch.nn.Module) -> None:
     assert resnet50.training and not has_batch_statistics(resnet50)
     before = _bn_stats(resnet50)
     bn_weight = resnet50.backbone.bn1.weight.detach().clone()
-    opt = SGD(resnet50.parameters(), lr=1e-3, momentum=0.9)
+    opt = ForeachSGD(resnet50.parameters(), lr=1e-3, momentum=0.9)
     x, y = _images(), torch.tensor([0, 1, 2, 0])
     for _ in range(2):
         opt.zero_grad()

@@ -92,3 +92,17 @@ def test_make_repro_validates_params_before_dvc_runs(clone) -> None:
     assert proc.returncode != 0
     assert "train.epoch: unknown key (did you mean 'epochs'?)" in out, out[-2000:]
     assert "Running stage" not in out and "are missing" not in out
+
+
+def test_a_new_method_or_model_module_leaves_every_committed_stage_up_to_date(clone) -> None:
+    """Stages depend on the files they run (gerne/methods/gerne.py, gerne/models/mlp.py), not on whole packages."""
+    root, env = clone
+    run(["dvc", "repro", "build@0.5", "build@1.0", "build@2.0", "build@5.0"], root, env)
+    added = [root / "gerne/methods/another.py", root / "gerne/models/another.py"]
+    for path in added:
+        path.write_text('"""A module a newcomer adds."""\n')
+    try:
+        assert "Data and pipelines are up to date" in run(["dvc", "status"], root, env).stdout
+    finally:
+        for path in added:
+            path.unlink()

@@ -90,3 +90,21 @@ def test_figures_stage(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "runs/r0.5/fig2_beta_0/seed0.json").unlink()
     result = CliRunner().invoke(figures.main, args)
     assert result.exit_code == 1 and "fig2@fig2_beta_0" in result.output
+
+
+def test_fig2_caption_reads_the_bounds_and_matches_the_stage_error() -> None:
+    """The caption is built from Eq. 9's bounds (not by cutting an error message) and says what check_beta says."""
+    import numpy as np
+    import pytest
+
+    from gerne.core.shares import check_beta
+    from gerne.errors import ConfigError
+    from pipeline.figures import refused_caption
+
+    alpha = np.array([[0.995, 0.005], [0.01, 0.99]])
+    with pytest.raises(ConfigError) as err:
+        check_beta(alpha, 0.5, 5.0)
+    caption = refused_caption(alpha, 0.5, 5.0)
+    assert caption.startswith("β = 5.0: refused before training — ")
+    assert caption.split(" — ", 1)[1] == str(err.value).split(": the ")[0]
+    assert refused_caption(alpha, 0.5, 0.5) == "β = 0.5 lies inside Eq. 9's bounds here"

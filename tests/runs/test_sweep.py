@@ -146,3 +146,37 @@ def test_stacked_grid_points_match_points_trained_alone(setup) -> None:
     assert sorted(r.data.tags["stacked_runs"] for r in runs) == ["1"] * 4 + ["1", "3", "3", "3"]
     run_sweep(params, "known", "toy", 0.5, "stacked")  # the stack size is no part of a point: nothing retrained
     assert _n_runs(root) == 8
+
+
+def test_every_committed_sweep_point_counts_as_done() -> None:
+    """The resume check against the committed C-MNIST sweeps (golden files): with the committed params.yaml every
+    trained point of every ratio and kind is done, also those written before later loop options existed."""
+    from gerne.runs.sweep import is_done, point_params
+    from tests.conftest import REPO
+
+    params = load_params(REPO / "params.yaml")
+    checked = 0
+    for ratio in params.cmnist.ratios:
+        at_ratio = params.for_ratio(ratio)
+        for kind in ("known", "unknown"):
+            folder = REPO / f"runs/cmnist_sweep/r{ratio}/{kind}"
+            trained = {e["name"] for e in json.loads((folder / "grid.json").read_text())["trained"]}
+            for point in grid(at_ratio, kind):
+                name, pparams = point_params(at_ratio, kind, point)
+                if name in trained:
+                    assert is_done(pparams, name, ratio, folder / name / "seed0.json"), f"{folder}/{name}"
+                    checked += 1
+    assert checked == 128  # 4 ratios × (10 known + 25 unknown) points, less those outside Eq. 9
+
+
+def test_fingerprint_ignores_data_location_and_stacking_only(setup) -> None:
+    from gerne.runs.sweep import fingerprint
+
+    config = {"setting": {"c": 0.5, "beta": 1.0}, "loop": {"epochs": 2, "lr": 0.1}, "train": {"stack_size": 1},
+              "data": {"ratio": 0.5, "dir": "data/cmnist/r0.5"}}
+    moved = {**config, "train": {"stack_size": 8}, "data": {"ratio": 0.5, "dir": "/elsewhere/r0.5"}}
+    assert fingerprint(moved) == fingerprint(config)
+    for changed in ({"setting": {"c": 0.5, "beta": 1.2}}, {"loop": {"epochs": 3, "lr": 0.1}},
+                    {"data": {"ratio": 1.0, "dir": "data/cmnist/r0.5"}}):
+        assert fingerprint({**config, **changed}) != fingerprint(config)
+    assert fingerprint(config) == fingerprint({**config, "loop": {**config["loop"], "clip_norm": None}})

@@ -54,6 +54,7 @@ def test_waterbirds_biased_search_seeds_and_table2(birds: tuple[Path, dict], tmp
     scores = tmp_path / "scores.npy"
     biased = stages.train_biased(p, "waterbirds", data, scores, tmp_path / "runs/waterbirds/biased.json")
     assert biased["selections"]["best_val"]["metric"] == "val_cba"
+    assert biased["setting"] == "biased" and biased["config"]["setting"] == "biased"  # not a table setting
     conf = np.load(scores)
     assert conf.shape == (10,) and ((conf > 0) & (conf < 1)).all()
     for setting in ("no_no",):  # yes_yes runs through DVC in tests/pipeline/test_subpop.py
@@ -75,7 +76,9 @@ def test_waterbirds_biased_search_seeds_and_table2(birds: tuple[Path, dict], tmp
     assert row["n"].item() == 2 and 0.0 <= row["ours_mean"].item() <= 100.0
     client = Tracker("waterbirds").client
     exp = client.get_experiment_by_name("waterbirds")
-    assert len(client.search_runs([exp.experiment_id])) == 1 + 3  # biased + 2 configs + the winner's seed 1
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1 + 3  # biased + 2 configs + the winner's seed 1
+    assert sorted(r.data.tags["setting"] for r in runs) == ["biased", "no_no", "no_no", "no_no"]
 
 
 def test_table3_val_only_folds(tmp_path: Path) -> None:

@@ -1,12 +1,12 @@
-"""Optimiser registry: SGD path = optim.SGD, AdamW + linear decay = torch AdamW + LambdaLR, clipping at a norm."""
+"""Optimisers: the foreach SGD (= torch.optim.SGD step for step), AdamW + linear decay (= torch AdamW + LambdaLR),
+clipping at a norm."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from gerne.errors import ConfigError
-from gerne.train.optim import SGD
-from gerne.train.optimizers import build_optimizer
+from gerne.train.optimizers import ForeachSGD, build_optimizer
 
 STEPS = 6
 
@@ -33,8 +33,8 @@ def _assert_same(a: torch.nn.Module, b: torch.nn.Module, atol: float, step: int)
 def test_sgd_path_is_optim_sgd() -> None:
     ours, ref = _pair()
     opt = build_optimizer("sgd", ours.parameters(), lr=0.1, weight_decay=0.01, total_steps=STEPS)
-    opt_ref = SGD(ref.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
-    assert isinstance(opt.inner, SGD)
+    opt_ref = ForeachSGD(ref.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
+    assert isinstance(opt.inner, ForeachSGD)
     for step in range(STEPS):
         for model, o in ((ours, opt), (ref, opt_ref)):
             o.zero_grad()
@@ -115,3 +115,26 @@ def test_rejects_frozen_parameters() -> None:
     with pytest.raises(ConfigError, match="no trainable"):
         build_optimizer("adamw", torch.nn.Linear(2, 2).requires_grad_(False).parameters(), lr=0.1, weight_decay=0.0,
                         total_steps=1)
+
+@pytest.mark.parametrize(("momentum", "weight_decay"), [(0.9, 1.0e-2), (0.0, 0.0), (0.9, 0.0), (0.0, 2.0e-2)])
+def test_matches_torch_sgd(momentum: float, weight_decay: float) -> None:
+    torch.manual_seed(0)
+    ours = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    ref = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    ref.load_state_dict(ours.state_dict())
+    opt_ours = ForeachSGD(ours.parameters(), lr=0.1, momentum=momentum, weight_decay=weight_decay)
+    opt_ref = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=momentum, weight_decay=weight_decay)
+    for step in range(5):
+        x, y = torch.randn(8, 6), torch.randint(0, 3, (8,))
+        for model, opt in ((ours, opt_ours), (ref, opt_ref)):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        for p, q in zip(ours.parameters(), ref.parameters(), strict=True):
+            torch.testing.assert_close(p, q, rtol=0, atol=1e-6, msg=f"step {step}")
+
+
+def test_rejects_frozen_models() -> None:
+    layer = torch.nn.Linear(2, 2).requires_grad_(False)
+    with pytest.raises(ValueError, match="no trainable"):
+        ForeachSGD(layer.parameters(), lr=0.1)

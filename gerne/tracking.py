@@ -189,14 +189,15 @@ class Tracker:
         nested.parent_run_id = parent_run_id
         return nested
 
-    def _context_tags(self) -> dict[str, str]:
-        stage = os.environ.get("DVC_STAGE", "")
-        return {"git_commit": git_commit(), "git_dirty": git_dirty(), "dvc_experiment": dvc_experiment() or "workspace",
-                "dvc_stage": stage, "host": socket.gethostname(), "pid": str(os.getpid()), "workdir": os.getcwd()}
+    @staticmethod
+    def _process_tags() -> dict[str, str]:
+        """Which stage, machine, process and working copy a run comes from (no subprocess)."""
+        return {"dvc_experiment": dvc_experiment() or "workspace", "dvc_stage": os.environ.get("DVC_STAGE", ""),
+                "host": socket.gethostname(), "pid": str(os.getpid()), "workdir": os.getcwd()}
 
     def close_stale_runs(self) -> list[str]:
         """Mark RUNNING runs of this DVC stage and working copy whose process is gone (``kill -9``) as KILLED."""
-        ctx = self._context_tags()
+        ctx = self._process_tags()
         if not ctx["dvc_stage"]:
             return []
         query = (f"attributes.status = 'RUNNING' and tags.dvc_stage = '{ctx['dvc_stage']}' "
@@ -224,7 +225,8 @@ class Tracker:
             self.close_stale_runs()
         trial = dvc_experiment()
         name = f"{trial}/{name}" if trial else name
-        all_tags = {"mlflow.runName": name, **self._context_tags(), **tags}
+        all_tags = {"mlflow.runName": name, "git_commit": git_commit(), "git_dirty": git_dirty(),
+                    **self._process_tags(), **tags}
         if self.parent_run_id:
             all_tags["mlflow.parentRunId"] = self.parent_run_id
         flat = [Param(k, str(v)[:6000]) for k, v in flatten(params).items()]

@@ -2,8 +2,8 @@
 
 import click
 
-from gerne.bench.data_path import data_path, to_markdown
-from gerne.bench.suite import machine
+from benchmarks.measure.data_path import data_path, to_markdown
+from benchmarks.measure.suite import machine
 from gerne.io import write_json, write_text
 from gerne.system import keep_large_allocations
 

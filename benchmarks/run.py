@@ -4,17 +4,17 @@ from pathlib import Path
 
 import click
 
-from gerne.bench.suite import run_suite, to_markdown
-from gerne.config import Params, load_params
+from benchmarks.measure.suite import run_suite, to_markdown
 from gerne.io import read_json, write_json, write_text
-from gerne.runs.common import resolve_device
 from gerne.tracking import Tracker
+from pipeline.config import Params, load_params
+from pipeline.runs.common import resolve_device
 
 
 def column_runs(p: Params) -> tuple[int, int]:
     """Training runs `dvc repro` makes for the C-MNIST column (table rows, sweep points, Fig. 2, biased models),
     and how many of them are sweep points (which `train.stack_size` stacks)."""
-    from gerne.runs.sweep import grid
+    from pipeline.runs.sweep import grid
 
     ratios, seeds = len(p.cmnist.ratios), len(p.train.seeds)
     n = ratios * len(p.table_settings()) * seeds + ratios

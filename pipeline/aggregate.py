@@ -2,11 +2,11 @@
 
 import click
 
-from gerne.config import load_params
 from gerne.io import atomic_path
-from gerne.report.aggregate import collect
 from pipeline._common import params_option, stage
 from pipeline._written import wrote
+from pipeline.config import load_params
+from pipeline.reports.aggregate import collect
 
 
 @click.command()

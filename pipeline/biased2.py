@@ -2,10 +2,10 @@
 
 import click
 
-from gerne.config import load_params
-from gerne.subpop.stages import train_biased
 from pipeline._common import data_option, params_option, stage
 from pipeline._written import selected, wrote
+from pipeline.config import load_params
+from pipeline.subpop.stages import train_biased
 
 
 @click.command()

@@ -2,11 +2,11 @@
 
 import click
 
-from gerne.config import load_params
 from gerne.data.cmnist import build_cmnist
 from gerne.io import write_json
 from pipeline._common import params_option, ratio_option, stage
 from pipeline._written import split_sizes, wrote
+from pipeline.config import load_params
 
 
 @click.command()

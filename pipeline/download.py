@@ -2,10 +2,10 @@
 
 import click
 
-from gerne.config import load_params
 from gerne.data.mnist import fetch_mnist, resolve_mirror
 from pipeline._common import params_option, stage
 from pipeline._written import wrote
+from pipeline.config import load_params
 
 
 @click.command()

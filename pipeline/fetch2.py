@@ -2,10 +2,10 @@
 
 import click
 
-from gerne.config import load_params
-from gerne.subpop.stages import fetch
 from pipeline._common import params_option, stage
 from pipeline._written import wrote
+from pipeline.config import load_params
+from pipeline.subpop.stages import fetch
 
 
 @click.command()

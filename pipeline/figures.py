@@ -6,15 +6,15 @@ from pathlib import Path
 import click
 import numpy as np
 
-from gerne.config import load_params
 from gerne.core.shares import beta_bounds, plain
 from gerne.data.groups import train_counts_and_shares
 from gerne.errors import ConfigError, DataError
-from gerne.report.aggregate import summary_path
-from gerne.report.figures import figure2, figure3
-from gerne.report.sweeps import best_beta_per_t
 from pipeline._common import data_option, params_option, stage
 from pipeline._written import log_to_mlflow, wrote
+from pipeline.config import load_params
+from pipeline.reports.aggregate import summary_path
+from pipeline.reports.figures import figure2, figure3
+from pipeline.reports.sweeps import best_beta_per_t
 
 
 def _histories(runs: str, ratio: float, setting: str, seeds: list[int]) -> list[list[dict]]:

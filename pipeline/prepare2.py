@@ -2,10 +2,10 @@
 
 import click
 
-from gerne.config import load_params
-from gerne.subpop.stages import prepare
 from pipeline._common import params_option, stage
 from pipeline._written import split_sizes, wrote
+from pipeline.config import load_params
+from pipeline.subpop.stages import prepare
 
 
 @click.command()

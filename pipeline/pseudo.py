@@ -2,10 +2,10 @@
 
 import click
 
-from gerne.config import load_params
-from gerne.runs.biased import derive_pseudo
 from pipeline._common import data_option, params_option, ratio_option, stage
 from pipeline._written import wrote
+from pipeline.config import load_params
+from pipeline.runs.biased import derive_pseudo
 
 
 @click.command()

@@ -6,11 +6,11 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from gerne.config import load_params
 from gerne.io import atomic_path, write_json, write_text
-from gerne.report.table import headline, paper_targets, summarise, to_markdown, with_paper
 from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow
+from pipeline.config import load_params
+from pipeline.reports.table import headline, paper_targets, summarise, to_markdown, with_paper
 
 
 @click.command()

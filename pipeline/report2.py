@@ -5,9 +5,9 @@ from pathlib import Path
 import click
 
 from gerne.io import atomic_path, write_text
-from gerne.subpop.report import collect, table2, table3
 from pipeline._common import stage
 from pipeline._written import wrote
+from pipeline.subpop.report import collect, table2, table3
 
 
 @click.command()

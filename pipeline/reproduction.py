@@ -4,11 +4,11 @@ from pathlib import Path
 
 import click
 
-from gerne.config import load_params
 from gerne.io import write_text
-from gerne.report.reproduction import build
 from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow, wrote
+from pipeline.config import load_params
+from pipeline.reports.reproduction import build
 
 
 @click.command()

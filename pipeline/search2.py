@@ -4,10 +4,10 @@ from pathlib import Path
 
 import click
 
-from gerne.config import load_params
-from gerne.subpop.stages import search
 from pipeline._common import data_option, params_option, stage
 from pipeline._written import files, read_summaries, run_stats, wrote
+from pipeline.config import load_params
+from pipeline.subpop.stages import search
 
 
 @click.command()

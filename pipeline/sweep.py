@@ -4,11 +4,11 @@ from pathlib import Path
 
 import click
 
-from gerne.config import load_params
 from gerne.errors import ConfigError
-from gerne.runs.sweep import tune
 from pipeline._common import data_option, params_option, ratio_option, stage
 from pipeline._written import files, read_summaries, run_stats, wrote
+from pipeline.config import load_params
+from pipeline.runs.sweep import tune
 
 
 @click.command()

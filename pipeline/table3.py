@@ -2,10 +2,10 @@
 
 import click
 
-from gerne.config import load_params
-from gerne.subpop.stages import table3
 from pipeline._common import data_option, params_option, stage
 from pipeline._written import run_stats, wrote
+from pipeline.config import load_params
+from pipeline.subpop.stages import table3
 
 
 @click.command()

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import click
 
-from gerne.config import load_params
-from gerne.runs.train import train_runs
 from pipeline._common import data_option, params_option, ratio_option, stage
 from pipeline._written import run_stats, wrote
+from pipeline.config import load_params
+from pipeline.runs.train import train_runs
 
 
 @click.command()

@@ -10,10 +10,10 @@ import torch
 import yaml
 from click.testing import CliRunner
 
-from gerne.cli import main
-from gerne.config import parse_params
 from gerne.device import ALLOWED, check_device_name, resolve_device
 from gerne.errors import ConfigError
+from pipeline.cli import main
+from pipeline.config import parse_params
 from tests.conftest import REPO
 
 RAW = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -101,7 +101,7 @@ def test_validate_refuses_a_subpop_device_name(tmp_path: Path) -> None:
 
 
 def test_same_devices_as_the_runs_today(no_gpu: None) -> None:
-    from gerne.runs.common import resolve_device as runs_resolve_device
+    from pipeline.runs.common import resolve_device as runs_resolve_device
 
     for name in ("auto", "cpu"):
         assert resolve_device(name) == runs_resolve_device(name)

@@ -74,3 +74,25 @@ def test_no_import_cycles_between_library_packages() -> None:
         if start not in done:
             visit(start, [start], done)
     assert sorted(set(cycles)) == []
+
+
+def test_foundations_never_import_training_or_methods() -> None:
+    """Core equations, data, models and metrics stand alone: they never import the loop or a method."""
+    low = [p for sub in ("core", "data", "models") for p in (REPO / "gerne" / sub).rglob("*.py")]
+    low.append(REPO / "gerne" / "metrics.py")
+    offenders = sorted(f"{p.relative_to(REPO)} imports {m}" for p in low for m in _imports(p)
+                       if m.startswith(("gerne.train", "gerne.methods")))
+    assert offenders == []
+
+
+def test_training_loop_knows_no_concrete_method() -> None:
+    """The loop asks the method for its step: ``gerne.train`` imports only the method protocol."""
+    offenders = sorted(f"{p.relative_to(REPO)} imports {m}" for p in (REPO / "gerne" / "train").rglob("*.py")
+                       for m in _imports(p) if m.startswith("gerne.methods") and m != "gerne.methods.base")
+    assert offenders == []
+
+
+def test_the_harness_lives_outside_the_library() -> None:
+    """Params schema, run orchestration, sweeps, reports and the speed benchmark are not library packages."""
+    moved = ("config.py", "cli.py", "runs", "subpop", "report", "bench")
+    assert [m for m in moved if (REPO / "gerne" / m).exists()] == []

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
-from gerne.cli import main
 from gerne.store import get_or_create_experiment
 from gerne.tracking import TRACKING_ENV
+from pipeline.cli import main
 
 N = 4  # processes
 LOCKED = ["bench0", "bench1", "bench2", "bench3"]  # through Tracker: the first one races the store's creation

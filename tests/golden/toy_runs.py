@@ -24,10 +24,10 @@ def stripped(summary: dict[str, Any]) -> dict[str, Any]:
 
 def toy_runs(work: Path) -> dict[str, dict[str, Any]]:
     """Train every run kind on the toy dataset in ``work``; returns ``{kind: stripped summary}``."""
-    from gerne.config import load_params
-    from gerne.runs.biased import derive_pseudo, train_biased
-    from gerne.runs.sweep import run_sweep
-    from gerne.runs.train import train_runs
+    from pipeline.config import load_params
+    from pipeline.runs.biased import derive_pseudo, train_biased
+    from pipeline.runs.sweep import run_sweep
+    from pipeline.runs.train import train_runs
     from tests.helpers import toy_dataset
     from tests.pipeline.test_stages import write_params
 

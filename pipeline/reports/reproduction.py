@@ -1,0 +1,198 @@
+"""reports/REPRODUCTION.md: what matched the paper, what did not and why, epochs, compute — all from files.
+
+Every number comes from the Table 1 CSV, the realised split counts, the pseudo-attribute quality, the sweep
+selections and the run summaries that `dvc repro` wrote; the prose around them is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.reports.sweeps import candidate_scores
+
+DFA_CONFLICTING = {0.5: 249}  # DFA's released C-MNIST split, the count the paper quotes (BENCHMARKS.md)
+TOLERANCE = 2.0  # GBA points: the issue's bar for "matched"
+
+
+def conflicting(counts_file: Path, split: str = "train") -> list[int]:
+    """Sizes of the bias-conflicting groups (a ≠ y) of one split of a C-MNIST build, from its counts.json."""
+    data = json.loads(counts_file.read_text())
+    cells = data.get("splits", data)[split]  # metrics/…/counts.json holds the splits at the top level
+    return [n for key, n in cells.items() if key.split(",")[0] != key.split(",")[1]]
+
+
+def compute_spent(runs_root: Path) -> tuple[int, float]:
+    """(runs, training hours) over every run summary under ``runs_root`` (evaluation and start-up excluded)."""
+    n, seconds = 0, 0.0
+    for path in runs_root.rglob("*.json"):
+        summary = json.loads(path.read_text())
+        if "seconds_per_epoch" in summary and "epochs_run" in summary:
+            n += 1
+            seconds += float(summary["seconds_per_epoch"]) * int(summary["epochs_run"])
+    return n, seconds / 3600.0
+
+
+def _verdicts(table: pd.DataFrame) -> list[str]:
+    rows = []
+    best = table[table["selection"] == "best_val"]
+    for _, r in best.iterrows():
+        if math.isnan(r["paper_mean"]):
+            continue
+        ok = abs(r["diff"]) <= TOLERANCE
+        seeds = f"{int(r['n_seeds'])} seed{'s' if r['n_seeds'] != 1 else ''}"
+        rows.append(f"| {r['setting']} | {r['ratio']} | {r['mean']:.2f} ± {r['std']:.2f} ({seeds}) | "
+                    f"{r['paper_mean']:.2f} | {r['diff']:+.2f} | {'yes' if ok else '**no**'} |")
+    return rows
+
+
+def _pseudo_rows(pseudo_file: Path) -> list[str]:
+    if not pseudo_file.is_file():
+        return ["(pseudo-attributes not derived yet)"]
+    q = json.loads(pseudo_file.read_text())
+    rows = [f"True bias-conflicting training images: {q['true_minority']}.", "",
+            "| t | pseudo-minority size | avg precision | avg recall |", "|---|---|---|---|"]
+    for t, v in q["thresholds"].items():
+        rows.append(f"| {t} | {v['size']} | {v['avg_precision']:.3f} | {v['avg_recall']:.3f} |")
+    return rows
+
+
+def _recall_rows(metrics_root: Path, ratios: list[float]) -> list[str]:
+    """Pseudo-minority recall (and size) at every t, per ratio: how much of the true minority each t can cover."""
+    found = {r: json.loads(f.read_text()) for r in ratios if (f := metrics_root / f"r{r}" / "pseudo.json").is_file()}
+    if not found:
+        return []
+    width = max(len(q["thresholds"]) for q in found.values())
+    rows = ["| ratio % | true minority | " + " | ".join(f"t_{i + 1}" for i in range(width)) + " |",
+            "|---|---|" + "---|" * width]
+    for r, q in found.items():
+        cells = [f"t = {t}: {v['avg_recall']:.2f} ({v['size']})" for t, v in q["thresholds"].items()]
+        rows.append(f"| {r} | {q['true_minority']} | " + " | ".join(cells + [""] * (width - len(cells))) + " |")
+    return rows
+
+
+def _erm_rows(runs: pd.DataFrame, ratios: list[float]) -> list[str]:
+    """Per ratio, over the ERM seeds of the aggregated run table: the epoch validation chose, test GBA there, the
+    best test GBA of any epoch and at the last epoch (how fast class-balanced ERM settles on the colour shortcut)."""
+    rows = []
+    erm = runs[runs["setting"] == "erm"]
+    for r in ratios:
+        by = erm[erm["ratio"] == r].set_index(["selection", "seed"]).sort_index()
+        if by.empty:
+            continue
+        gba = [f"{100 * by.loc[k, 'test_gba'].mean():.2f}" for k in ("best_val", "oracle", "last")]
+        chosen = ", ".join(str(e) for e in by.loc["best_val", "epoch"])
+        rows.append(f"| {r} | {len(by.loc['best_val'])} | {chosen} | " + " | ".join(gba) + " |")
+    if not rows:
+        return []
+    return ["| ratio % | seeds | epoch chosen by val GBA | test GBA there | best test GBA of any epoch | test GBA at "
+            "the last epoch |", "|---|---|---|---|---|---|", *rows]
+
+
+def _selections(sweep_root: Path) -> list[str]:
+    rows = []
+    for path in sorted(sweep_root.glob("r*/*/selected.json")):
+        s = json.loads(path.read_text())
+        best = s["best"]
+        rows.append(f"| {s['ratio']} | {s['kind']} | {best['point']} | {best['value'] * 100:.2f} | "
+                    f"{len(s['candidates'])} trained, {len(s['skipped'])} outside Eq. 9 |")
+    return rows or ["| – | – | no sweep has finished yet | – | – |"]
+
+
+def _candidates(sweep_root: Path) -> list[str]:
+    """Per finished sweep: every trained point's val GBA (the selector) beside its test GBA at that checkpoint
+    (evidence only; never used to choose)."""
+    rows = []
+    for path in sorted(sweep_root.glob("r*/*/selected.json")):
+        s = json.loads(path.read_text())
+        rows += [f"### {s['kind']} attributes, {s['ratio']} %", "", "| point | val GBA % | test GBA % at that "
+                 "checkpoint | selected |", "|---|---|---|---|"]
+        rows += [f"| {c['point']} | {c['val_gba'] * 100:.2f} | {c['test_gba'] * 100:.2f} | "
+                 f"{'yes' if c['selected'] else ''} |" for c in candidate_scores(path.parent)]
+        rows.append("")
+    return rows
+
+
+def _power(x: float) -> str:
+    """``1e-2`` for 0.01 (the way the paper writes weight decays)."""
+    exponent = math.floor(math.log10(x))
+    return f"{x / 10 ** exponent:g}e{exponent}"
+
+
+def _erm_recipe(runs_root: Path, ratios: list[float]) -> str:
+    """How the committed ERM runs were optimised, read from their summaries: ``SGD, lr 0.1, weight decay 1e-2,
+    65 epochs``."""
+    for r in ratios:
+        path = runs_root / "cmnist" / f"r{r}" / "erm" / "seed0.json"
+        loop = json.loads(path.read_text()).get("config", {}).get("loop") if path.is_file() else None
+        if loop:
+            return (f"{loop.get('optimizer', 'sgd').upper()}, lr {loop['lr']:g}, weight decay "
+                    f"{_power(loop['weight_decay'])}, {loop['epochs']} epochs")
+    return "not recorded"
+
+
+def build(table_csv: Path, metrics_root: Path, runs_root: Path, ratios: list[float], epochs: int,
+          runs_csv: Path, figure_ratio: float = 0.5) -> str:
+    """The markdown of reports/REPRODUCTION.md (``runs_csv``: the aggregate stage's one row per run and selection;
+    ``figure_ratio``: the ratio of Figs. 2-3)."""
+    table = pd.read_csv(table_csv)
+    n_runs, hours = compute_spent(runs_root)
+    verdicts = _verdicts(table)
+    matched = sum("| yes |" in v for v in verdicts)
+    split_rows = []
+    for r in ratios:
+        counts = metrics_root / f"r{r}" / "counts.json"
+        dfa = DFA_CONFLICTING.get(r)
+        if not counts.is_file():
+            split_rows.append(f"| {r} | not built | {dfa or 'not stated'} | – |")
+            continue
+        val = conflicting(counts, "val")
+        split_rows.append(f"| {r} | {sum(conflicting(counts))} | {dfa or 'not stated'} | {sum(val)} in "
+                          f"{len(val)} groups, {sum(n == 0 for n in val)} empty, {sum(n <= 2 for n in val)} with ≤ 2 |")
+    lines: list[Any] = [
+        "# Reproduction of Table 1 (C-MNIST) and Figures 2–3", "",
+        "Generated by `dvc repro` (stage `reproduction`) from the committed run summaries, split counts and sweep "
+        "selections; see `reports/table1_cmnist.md` for every cell and selection rule.", "",
+        "## Summary", "",
+        f"{matched} of {len(verdicts)} trained Table 1 cells (checkpoint by validation GBA) lie within "
+        f"{TOLERANCE:g} GBA points of the paper. Training compute so far: {n_runs} runs, {hours:.1f} h of training "
+        "time (evaluation and process start excluded) on a 2-core CPU.", "",
+        "| setting | ratio % | ours (test GBA) | paper | Δ | within 2 points |", "|---|---|---|---|---|---|",
+        *verdicts, "",
+        "## Why cells can differ", "",
+        "- **The split.** We build C-MNIST from the MNIST files with a seeded assignment of round(r·n_y) conflicting "
+        "images per class; DFA's released split (the one the paper used) is not available here. Conflicting "
+        "training images:", "",
+        "| ratio % | ours (train) | DFA / paper | validation conflicting images |", "|---|---|---|---|",
+        *split_rows, "",
+        "- **ERM row.** Ours is class-balanced ERM (β = −1 of the same trainer, with GERNE's optimisation: "
+        f"{_erm_recipe(runs_root, ratios)}); the paper's ERM row is copied from LC, trained with LC's own "
+        "optimiser and schedule. Under our settings ERM learns the colour shortcut within the first epochs and then "
+        "loses test GBA, so no checkpoint comes near LC's numbers (test GBA averaged over seeds):", "",
+        *_erm_rows(pd.read_csv(runs_csv), ratios), "",
+        "- **Validation.** The validation split is as biased as the training split (last column above), so many of "
+        "its conflicting (digit, colour) groups are empty or tiny and validation GBA is a noisy selector; the "
+        "`oracle` rows of the Table 1 report bound what a perfect selector could reach.",
+        "- **Unknown attributes.** The pseudo-minority share t has to cover the true minority, which grows with "
+        "the ratio. The paper states its t grid, {5, 10, 30, 50, 100}·1e-4, for 0.5 % only (Fig. 3); an absolute "
+        "grid that fits 0.5 % covers a small part of the minority at 2–5 %. With `pseudo.t_scale: ratio` every t "
+        "is a multiple of the ratio (0.1, 0.2, 0.6, 1, 2 × r/100: the paper's grid at 0.5 %). Average recall of "
+        "the pseudo-minority (its size in brackets) for every t derived, per ratio:", "",
+        *_recall_rows(metrics_root, ratios), "",
+        f"## Epochs: {epochs}", "",
+        "The paper does not state them; Fig. 2's x-axis runs to about 65 epochs, so every C-MNIST run trains "
+        f"{epochs} epochs of ceil(55,000 / (B·K)) steps and the checkpoint is chosen afterwards.", "",
+        "## Hyper-parameter selection (validation GBA only, seed 0, then every seed)", "",
+        "| ratio % | kind | selected point | val GBA % | grid |", "|---|---|---|---|---|",
+        *_selections(runs_root / "cmnist_sweep"), "",
+        "Every trained point of each finished sweep, with the test GBA its selected checkpoint reached (shown as "
+        "evidence of how well validation GBA ranks the points; test data never selects):", "",
+        *_candidates(runs_root / "cmnist_sweep"),
+        f"## Pseudo-attributes at {figure_ratio:g} % (Fig. 3's precision/recall)", "",
+        *_pseudo_rows(metrics_root / f"r{figure_ratio}" / "pseudo.json"), "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""SubpopBench-style random search: config 0 = the paper's values, configs 1.. = seeded draws (one registry).
+
+A config fixes lr, c, a position ``beta_u`` ∈ [0, 1] inside the admissible β range, t (pseudo-attribute settings)
+and dropout (text models). β itself is resolved on the training groups at run time: β = lo + beta_u·(hi − lo) over
+[max(−1, Eq. 9 lower bound), Eq. 9 upper bound] (Appendix C searches [−1, β_max]), so every draw is admissible;
+where Eq. 9 is unbounded above (balanced groups) the range stops at ``BETA_CAP``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gerne.core.shares import beta_bounds
+from pipeline.subpop.config import Protocol, SearchParams
+
+BETA_CAP = 10.0  # upper end of the β range when Eq. 9 gives no finite bound (ours)
+Draw = Callable[[np.random.Generator, Protocol, SearchParams], Any]
+
+# One entry per searched hyper-parameter: how configs 1.. draw it. Config 0 takes the protocol's values.
+DISTRIBUTIONS: dict[str, Draw] = {
+    "lr": lambda rng, p, s: float(p.lr * 10 ** rng.uniform(-s.lr_spread, s.lr_spread)),
+    "c": lambda rng, p, s: float(rng.choice(s.c)),
+    "beta_u": lambda rng, p, s: float(rng.uniform(0.0, 1.0)),
+    "t": lambda rng, p, s: float(rng.uniform(*s.t)),
+    "dropout": lambda rng, p, s: float(rng.choice(s.dropout)),
+}
+
+
+def config0(protocol: Protocol) -> dict[str, Any]:
+    """The paper's values (Appendix F); β as given (default 1/c − 1) and t = protocol.t."""
+    cfg = {"lr": protocol.lr, "c": protocol.c, "beta": protocol.config0_beta(), "t": protocol.t}
+    if protocol.model == "bert":
+        cfg["dropout"] = float(protocol.model_options.get("dropout", 0.1))
+    return cfg
+
+
+def configs(protocol: Protocol, search: SearchParams) -> list[dict[str, Any]]:
+    """``search.configs`` configurations; draw i uses ``default_rng([search.seed, i])`` (stable when extended)."""
+    out = [config0(protocol)]
+    names = [n for n in DISTRIBUTIONS if n != "dropout" or protocol.model == "bert"]
+    for i in range(1, search.configs):
+        rng = np.random.default_rng([search.seed, i])
+        out.append({name: DISTRIBUTIONS[name](rng, protocol, search) for name in names})
+    return out
+
+
+def resolve_beta(cfg: dict[str, Any], alpha: np.ndarray) -> float:
+    """β of a config on training groups with shares ``alpha`` (K×A): explicit ``beta`` or ``beta_u`` in range."""
+    if "beta" in cfg:
+        return float(cfg["beta"])
+    lo, hi = beta_bounds(alpha, cfg["c"])
+    lo, hi = max(-1.0, lo), min(hi, BETA_CAP)  # balanced groups leave Eq. 9 unbounded above
+    return float(lo + cfg["beta_u"] * (hi - lo))

@@ -1,0 +1,188 @@
+"""What each Datasets-2 pipeline stage does: fetch, prepare, biased model, search + seeds, Table 3 runs.
+
+The search follows SubpopBench: ``search.configs`` configurations with ``search.seed`` (config 0 = the paper's
+values), the winner chosen on validation data by the setting's metric, then rerun with every seed (the search run
+itself is reused for the seed it was trained with: same config, same seed, same result).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from gerne.data.contract import Split
+from gerne.device import resolve_device
+from gerne.errors import ConfigError, DataError
+from gerne.io import atomic_path, write_json
+from pipeline.runs.common import load_splits
+from pipeline.subpop.config import Protocol, SubpopParams
+from pipeline.subpop.runs import SETTINGS, confidence_scores, run
+from pipeline.subpop.search import config0, configs
+
+if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
+    from pipeline.config import Params
+
+log = logging.getLogger(__name__)
+
+
+def subpop(params: Params, dataset: str) -> tuple[SubpopParams, Protocol]:
+    """The ``subpop`` section and ``dataset``'s protocol (ConfigError if the section or dataset is missing)."""
+    if params.subpop is None or dataset not in params.subpop.protocol:
+        raise ConfigError(f"params.yaml has no subpop.protocol.{dataset}; add it (see the README, Datasets-2)")
+    return params.subpop, params.subpop.protocol[dataset]
+
+
+def fetch(params: Params, dataset: str, raw_dir: str | Path) -> dict[str, str]:
+    """Download (or copy from the protocol's ``mirror``), verify and extract the release; record checksums."""
+    from gerne.data.fetch import fetch_sources
+    from gerne.data.registry import get_dataset
+
+    _, protocol = subpop(params, dataset)
+    mirror = Path(protocol.mirror) if protocol.mirror else None
+    entry = get_dataset(dataset)
+    hint = entry.fetch_hint or " Or put the release files in a directory and set its `mirror` parameter."
+    sums = fetch_sources(list(entry.sources), Path(raw_dir), mirror,
+                         hint=f"{hint} (params.yaml: subpop.protocol.{dataset}.mirror)")
+    write_json(Path(raw_dir) / "checksums.json", sums)
+    return sums
+
+
+def prepare(params: Params, dataset: str, raw_dir: str | Path, out_dir: str | Path) -> dict[str, Any]:
+    """Normalise the raw release into the dataset contract and assert its group counts."""
+    from gerne.data.registry import get_dataset
+
+    _, protocol = subpop(params, dataset)
+    prepared = get_dataset(dataset).prepare(Path(raw_dir), Path(out_dir), expected_counts=protocol.expected_counts,
+                                            **protocol.prepare)
+    log.info("%s prepared: %d samples, %.1f per second", dataset, prepared.rows, prepared.per_second)
+    return {"rows": prepared.rows, "seconds": prepared.seconds, "counts": prepared.counts}
+
+
+def _splits(params: Params, data_dir: str | Path) -> dict[str, Split]:
+    return load_splits(data_dir, resolve_device(params.subpop.device if params.subpop else "auto", "subpop.device"))
+
+
+def train_biased(params: Params, dataset: str, data_dir: str | Path, scores_path: str | Path,
+                 summary_path: str | Path) -> dict[str, Any]:
+    """Algorithm 2 step 1 for Datasets-2: class-balanced ERM with lr ×0.1 and wd ×2 at config 0, checkpoint by
+    val CBA; writes softmax(f̃(x))_y of every training sample to ``scores_path`` (``.npy``)."""
+    sp, protocol = subpop(params, dataset)
+    splits = _splits(params, data_dir)
+    out = run(protocol, splits, dataset=dataset, setting="biased", cfg=config0(protocol), seed=sp.biased.seed,
+              out_path=summary_path, name=f"{dataset}-biased", lr_factor=sp.biased.lr_factor,
+              wd_factor=sp.biased.weight_decay_factor, erm=True)
+    out.model.load_state_dict(out.states["best_val"])
+    scores = confidence_scores(out.model, splits["train"], protocol.eval_batch_size)
+    with atomic_path(scores_path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, scores.astype(np.float32))
+    return out.summary
+
+
+def _reusable(path: Path, cfg: dict[str, Any]) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        return json.loads(path.read_text())["config"]["search_config"] == json.loads(json.dumps(cfg))
+    except (json.JSONDecodeError, KeyError):
+        return False
+
+
+def _load_scores(setting: str, scores_path: str | Path | None) -> np.ndarray | None:
+    if SETTINGS[setting].attributes != "pseudo":
+        return None
+    if scores_path is None or not Path(scores_path).is_file():
+        raise DataError(f"setting {setting} needs the biased model's scores ({scores_path}); run its biased stage")
+    return np.load(scores_path)
+
+
+def select(sweep_dir: str | Path, n_configs: int, seed: int, metric: str) -> dict[str, Any]:
+    """The config with the best validation ``metric`` at its best-validation checkpoint (ties: lowest index)."""
+    scored = []
+    for i in range(n_configs):
+        summary = json.loads((Path(sweep_dir) / f"config{i}" / f"seed{seed}.json").read_text())
+        best = summary["selections"].get("best_val")
+        value = best["metrics"].get(metric, float("-inf")) if best else float("-inf")
+        scored.append({"config": i, "search_config": summary["config"]["search_config"], "value": value})
+    winner = max(scored, key=lambda s: (s["value"], -s["config"]))
+    return {"metric": metric, "best": winner, "candidates": scored}
+
+
+def search(params: Params, dataset: str, setting: str, data_dir: str | Path, sweep_dir: str | Path,
+           out_dir: str | Path, scores_path: str | Path | None = None) -> dict[str, Any]:
+    """Search ``subpop.search.configs`` configs (resumable), select on validation, rerun the winner per seed."""
+    sp, protocol = subpop(params, dataset)
+    if setting not in SETTINGS:
+        raise ConfigError(f"unknown setting '{setting}'; use one of {sorted(SETTINGS)}")
+    splits, scores = _splits(params, data_dir), _load_scores(setting, scores_path)
+    grid = configs(protocol, sp.search)
+    for i, cfg in enumerate(grid):
+        path = Path(sweep_dir) / f"config{i}" / f"seed{sp.search.seed}.json"
+        if _reusable(path, cfg):
+            log.info("%s %s config %d already trained with this configuration; reusing it", dataset, setting, i)
+            continue
+        run(protocol, splits, dataset=dataset, setting=setting, cfg=cfg, seed=sp.search.seed, out_path=path,
+            scores=scores, name=f"{dataset}-{setting}-config{i}")
+    choice = select(sweep_dir, len(grid), sp.search.seed, SETTINGS[setting].select_metric)
+    write_json(Path(sweep_dir) / "selected.json", choice)
+    best = choice["best"]
+    for seed in sp.seeds:
+        target = Path(out_dir) / f"seed{seed}.json"
+        if seed == sp.search.seed:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(sweep_dir) / f"config{best['config']}" / f"seed{seed}.json", target)
+            continue
+        if _reusable(target, best["search_config"]):
+            continue
+        run(protocol, splits, dataset=dataset, setting=setting, cfg=best["search_config"], seed=seed,
+            out_path=target, scores=scores, name=f"{dataset}-{setting}-best-s{seed}")
+    return choice
+
+
+def stratified_folds(y: torch.Tensor, a: torch.Tensor, num_attributes: int, folds: int, seed: int) -> np.ndarray:
+    """Fold index per sample such that every (y, a) group is spread evenly over the folds (Appendix G)."""
+    gid = (y * num_attributes + a).cpu().numpy()
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(gid), dtype=np.int64)
+    for g in np.unique(gid):
+        idx = rng.permutation(np.flatnonzero(gid == g))
+        fold[idx] = np.arange(len(idx)) % folds
+    return fold
+
+
+def _subset(split: Split, mask: np.ndarray) -> Split:
+    idx = torch.from_numpy(np.flatnonzero(mask)).to(split.y.device)
+    return Split(split.x.index_select(0, idx), split.y[idx], split.a[idx], split.num_classes, split.num_attributes)
+
+
+def table3(params: Params, data_dir: str | Path, out_dir: str | Path, dataset: str = "celeba") -> list[dict]:
+    """Appendix G: GERNE (known attributes, config 0) trained on the validation split only.
+
+    Experiment ``full``: train on all of val, report the checkpoint with the best test WGA (the paper's rule).
+    Experiment ``cv``: ``folds`` group-stratified folds; train on the others, choose the checkpoint on the held-out
+    fold's WGA, report test WGA; folds × seeds runs.
+    """
+    sp, protocol = subpop(params, dataset)
+    splits, cfg = _splits(params, data_dir), config0(protocol)
+    val, test = splits["val"], splits["test"]
+    fold = stratified_folds(val.y, val.a, val.num_attributes, sp.table3.folds, seed=0)
+    parts = [{"train": _subset(val, fold != k), "val": _subset(val, fold == k), "test": test}
+             for k in range(sp.table3.folds)]
+    for k, data in enumerate(parts):  # checked before anything trains
+        for role in ("train", "val"):
+            absent = sorted(set(range(val.num_classes)) - set(data[role].y.unique().tolist()))
+            if absent:
+                raise DataError(f"{data_dir}: the validation split is too small for {sp.table3.folds} folds "
+                                f"(classes {absent} are missing from fold {k}'s {role} part); lower "
+                                "subpop.table3.folds")
+    jobs = [("full", {"train": val, "val": val, "test": test}, seed, Path(out_dir) / "full" / f"seed{seed}.json")
+            for seed in sp.seeds]
+    jobs += [(f"cv{k}", data, seed, Path(out_dir) / "cv" / f"fold{k}-seed{seed}.json")
+             for k, data in enumerate(parts) for seed in sp.seeds]
+    return [run(protocol, data, dataset=dataset, setting="yes_yes", cfg=cfg, seed=seed, out_path=path,
+                name=f"{dataset}-valonly-{tag}-s{seed}").summary for tag, data, seed, path in jobs]

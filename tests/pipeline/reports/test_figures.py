@@ -1,0 +1,110 @@
+"""Figures 2 and 3 are drawn from summaries (PNG files a reader can open), including a diverged run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+from click.testing import CliRunner
+
+from pipeline import figures
+from pipeline.reports.figures import curves, figure2, figure3
+from pipeline.reports.sweeps import best_beta_per_t
+from tests.helpers import toy_dataset
+from tests.pipeline.test_stages import write_params
+
+
+def _history(n: int, scale: float) -> list[dict[str, float]]:
+    return [{"epoch": e, "loss_b": scale / e, "loss_lb": 2 * scale / e, "loss_ext": scale / e ** 0.5,
+             "train_conflicting_acc": 0.5, "train_aligned_acc": 0.99, "val_conflicting_acc": 0.4,
+             "val_aligned_acc": 0.98, "test_acc": 0.7 + e / 100} for e in range(1, n + 1)]
+
+
+def _quality() -> dict:
+    ts = {repr(t): {"avg_precision": 1.0 - t * 10, "avg_recall": t * 50} for t in (5.0e-4, 1.0e-3, 1.0e-2)}
+    return {"true_minority": 275, "thresholds": ts}
+
+
+def test_curves_cut_at_the_shortest_seed() -> None:
+    x, mean, std = curves([_history(5, 1.0), _history(3, 3.0)], "loss_b")
+    assert list(x) == [1, 2, 3]
+    assert np.allclose(mean, [2.0, 1.0, 2 / 3]) and np.allclose(std, [1.0, 0.5, 1 / 3])
+
+
+def write_sweep(sweep: Path, points: dict[tuple[float, float], tuple[float, float]]) -> None:
+    """A finished unknown-attribute sweep: (t, β) → (val GBA, test GBA) at the best-validation checkpoint."""
+    candidates = []
+    for (t, beta), (val, test) in points.items():
+        name = f"sweep_unknown_t{t!r}_c0.5_b{beta!r}"
+        (sweep / name).mkdir(parents=True)
+        (sweep / name / "seed0.json").write_text(json.dumps(
+            {"selections": {"best_val": {"metrics": {"val_gba": val, "test_gba": test}}}}))
+        candidates.append({"name": name, "point": {"t": t, "c": 0.5, "beta": beta}, "value": val})
+    (sweep / "grid.json").write_text(json.dumps({"seed": 0}))
+    best = max(candidates, key=lambda c: c["value"])
+    (sweep / "selected.json").write_text(json.dumps({"kind": "unknown", "ratio": 0.5, "best": best,
+                                                     "candidates": candidates, "skipped": []}))
+
+
+def test_best_beta_per_t(tmp_path: Path) -> None:
+    assert best_beta_per_t(tmp_path / "none") is None
+    write_sweep(tmp_path / "s", {(1.0e-3, 1.0): (0.80, 0.70), (1.0e-3, 2.5): (0.85, 0.66), (1.0e-3, 2.8): (0.7, 0.75),
+                                 (5.0e-3, 1.0): (0.90, 0.88)})
+    got = best_beta_per_t(tmp_path / "s")
+    assert got == {1.0e-3: {"beta": 2.5, "val_gba": 0.85, "test_gba": 0.66, "oracle_test_gba": 0.75},
+                   5.0e-3: {"beta": 1.0, "val_gba": 0.90, "test_gba": 0.88, "oracle_test_gba": 0.88}}
+    figure3(_quality(), got, tmp_path / "f3.png")
+    assert mpimg.imread(tmp_path / "f3.png").std() > 0.01
+
+
+def test_figures_are_images(tmp_path: Path) -> None:
+    figure2({-1.0: [_history(6, 1.0)] * 2, 1.2: [_history(6, 1.0), _history(3, 2.0)]}, tmp_path / "f2.png",
+            "β = 1.3: refused")
+    figure3(_quality(), None, tmp_path / "f3.png")
+    for name in ("f2.png", "f3.png"):
+        img = mpimg.imread(tmp_path / name)
+        assert img.shape[0] > 200 and img.shape[1] > 600 and img.std() > 0.01  # drawn, not blank
+
+
+def test_figures_stage(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    toy_dataset(tmp_path / "toy")
+    params = write_params(tmp_path / "p.yaml")
+    for i, setting in enumerate(("fig2_beta_m1", "fig2_beta_0", "fig2_beta_1", "fig2_beta_1p2")):
+        path = tmp_path / "runs" / "r0.5" / setting / "seed0.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"history": _history(4, 1.0 + i)}))
+    (tmp_path / "q.json").write_text(json.dumps(_quality()))
+    args = ["fig2", "--params", str(params), "--data", "toy", "--runs", "runs", "--out", "figs/f2.png"]
+    result = CliRunner().invoke(figures.main, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "figs/f2.png").stat().st_size > 10_000
+    fig3 = ["fig3", "--quality", "q.json", "--sweep", "sweep", "--out", "figs/f3.png"]
+    result = CliRunner().invoke(figures.main, fig3)  # the sweep has not run: its panels say so
+    assert result.exit_code == 0 and (tmp_path / "figs/f3.png").stat().st_size > 10_000
+    write_sweep(tmp_path / "sweep", {(5.0e-4, 1.0): (0.8, 0.7)})
+    result = CliRunner().invoke(figures.main, fig3)
+    assert result.exit_code == 0, result.output
+    (tmp_path / "runs/r0.5/fig2_beta_0/seed0.json").unlink()
+    result = CliRunner().invoke(figures.main, args)
+    assert result.exit_code == 1 and "fig2@fig2_beta_0" in result.output
+
+
+def test_fig2_caption_reads_the_bounds_and_matches_the_stage_error() -> None:
+    """The caption is built from Eq. 9's bounds (not by cutting an error message) and says what check_beta says."""
+    import numpy as np
+    import pytest
+
+    from gerne.core.shares import check_beta
+    from gerne.errors import ConfigError
+    from pipeline.figures import refused_caption
+
+    alpha = np.array([[0.995, 0.005], [0.01, 0.99]])
+    with pytest.raises(ConfigError) as err:
+        check_beta(alpha, 0.5, 5.0)
+    caption = refused_caption(alpha, 0.5, 5.0)
+    assert caption.startswith("β = 5.0: refused before training — ")
+    assert caption.split(" — ", 1)[1] == str(err.value).split(": the ")[0]
+    assert refused_caption(alpha, 0.5, 0.5) == "β = 0.5 lies inside Eq. 9's bounds here"

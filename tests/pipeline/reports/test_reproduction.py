@@ -1,0 +1,80 @@
+"""REPRODUCTION.md is built from the files the pipeline writes, and its verdicts follow the numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.reports.reproduction import build, compute_spent, conflicting
+
+
+def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    table = tmp_path / "table1.csv"
+    pd.DataFrame([
+        {"selection": "best_val", "setting": "gerne_known", "ratio": 0.5, "mean": 78.3, "std": 1.1, "n_seeds": 3,
+         "paper_mean": 77.79, "diff": 0.51},
+        {"selection": "best_val", "setting": "erm", "ratio": 0.5, "mean": 24.5, "std": 2.6, "n_seeds": 3,
+         "paper_mean": 35.19, "diff": -10.69},
+        {"selection": "oracle", "setting": "erm", "ratio": 0.5, "mean": 40.0, "std": 1.0, "n_seeds": 3,
+         "paper_mean": 35.19, "diff": 4.81},
+    ]).to_csv(table, index=False)
+    metrics = tmp_path / "metrics"
+    cells = {split: {f"{y},{a}": (50 if y == a else (1 if (split, y, a) == ("train", 0, 1) else 0))
+                     for y in range(2) for a in range(2)} for split in ("train", "val", "test")}
+    (metrics / "r0.5").mkdir(parents=True)
+    (metrics / "r0.5" / "counts.json").write_text(json.dumps(cells))
+    runs = tmp_path / "runs"
+    for i, (spe, epochs) in enumerate([(2.0, 65), (1.0, 36)]):
+        path = runs / "cmnist" / "r0.5" / "erm" / f"seed{i}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"seconds_per_epoch": spe, "epochs_run": epochs, "selections": {}}))
+    pd.DataFrame([{"ratio": 0.5, "setting": "erm", "seed": i, "selection": k, "epoch": e + i, "test_gba": g + i / 10}
+                  for i, epochs in enumerate((65, 36))
+                  for k, e, g in (("best_val", 1, 0.25), ("oracle", 3, 0.3), ("last", epochs, 0.1))]
+                 ).to_csv(tmp_path / "runs.csv", index=False)  # the aggregate stage's per-run table
+    return table, metrics, runs
+
+
+def test_verdicts_counts_and_compute(tmp_path: Path) -> None:
+    table, metrics, runs = _files(tmp_path)
+    assert conflicting(metrics / "r0.5" / "counts.json") == [1, 0]
+    assert compute_spent(runs) == (2, (2.0 * 65 + 36) / 3600)
+    md = build(table, metrics, runs, [0.5, 1.0], epochs=65, runs_csv=tmp_path / "runs.csv")
+    assert "1 of 2 trained Table 1 cells" in md  # oracle rows are not verdicts
+    assert "| gerne_known | 0.5 | 78.30 ± 1.10 (3 seeds) | 77.79 | +0.51 | yes |" in md
+    assert "| erm | 0.5 | 24.50 ± 2.60 (3 seeds) | 35.19 | -10.69 | **no** |" in md
+    assert "| 0.5 | 1 | 249 | 0 in 2 groups, 2 empty, 2 with ≤ 2 |" in md and "| 1.0 | not built |" in md
+    assert "no sweep has finished yet" in md and "## Epochs: 65" in md
+    assert "| 0.5 | 2 | 1, 2 | 30.00 | 35.00 | 15.00 |" in md  # ERM: chosen epochs, test GBA there, best, last
+
+
+def test_sweep_candidates_show_val_and_test(tmp_path: Path) -> None:
+    table, metrics, runs = _files(tmp_path)
+    sweep = runs / "cmnist_sweep" / "r0.5" / "known"
+    points = {"sweep_known_c0.5_b0.0": (0.87, 0.749), "sweep_known_c0.5_b1.0": (0.83, 0.779)}
+    for name, (val, test) in points.items():
+        (sweep / name).mkdir(parents=True)
+        (sweep / name / "seed0.json").write_text(json.dumps(
+            {"selections": {"best_val": {"metrics": {"val_gba": val, "test_gba": test}}}}))
+    (sweep / "grid.json").write_text(json.dumps({"seed": 0}))
+    candidates = [{"name": n, "point": {"c": 0.5, "beta": float(n[-3:])}, "value": v[0]} for n, v in points.items()]
+    (sweep / "selected.json").write_text(json.dumps({"kind": "known", "ratio": 0.5, "best": candidates[0],
+                                                     "candidates": candidates, "skipped": [{"c": 1.0}]}))
+    md = build(table, metrics, runs, [0.5], epochs=65, runs_csv=tmp_path / "runs.csv")
+    assert "| 0.5 | known | {'c': 0.5, 'beta': 0.0} | 87.00 | 2 trained, 1 outside Eq. 9 |" in md
+    assert "| {'c': 0.5, 'beta': 1.0} | 83.00 | 77.90 |  |" in md
+    assert "| {'c': 0.5, 'beta': 0.0} | 87.00 | 74.90 | yes |" in md
+
+
+def test_recall_rows_follow_each_ratios_own_t(tmp_path: Path) -> None:
+    table, metrics, runs = _files(tmp_path)
+    for ratio, ts in ((0.5, (5.0e-4, 5.0e-3)), (5.0, (5.0e-3, 5.0e-2))):
+        (metrics / f"r{ratio}").mkdir(exist_ok=True)
+        quality = {repr(t): {"avg_recall": t * 10, "avg_precision": 1.0, "size": int(t * 55_000)} for t in ts}
+        (metrics / f"r{ratio}" / "pseudo.json").write_text(json.dumps({"true_minority": int(ratio * 550),
+                                                                      "thresholds": quality}))
+    md = build(table, metrics, runs, [0.5, 5.0], epochs=65, runs_csv=tmp_path / "runs.csv")
+    assert "| 0.5 | 275 | t = 0.0005: 0.01 (27) | t = 0.005: 0.05 (275) |" in md
+    assert "| 5.0 | 2750 | t = 0.005: 0.05 (275) | t = 0.05: 0.50 (2750) |" in md

@@ -1,0 +1,117 @@
+"""Datasets-2 runs for real on tiny releases in the real layouts: prepare → biased → search → seeds → Table 3."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from gerne.data import civilcomments, waterbirds
+from gerne.errors import DataError
+from gerne.tracking import Tracker
+from pipeline.config import parse_params
+from pipeline.subpop import stages
+from pipeline.subpop.report import collect, table2, table3
+from tests.conftest import REPO
+from tests.data.fixtures import bert_vocab_dir, civilcomments_release, extract_tar, waterbirds_release
+from tests.helpers import toy_dataset
+
+TINY = {"steps": 4, "eval_every": 2, "eval_batch_size": 8, "precision": "fp32", "batch_size": 2}
+
+
+def _params(protocols: dict, **subpop) -> object:
+    data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
+    data["subpop"].update({"seeds": [0, 1], "device": "cpu", **subpop})
+    for name, update in protocols.items():
+        data["subpop"]["protocol"][name].update(update)
+    data["subpop"]["search"]["configs"] = 2
+    return parse_params(data)
+
+
+@pytest.fixture(autouse=True)
+def _tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
+@pytest.fixture(scope="module")
+def birds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("wb")
+    tar, counts = waterbirds_release(root)
+    out = root / "prepared"
+    waterbirds.prepare(extract_tar(tar, root / "raw"), out, image_size=16, expected_counts=counts)
+    return out, counts
+
+
+def test_waterbirds_biased_search_seeds_and_table2(birds: tuple[Path, dict], tmp_path: Path) -> None:
+    data, counts = birds
+    p = _params({"waterbirds": {**TINY, "model": "resnet18", "model_options": {"pretrained": False},
+                                "expected_counts": counts}}, datasets=["waterbirds"])
+    scores = tmp_path / "scores.npy"
+    biased = stages.train_biased(p, "waterbirds", data, scores, tmp_path / "runs/waterbirds/biased.json")
+    assert biased["selections"]["best_val"]["metric"] == "val_cba"
+    assert biased["setting"] == "biased" and biased["config"]["setting"] == "biased"  # not a table setting
+    conf = np.load(scores)
+    assert conf.shape == (10,) and ((conf > 0) & (conf < 1)).all()
+    for setting in ("no_no",):  # yes_yes runs through DVC in tests/pipeline/test_subpop.py
+        sweep, out = tmp_path / "sweep" / setting, tmp_path / "runs/waterbirds" / setting
+        choice = stages.search(p, "waterbirds", setting, data, sweep, out, scores)
+        assert choice["metric"] == {"yes_yes": "val_wga", "no_no": "val_worst_class"}[setting]
+        assert len(choice["candidates"]) == 2
+        s0, s1 = (json.loads((out / f"seed{s}.json").read_text()) for s in (0, 1))
+        assert s0["config"]["search_config"] == s1["config"]["search_config"] == choice["best"]["search_config"]
+        assert [h["step"] for h in s1["history"]] == [2.0, 4.0]  # evaluated every 2 steps of 4
+        assert {"last", "best_val", "oracle"} <= set(s1["selections"])
+        mtime = (sweep / "config1" / "seed0.json").stat().st_mtime
+        stages.search(p, "waterbirds", setting, data, sweep, out, scores)  # resumes: no config retrained
+        assert (sweep / "config1" / "seed0.json").stat().st_mtime == mtime
+    runs = collect(tmp_path / "runs")
+    md, frame = table2(runs)
+    assert "not run" in md and "90.20 ± 0.22" in md  # celeba/civilcomments cells, paper value beside ours
+    row = frame[(frame.dataset == "waterbirds") & (frame.setting == "no_no") & (frame.selection == "best_val")]
+    assert row["n"].item() == 2 and 0.0 <= row["ours_mean"].item() <= 100.0
+    client = Tracker("waterbirds").client
+    exp = client.get_experiment_by_name("waterbirds")
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1 + 3  # biased + 2 configs + the winner's seed 1
+    assert sorted(r.data.tags["setting"] for r in runs) == ["biased", "no_no", "no_no", "no_no"]
+
+
+def test_table3_val_only_folds(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy", n_per_split=(60, 90, 60))  # a val split big enough for 3 folds
+    p = _params({"celeba": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},
+                datasets=["celeba"], table3={"datasets": ["celeba"], "folds": 2}, seeds=[0])
+    fold = stages.stratified_folds(*(torch.tensor(v) for v in ([0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 1])), 2, 3, 0)
+    assert sorted(fold[:3]) == sorted(fold[3:]) == [0, 1, 2]  # each group spread over every fold
+    summaries = stages.table3(p, data, tmp_path / "runs/celeba_valonly")
+    assert len(summaries) == 1 + 2  # full × seeds + folds × seeds
+    md, frame = table3(collect(tmp_path / "runs"))
+    assert frame.set_index("experiment")["n"].to_dict() == {"full": 1, "cv": 2} and "90.97" in md
+    small = _params({"celeba": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},
+                    datasets=["celeba"], table3={"datasets": ["celeba"], "folds": 40})
+    with pytest.raises(DataError, match="too small for 40 folds"):
+        stages.table3(small, data, tmp_path / "other")
+
+
+def test_civilcomments_tiny_bert_pseudo_run(tmp_path: Path) -> None:
+    tar, counts = civilcomments_release(tmp_path / "cc")
+    tok = bert_vocab_dir(tmp_path / "tok")
+    data = tmp_path / "prepared"
+    civilcomments.prepare(extract_tar(tar, tmp_path / "raw"), data, tokenizer=str(tok), max_length=16,
+                          expected_counts=counts)
+    vocab = len((tok / "vocab.txt").read_text().split())
+    bert = {"pretrained": False, "dropout": 0.1, "vocab_size": vocab, "hidden_size": 32, "num_layers": 2,
+            "num_heads": 2, "intermediate_size": 37}
+    p = _params({"civilcomments": {**TINY, "batch_size": 1, "pseudo_batch_size": 2, "model_options": bert}},
+                datasets=["civilcomments"])
+    scores = tmp_path / "scores.npy"
+    stages.train_biased(p, "civilcomments", data, scores, tmp_path / "biased.json")
+    choice = stages.search(p, "civilcomments", "no_yes", data, tmp_path / "sweep", tmp_path / "out", scores)
+    assert "dropout" in choice["best"]["search_config"]
+    summary = json.loads((tmp_path / "out" / "seed1.json").read_text())
+    assert summary["config"]["loop"]["optimizer"] == "adamw" and summary["config"]["loop"]["clip_norm"] == 1.0
+    assert np.isfinite(summary["history"][-1]["loss_ext"])

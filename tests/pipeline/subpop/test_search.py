@@ -1,0 +1,43 @@
+"""The Datasets-2 search: config 0 is the paper's values, draws are seeded and β always admissible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gerne.core.shares import beta_bounds
+from pipeline.subpop.config import Protocol, SearchParams
+from pipeline.subpop.search import BETA_CAP, config0, configs, resolve_beta
+
+WATERBIRDS = Protocol(model="resnet50", steps=5001, eval_every=300, lr=1.0e-4, weight_decay=1.0e-2, batch_size=16,
+                      c=0.5)
+BERT = Protocol(model="bert", model_options={"dropout": 0.1}, steps=30001, eval_every=1000, optimizer="adamw",
+                lr=1.0e-5, weight_decay=1.0e-4, batch_size=5, batch_unit="group", c=1.0)
+
+
+def test_config0_is_the_paper_values() -> None:
+    assert config0(WATERBIRDS) == {"lr": 1.0e-4, "c": 0.5, "beta": 1.0, "t": 0.1}
+    assert config0(BERT) == {"lr": 1.0e-5, "c": 1.0, "beta": 0.0, "t": 0.1, "dropout": 0.1}
+
+
+def test_draws_are_seeded_stable_and_in_range() -> None:
+    search = SearchParams(configs=16, seed=0)
+    a, b = configs(WATERBIRDS, search), configs(WATERBIRDS, search)
+    assert a == b and len(a) == 16
+    assert configs(WATERBIRDS, SearchParams(configs=20, seed=0))[:16] == a  # extending keeps earlier draws
+    assert configs(WATERBIRDS, SearchParams(configs=16, seed=1))[1:] != a[1:]
+    for cfg in a[1:]:
+        assert 1.0e-4 * 10**-0.5 <= cfg["lr"] <= 1.0e-4 * 10**0.5
+        assert cfg["c"] in (0.5, 1.0) and 0.0 <= cfg["beta_u"] <= 1.0 and 0.01 <= cfg["t"] <= 0.5
+        assert "dropout" not in cfg
+    assert all(cfg["dropout"] in (0.0, 0.1, 0.5) for cfg in configs(BERT, search)[1:])
+
+
+def test_resolved_beta_lies_inside_eq9() -> None:
+    alpha = np.array([[0.95, 0.05], [0.03, 0.97]])
+    lo, hi = beta_bounds(alpha, 0.5)
+    assert resolve_beta({"c": 0.5, "beta_u": 0.0}, alpha) == pytest.approx(max(-1.0, lo))
+    assert resolve_beta({"c": 0.5, "beta_u": 1.0}, alpha) == pytest.approx(hi)
+    assert resolve_beta({"c": 0.5, "beta": 0.7, "beta_u": 0.2}, alpha) == 0.7  # an explicit β wins
+    balanced = np.full((2, 2), 0.5)  # Eq. 9 is unbounded here
+    assert resolve_beta({"c": 0.5, "beta_u": 1.0}, balanced) == BETA_CAP

@@ -7,7 +7,7 @@ SMOKE   := -S 'cmnist.ratios=[0.5]' -S 'train.seeds=[0]' -S train.epochs=2 -S bi
            -S train.steps_per_epoch=10 -S 'sweep.known.c=[0.5]' -S 'sweep.known.beta=[1.0]' \
            -S 'sweep.unknown.t=[1.0]' -S 'sweep.unknown.beta=[2.5]' report
 
-.PHONY: setup repro smoke test bench ui browser
+.PHONY: setup repro plan smoke test bench ui browser
 
 setup: $(STAMP)
 
@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 ## Main job: the whole pipeline with the committed params.yaml, tracked in ./mlflow.db.
-## params.yaml is validated first (did-you-mean hints), and the MLflow store is created once before any stage runs.
+## params.yaml is validated first (did-you-mean hints), plan.yaml (the declared datasets' stage items) regenerated,
+## and the MLflow store is created once before any stage runs.
 repro: $(STAMP)
 	$(BIN)/gerne validate
+	$(BIN)/gerne plan
 	$(BIN)/gerne store-init
 	PATH=$(BIN):$$PATH dvc repro
 
@@ -37,6 +39,10 @@ test: $(STAMP) browser
 ## Training-speed benchmark on C-MNIST 0.5 % (needs `make repro` or `dvc repro build@0.5` first)
 bench: $(STAMP)
 	PATH=$(BIN):$$PATH python -m benchmarks.run
+
+## plan.yaml from params.yaml (after editing `datasets` or `studies`; make repro runs it too)
+plan: $(STAMP)
+	$(BIN)/gerne plan
 
 ui: $(STAMP)
 	$(BIN)/gerne ui

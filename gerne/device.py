@@ -1,4 +1,4 @@
-"""Device names of params.yaml (``train.device``, ``subpop.device``): checked in the schema, resolved before a run.
+"""Device names of params.yaml (``train.device``, ``studies.device``): checked in the schema, resolved before a run.
 
 :func:`check_device_name` is the schema check (no torch import, so loading params.yaml stays cheap);
 :data:`DeviceName` is the same check as an annotated pydantic type. :func:`resolve_device` maps ``auto`` to CUDA

@@ -54,14 +54,17 @@ def validate(params_path: str, data_root: str) -> None:
 
         points = sum(len(grid(p, kind)) for kind in ("known", "unknown")) * len(p.cmnist.ratios)
         click.echo(f"  + sweep: {points} grid points (seed {p.sweep.seed}; those outside Eq. 9 are skipped)")
-    sp = p.subpop
-    if sp is not None and sp.datasets:
-        per = len(sp.settings) * (sp.search.configs + len(sp.seeds) - 1) + 1
-        click.echo(f"  + Datasets-2 {sp.datasets}: {per} runs each ({len(sp.settings)} settings × "
-                   f"({sp.search.configs} configs + {len(sp.seeds) - 1} more seeds) + the biased model)"
-                   + (f"; Table 3: {(sp.table3.folds + 1) * len(sp.seeds)} runs" if sp.table3.datasets else ""))
-    elif sp is not None:
-        click.echo("  Datasets-2 (Table 2/3): off — set subpop.datasets to switch them on")
+    from pipeline.plan import plan
+
+    items, st = plan(p), p.studies
+    if items["sweep"] or items["valonly"]:
+        per_row = st.search.configs + len(st.seeds) - 1
+        click.echo(f"  + declared datasets: {len(items['sweep'])} dataset × row sweeps of {st.search.configs} configs "
+                   f"+ {len(st.seeds) - 1} more seeds = {len(items['sweep']) * per_row} runs, "
+                   f"{len(items['reference'])} reference model(s)"
+                   + (f", Table 3: {(st.table3.folds + 1) * len(st.seeds)} runs each" if items["valonly"] else ""))
+    else:
+        click.echo("  declared datasets (Table 2/3, your own): none in a study — list them under studies.tables")
     for note in notes:
         click.echo(f"  {note}")
 
@@ -75,13 +78,12 @@ def _device_errors(p: object) -> list[str]:
         resolve_device(p.train.device, "train.device")
     except GerneError as exc:
         errors.append(str(exc))
-    if p.subpop is not None:
-        try:
-            check_device_name(p.subpop.device)
-            if p.subpop.datasets:  # only the Datasets-2 stages use it
-                resolve_device(p.subpop.device, "subpop.device")
-        except ValueError as exc:  # ConfigError is a ValueError too
-            errors.append(str(exc) if isinstance(exc, GerneError) else f"subpop.device: {exc}")
+    try:
+        check_device_name(p.studies.device)
+        if any(t.datasets for t in p.studies.tables.values()) or p.studies.table3.datasets:  # only their stages use it
+            resolve_device(p.studies.device, "studies.device")
+    except ValueError as exc:  # ConfigError is a ValueError too
+        errors.append(str(exc) if isinstance(exc, GerneError) else f"studies.device: {exc}")
     return errors
 
 
@@ -180,6 +182,30 @@ def _pseudo_beta_errors(p: object, ratio: float, data_dir: os.PathLike[str], pse
                           f"{ratio} % via run_settings.unknown) is refused on the pseudo-groups of {pseudo_file}: "
                           f"{exc}")
     return errors, notes, checked
+
+
+@main.command("plan")
+@click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Only check that plan.yaml is current (exit 1 if stale).")
+def plan_command(params_path: str, check: bool) -> None:
+    """Write plan.yaml, the stage items of the declared datasets' studies, from params.yaml (dvc.yaml reads it)."""
+    from pathlib import Path
+
+    from pipeline.config import load_params
+    from pipeline.plan import PLAN, check_plan, plan, write_plan
+
+    target = Path(params_path).parent / PLAN
+    try:
+        p = load_params(params_path)
+        if check:
+            check_plan(p, target)
+            click.echo(f"{target}: current")
+            return
+        changed = write_plan(p, target)
+    except GerneError as exc:
+        _fail(exc)
+    counts = ", ".join(f"{len(v)} {k}" for k, v in plan(p).items())
+    click.echo(f"{'wrote' if changed else 'unchanged:'} {target} ({counts})")
 
 
 @main.command()

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gerne.device import DeviceName
 from gerne.errors import ConfigError
-from pipeline.subpop.config import SubpopParams
+from pipeline.studies.config import Dataset, StudiesParams, check_studies
 
 
 class _Strict(BaseModel):
@@ -212,10 +212,12 @@ class Params(_Strict):
     run_settings: RunSettings
     figures: FiguresParams | None = None
     sweep: SweepParams | None = None
-    subpop: SubpopParams | None = None
+    datasets: dict[str, Dataset] = Field(default_factory=dict)
+    studies: StudiesParams = StudiesParams()
 
     @model_validator(mode="after")
     def _known_settings(self) -> Params:
+        check_studies(self.datasets, self.studies)
         for group in ("known", "unknown"):
             for name in getattr(self.run_settings, group):
                 if name not in self.settings:

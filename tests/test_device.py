@@ -59,8 +59,8 @@ def test_cuda_without_gpu_names_key_and_fix(no_gpu: None) -> None:
         resolve_device("cuda")
     assert str(info.value) == ("train.device is 'cuda' but no CUDA GPU is visible here (torch.cuda.is_available() "
                                "is False); set train.device: auto or cpu")
-    with pytest.raises(ConfigError, match=r"subpop\.device is 'cuda:0' .*set subpop\.device: auto or cpu"):
-        resolve_device("cuda:0", "subpop.device")
+    with pytest.raises(ConfigError, match=r"studies\.device is 'cuda:0' .*set studies\.device: auto or cpu"):
+        resolve_device("cuda:0", "studies.device")
 
 
 def test_cuda_index_beyond_visible_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,13 +91,13 @@ def test_validate_refuses_cuda_without_gpu(tmp_path: Path, no_gpu: None) -> None
     assert "set train.device: auto or cpu" in result.output
 
 
-def test_validate_refuses_a_subpop_device_name(tmp_path: Path) -> None:
+def test_validate_refuses_a_studies_device_name(tmp_path: Path) -> None:
     data = copy.deepcopy(RAW)
-    data["subpop"]["device"] = "gpu"
+    data["studies"]["device"] = "gpu"
     params = tmp_path / "p.yaml"
     params.write_text(yaml.safe_dump(data, sort_keys=False))
     result = CliRunner().invoke(main, ["validate", "--params", str(params), "--data-root", str(tmp_path)])
-    assert result.exit_code == 1 and "subpop.device: device 'gpu' is not one of" in result.output
+    assert result.exit_code == 1 and "studies.device: device 'gpu' is not one of" in result.output
 
 
 def test_same_devices_as_the_runs_today(no_gpu: None) -> None:

@@ -2,7 +2,8 @@
 
 ``id`` may be any unique key (it is kept as ``source_id``; the contract renumbers rows 0..N-1 in table order);
 ``filename`` is relative to ``image_root``; ``split`` is train/val/test; ``y`` and ``a`` are integers from 0.
-K and A are one more than the largest ``y`` and ``a``.
+K and A are one more than the largest ``y`` and ``a``. Data without a bias attribute leaves out the ``a`` column
+(``attributes=False``): every sample gets a = 0 (A = 1), so only methods that need no attributes apply.
 """
 
 from __future__ import annotations
@@ -20,9 +21,16 @@ from gerne.errors import DataError
 COLUMNS = ("id", "filename", "split", "y", "a")
 
 
-def read_own_table(meta_csv: str | os.PathLike[str]) -> tuple[pd.DataFrame, int, int]:
+def read_own_table(meta_csv: str | os.PathLike[str], attributes: bool = True) -> tuple[pd.DataFrame, int, int]:
     """``(table, K, A)`` of a user table, validated; the contract table keeps the user's id as ``source_id``."""
-    raw = read_csv_columns(meta_csv, COLUMNS, f"it must be a CSV with columns {list(COLUMNS)}")
+    columns = COLUMNS if attributes else COLUMNS[:-1]
+    hint = f"it must be a CSV with columns {list(columns)}" + ("" if attributes else " (attributes: false)")
+    raw = read_csv_columns(meta_csv, columns, hint)
+    if not attributes:
+        if "a" in raw.columns:
+            raise DataError(f"{meta_csv} has an attribute column 'a' but the dataset is declared with attributes: "
+                            "false; remove the column or declare attributes: true")
+        raw["a"] = 0
     if raw.empty:
         raise DataError(f"{meta_csv} has no rows")
     if raw["id"].duplicated().any():
@@ -59,10 +67,22 @@ def prepare_own(
     image_size: int,
     expected_counts: Counts | None = None,
     workers: int | None = None,
+    attributes: bool = True,
 ) -> Prepared:
     """Prepare a user image dataset into ``out_dir`` (see the module docstring); counts are checked only when
     ``expected_counts`` ({split: {"y,a": n}}) is given."""
-    table, K, A = read_own_table(meta_csv)
+    table, K, A = read_own_table(meta_csv, attributes)
     return prepare_images(table, image_root, out_dir, transform=transform, image_size=image_size, num_classes=K,
                           num_attributes=A, expected_counts=expected_counts, dataset=f"own dataset {meta_csv}",
                           workers=workers)
+
+
+def prepare(root: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, metadata: str = "metadata.csv",
+            transform: str = "resize_crop", image_size: int = 224, expected_counts: Counts | None = None,
+            attributes: bool = True, workers: int | None = None) -> Prepared:
+    """The registry's ``prepare`` for kind ``own``: ``root/metadata`` names files relative to ``root``."""
+    meta = os.path.join(root, metadata)
+    if not os.path.isfile(meta):
+        raise DataError(f"{meta} is missing: kind own needs the table (id, filename, split, y[, a]) in its root "
+                        "folder (params.yaml: datasets.<name>.root / metadata)")
+    return prepare_own(meta, root, out_dir, transform, image_size, expected_counts, workers, attributes)

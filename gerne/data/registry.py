@@ -1,6 +1,9 @@
-"""The Datasets-2 benchmarks (Waterbirds, CelebA, CivilComments) by name: raw sources and preparation.
+"""Dataset kinds by name: where a kind's raw files come from and how they become the dataset contract.
 
-Add a benchmark by writing its module (``SOURCES``, ``PUBLISHED_COUNTS``, ``prepare``) and one entry here.
+A kind is a module with ``SOURCES`` (raw files to fetch and verify; empty when the data is read in place),
+``PUBLISHED_COUNTS`` (group counts asserted after preparation, or None) and ``prepare(raw_dir, out_dir,
+**options)``. Add a kind by writing its module and one line in ``KINDS``; ``params.yaml`` then declares datasets of
+that kind under ``datasets`` (C-MNIST, built per ratio from MNIST, has its own Table 1 stages).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
-from gerne.data import celeba, civilcomments, waterbirds
+from gerne.data import celeba, civilcomments, own, waterbirds
 from gerne.data.counts import Prepared
 from gerne.data.sources import Source
 from gerne.errors import ConfigError
@@ -17,29 +20,37 @@ from gerne.errors import ConfigError
 
 @dataclass(frozen=True)
 class DatasetEntry:
-    """A benchmark's raw files, its ``prepare(raw_dir, out_dir, **options)`` and its published group counts."""
+    """A kind's raw files, its ``prepare(raw_dir, out_dir, **options)``, its published counts and its module."""
 
     name: str
     sources: tuple[Source, ...]
     prepare: Callable[..., Prepared]
     published_counts: Mapping[str, Mapping[str, int]] | None
+    module: str  # the file a pipeline stage depends on, e.g. gerne/data/waterbirds.py
     fetch_hint: str = ""  # appended to download errors (what to do when the canonical source refuses)
+
+    @property
+    def read_in_place(self) -> bool:
+        """True when there is nothing to fetch: the declared folder is prepared as it is (kind ``own``)."""
+        return not self.sources
 
 
 def _entry(name: str, module: ModuleType) -> DatasetEntry:
-    return DatasetEntry(name, tuple(module.SOURCES), module.prepare, module.PUBLISHED_COUNTS,
+    return DatasetEntry(name, tuple(getattr(module, "SOURCES", ())), module.prepare,
+                        getattr(module, "PUBLISHED_COUNTS", None), f"gerne/data/{module.__name__.rsplit('.', 1)[1]}.py",
                         getattr(module, "FETCH_HINT", ""))
 
 
-DATASETS2: dict[str, DatasetEntry] = {
+KINDS: dict[str, DatasetEntry] = {
     name: _entry(name, module)
-    for name, module in (("waterbirds", waterbirds), ("celeba", celeba), ("civilcomments", civilcomments))
+    for name, module in (("waterbirds", waterbirds), ("celeba", celeba), ("civilcomments", civilcomments),
+                         ("own", own))
 }
 
 
-def get_dataset(name: str) -> DatasetEntry:
-    """The registry entry of ``name``; a ConfigError lists the known names."""
+def get_dataset(kind: str) -> DatasetEntry:
+    """The registry entry of ``kind``; a ConfigError lists the known kinds."""
     try:
-        return DATASETS2[name]
+        return KINDS[kind]
     except KeyError:
-        raise ConfigError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS2)}") from None
+        raise ConfigError(f"unknown dataset kind {kind!r}; choose one of {sorted(KINDS)}") from None

@@ -32,6 +32,14 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
+FILES: dict[str, str] = {  # the module each family is defined in: what a training stage depends on
+    "mlp": "gerne/models/mlp.py",
+    "resnet18": "gerne/models/resnet.py",
+    "resnet50": "gerne/models/resnet.py",
+    "bert": "gerne/models/bert.py",
+}
+
+
 def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, **options: Any) -> nn.Module:
     """Instantiate model family ``name`` for inputs of ``input_shape`` (without batch) and ``num_classes``."""
     if name not in MODELS:

@@ -1,4 +1,4 @@
-"""Bring-your-own image datasets, and the Datasets-2 registry."""
+"""Bring-your-own image datasets, and the registry of dataset kinds."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gerne.data import celeba, civilcomments, waterbirds
-from gerne.data.own import prepare_own
-from gerne.data.registry import DATASETS2, get_dataset
+from gerne.data import celeba, civilcomments, own, waterbirds
+from gerne.data.own import prepare_own, read_own_table
+from gerne.data.registry import KINDS, get_dataset
 from gerne.errors import ConfigError, DataError
+from tests.conftest import REPO
 from tests.data.fixtures import colour_of, write_jpeg
 
 
@@ -74,10 +75,28 @@ def test_own_missing_image_and_bad_transform(tmp_path: Path) -> None:
 
 
 def test_registry() -> None:
-    assert set(DATASETS2) == {"waterbirds", "celeba", "civilcomments"}
+    assert set(KINDS) == {"waterbirds", "celeba", "civilcomments", "own"}
     for module in (waterbirds, celeba, civilcomments):
         entry = get_dataset(module.NAME)
         assert entry.prepare is module.prepare and list(entry.sources) == module.SOURCES
-        assert entry.published_counts is module.PUBLISHED_COUNTS
-    with pytest.raises(ConfigError, match="unknown dataset 'cifar'"):
+        assert entry.published_counts is module.PUBLISHED_COUNTS and not entry.read_in_place
+    assert get_dataset("own").read_in_place and get_dataset("own").prepare is own.prepare
+    for entry in KINDS.values():  # the file a stage depends on is the module that defines the kind
+        assert (REPO / entry.module).is_file()
+        assert entry.module == entry.prepare.__module__.replace(".", "/") + ".py"
+    with pytest.raises(ConfigError, match="unknown dataset kind 'cifar'"):
         get_dataset("cifar")
+
+
+def test_own_without_attributes(tmp_path: Path) -> None:
+    """Data without a bias attribute leaves out `a`: every sample gets a = 0, and a stray `a` column is refused."""
+    table = _own(tmp_path)
+    frame = pd.read_csv(table)
+    frame.drop(columns="a").to_csv(tmp_path / "metadata.csv", index=False)
+    prepared = own.prepare(tmp_path, tmp_path / "out", transform="resize_crop", image_size=12, attributes=False)
+    meta = pd.read_csv(tmp_path / "out" / "metadata.csv")
+    assert (meta["a"] == 0).all() and prepared.rows == len(frame)
+    with pytest.raises(DataError, match="attributes: false"):
+        read_own_table(table, attributes=False)
+    with pytest.raises(DataError, match="is missing"):
+        own.prepare(tmp_path / "nowhere", tmp_path / "out2", image_size=12)

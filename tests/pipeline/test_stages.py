@@ -258,10 +258,15 @@ def test_sweep_stage_names_selection_and_winner_runs(env: Path) -> None:
     assert "; the winner: 1 run, test GBA best_val " in line
 
 
-def test_report2_stage_names_its_tables(env: Path) -> None:
-    from pipeline import report2
+def test_tables_stage_names_its_tables(env: Path) -> None:
+    from pipeline import tables
+    from pipeline.config import load_params
+    from pipeline.plan import write_plan
 
-    (env / "subpop").mkdir()
-    line = wrote_line(invoke(report2, ["--runs", "subpop", "--out-dir", "rep"]))
-    assert line == ("wrote rep/table2.md, rep/table2.csv, rep/table3.md, rep/table3.csv (from 0 Datasets-2 run(s) "
-                    "in subpop)")
+    params = write_params(env / "p.yaml")
+    write_plan(load_params(params), env / "plan.yaml")
+    (env / "runs").mkdir()
+    args = ["--params", str(params), "--study", "table2", "--runs", "runs", "--md", "rep/t2.md", "--csv", "rep/t2.csv"]
+    line = wrote_line(invoke(tables, args))
+    assert line == "wrote rep/t2.md and rep/t2.csv (from 0 run selection(s) in runs)"
+    assert "not run" in (env / "rep/t2.md").read_text()

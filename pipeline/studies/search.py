@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gerne.core.shares import beta_bounds
-from pipeline.subpop.config import Protocol, SearchParams
+from pipeline.studies.config import Protocol, SearchParams
 
 BETA_CAP = 10.0  # upper end of the β range when Eq. 9 gives no finite bound (ours)
 Draw = Callable[[np.random.Generator, Protocol, SearchParams], Any]

@@ -1,4 +1,4 @@
-"""What each Datasets-2 pipeline stage does: fetch, prepare, biased model, search + seeds, Table 3 runs.
+"""What each stage of a declared dataset does: fetch, prepare, reference (biased) model, sweep + seeds, Table 3.
 
 The search follows SubpopBench: ``search.configs`` configurations with ``search.seed`` (config 0 = the paper's
 values), the winner chosen on validation data by the setting's metric, then rerun with every seed (the search run
@@ -19,11 +19,11 @@ import torch
 from gerne.data.contract import Split
 from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
-from gerne.io import atomic_path, write_json
+from gerne.io import atomic_path, staged_dir, write_json
 from pipeline.runs.common import load_splits
-from pipeline.subpop.config import Protocol, SubpopParams
-from pipeline.subpop.runs import SETTINGS, confidence_scores, run
-from pipeline.subpop.search import config0, configs
+from pipeline.studies.config import Dataset, StudiesParams
+from pipeline.studies.runs import SETTINGS, confidence_scores, run
+from pipeline.studies.search import config0, configs
 
 if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
     from pipeline.config import Params
@@ -31,11 +31,12 @@ if TYPE_CHECKING:  # the params schema is the harness's; the library only reads 
 log = logging.getLogger(__name__)
 
 
-def subpop(params: Params, dataset: str) -> tuple[SubpopParams, Protocol]:
-    """The ``subpop`` section and ``dataset``'s protocol (ConfigError if the section or dataset is missing)."""
-    if params.subpop is None or dataset not in params.subpop.protocol:
-        raise ConfigError(f"params.yaml has no subpop.protocol.{dataset}; add it (see the README, Datasets-2)")
-    return params.subpop, params.subpop.protocol[dataset]
+def declared(params: Params, dataset: str) -> tuple[StudiesParams, Dataset]:
+    """The ``studies`` section and ``dataset``'s declaration (ConfigError naming the declared ones otherwise)."""
+    if dataset not in params.datasets:
+        raise ConfigError(f"params.yaml declares no dataset '{dataset}' under datasets (declared: "
+                          f"{sorted(params.datasets)}); see the README, \"Your own dataset\"")
+    return params.studies, params.datasets[dataset]
 
 
 def fetch(params: Params, dataset: str, raw_dir: str | Path) -> dict[str, str]:
@@ -43,40 +44,39 @@ def fetch(params: Params, dataset: str, raw_dir: str | Path) -> dict[str, str]:
     from gerne.data.fetch import fetch_sources
     from gerne.data.registry import get_dataset
 
-    _, protocol = subpop(params, dataset)
-    mirror = Path(protocol.mirror) if protocol.mirror else None
-    entry = get_dataset(dataset)
+    _, decl = declared(params, dataset)
+    mirror = Path(decl.mirror) if decl.mirror else None
+    entry = get_dataset(decl.kind)
     hint = entry.fetch_hint or " Or put the release files in a directory and set its `mirror` parameter."
     sums = fetch_sources(list(entry.sources), Path(raw_dir), mirror,
-                         hint=f"{hint} (params.yaml: subpop.protocol.{dataset}.mirror)")
+                         hint=f"{hint} (params.yaml: datasets.{dataset}.mirror)")
     write_json(Path(raw_dir) / "checksums.json", sums)
     return sums
 
 
 def prepare(params: Params, dataset: str, raw_dir: str | Path, out_dir: str | Path) -> dict[str, Any]:
-    """Normalise the raw release into the dataset contract and assert its group counts."""
+    """Normalise the raw files into the dataset contract and assert its group counts (where they are known)."""
     from gerne.data.registry import get_dataset
 
-    _, protocol = subpop(params, dataset)
-    prepared = get_dataset(dataset).prepare(Path(raw_dir), Path(out_dir), expected_counts=protocol.expected_counts,
-                                            **protocol.prepare)
+    _, decl = declared(params, dataset)
+    prepared = get_dataset(decl.kind).prepare(Path(raw_dir), Path(out_dir), **decl.prepare)
     log.info("%s prepared: %d samples, %.1f per second", dataset, prepared.rows, prepared.per_second)
     return {"rows": prepared.rows, "seconds": prepared.seconds, "counts": prepared.counts}
 
 
 def _splits(params: Params, data_dir: str | Path) -> dict[str, Split]:
-    return load_splits(data_dir, resolve_device(params.subpop.device if params.subpop else "auto", "subpop.device"))
+    return load_splits(data_dir, resolve_device(params.studies.device, "studies.device"))
 
 
-def train_biased(params: Params, dataset: str, data_dir: str | Path, scores_path: str | Path,
-                 summary_path: str | Path) -> dict[str, Any]:
-    """Algorithm 2 step 1 for Datasets-2: class-balanced ERM with lr ×0.1 and wd ×2 at config 0, checkpoint by
-    val CBA; writes softmax(f̃(x))_y of every training sample to ``scores_path`` (``.npy``)."""
-    sp, protocol = subpop(params, dataset)
+def train_reference(params: Params, dataset: str, data_dir: str | Path, scores_path: str | Path,
+                    summary_path: str | Path) -> dict[str, Any]:
+    """Algorithm 2 step 1: class-balanced ERM with lr ×0.1 and wd ×2 at config 0, checkpoint by val CBA; writes
+    softmax(f̃(x))_y of every training sample to ``scores_path`` (``.npy``)."""
+    sp, protocol = declared(params, dataset)
     splits = _splits(params, data_dir)
-    out = run(protocol, splits, dataset=dataset, setting="biased", cfg=config0(protocol), seed=sp.biased.seed,
-              out_path=summary_path, name=f"{dataset}-biased", lr_factor=sp.biased.lr_factor,
-              wd_factor=sp.biased.weight_decay_factor, erm=True)
+    out = run(protocol, splits, dataset=dataset, setting="biased", cfg=config0(protocol), seed=sp.reference.seed,
+              out_path=summary_path, name=f"{dataset}-biased", lr_factor=sp.reference.lr_factor,
+              wd_factor=sp.reference.weight_decay_factor, erm=True)
     out.model.load_state_dict(out.states["best_val"])
     scores = confidence_scores(out.model, splits["train"], protocol.eval_batch_size)
     with atomic_path(scores_path) as tmp, open(tmp, "wb") as fh:
@@ -97,7 +97,7 @@ def _load_scores(setting: str, scores_path: str | Path | None) -> np.ndarray | N
     if SETTINGS[setting].attributes != "pseudo":
         return None
     if scores_path is None or not Path(scores_path).is_file():
-        raise DataError(f"setting {setting} needs the biased model's scores ({scores_path}); run its biased stage")
+        raise DataError(f"row {setting} needs the reference model's scores ({scores_path}); run its reference stage")
     return np.load(scores_path)
 
 
@@ -113,34 +113,47 @@ def select(sweep_dir: str | Path, n_configs: int, seed: int, metric: str) -> dic
     return {"metric": metric, "best": winner, "candidates": scored}
 
 
+def _reuse(work: Path, committed: Path, name: str, cfg: dict[str, Any]) -> bool:
+    """True when ``work/name`` holds a run of ``cfg``, taken from ``committed/name`` if only that one does."""
+    if _reusable(work / name, cfg):
+        return True
+    if _reusable(committed / name, cfg):
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(committed / name, work / name)
+        return True
+    return False
+
+
 def search(params: Params, dataset: str, setting: str, data_dir: str | Path, sweep_dir: str | Path,
            out_dir: str | Path, scores_path: str | Path | None = None) -> dict[str, Any]:
-    """Search ``subpop.search.configs`` configs (resumable), select on validation, rerun the winner per seed."""
-    sp, protocol = subpop(params, dataset)
+    """Search ``studies.search.configs`` configs, select on validation, rerun the winner per seed.
+
+    Both folders are built beside their targets and swapped in when complete, so a failure or kill leaves the
+    previous results; a rerun resumes from the partial folder and reuses every run of an unchanged config.
+    """
+    sp, protocol = declared(params, dataset)
     if setting not in SETTINGS:
-        raise ConfigError(f"unknown setting '{setting}'; use one of {sorted(SETTINGS)}")
+        raise ConfigError(f"unknown row '{setting}'; use one of {sorted(SETTINGS)}")
     splits, scores = _splits(params, data_dir), _load_scores(setting, scores_path)
-    grid = configs(protocol, sp.search)
-    for i, cfg in enumerate(grid):
-        path = Path(sweep_dir) / f"config{i}" / f"seed{sp.search.seed}.json"
-        if _reusable(path, cfg):
-            log.info("%s %s config %d already trained with this configuration; reusing it", dataset, setting, i)
-            continue
-        run(protocol, splits, dataset=dataset, setting=setting, cfg=cfg, seed=sp.search.seed, out_path=path,
-            scores=scores, name=f"{dataset}-{setting}-config{i}")
-    choice = select(sweep_dir, len(grid), sp.search.seed, SETTINGS[setting].select_metric)
-    write_json(Path(sweep_dir) / "selected.json", choice)
+    grid, seed0 = configs(protocol, sp.search), sp.search.seed
+    with staged_dir(sweep_dir, resume=True) as work:
+        for i, cfg in enumerate(grid):
+            if _reuse(work, Path(sweep_dir), f"config{i}/seed{seed0}.json", cfg):
+                log.info("%s %s config %d already trained with this configuration; reusing it", dataset, setting, i)
+                continue
+            run(protocol, splits, dataset=dataset, setting=setting, cfg=cfg, seed=seed0, scores=scores,
+                out_path=work / f"config{i}" / f"seed{seed0}.json", name=f"{dataset}-{setting}-config{i}")
+        choice = select(work, len(grid), seed0, SETTINGS[setting].select_metric)
+        write_json(work / "selected.json", choice)
     best = choice["best"]
-    for seed in sp.seeds:
-        target = Path(out_dir) / f"seed{seed}.json"
-        if seed == sp.search.seed:
-            Path(out_dir).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(Path(sweep_dir) / f"config{best['config']}" / f"seed{seed}.json", target)
-            continue
-        if _reusable(target, best["search_config"]):
-            continue
-        run(protocol, splits, dataset=dataset, setting=setting, cfg=best["search_config"], seed=seed,
-            out_path=target, scores=scores, name=f"{dataset}-{setting}-best-s{seed}")
+    with staged_dir(out_dir, resume=True) as work:
+        for seed in sp.seeds:
+            if seed == seed0:
+                winner = Path(sweep_dir) / f"config{best['config']}" / f"seed{seed}.json"
+                shutil.copyfile(winner, work / f"seed{seed}.json")
+            elif not _reuse(work, Path(out_dir), f"seed{seed}.json", best["search_config"]):
+                run(protocol, splits, dataset=dataset, setting=setting, cfg=best["search_config"], seed=seed,
+                    out_path=work / f"seed{seed}.json", scores=scores, name=f"{dataset}-{setting}-best-s{seed}")
     return choice
 
 
@@ -167,7 +180,7 @@ def table3(params: Params, data_dir: str | Path, out_dir: str | Path, dataset: s
     Experiment ``cv``: ``folds`` group-stratified folds; train on the others, choose the checkpoint on the held-out
     fold's WGA, report test WGA; folds × seeds runs.
     """
-    sp, protocol = subpop(params, dataset)
+    sp, protocol = declared(params, dataset)
     splits, cfg = _splits(params, data_dir), config0(protocol)
     val, test = splits["val"], splits["test"]
     fold = stratified_folds(val.y, val.a, val.num_attributes, sp.table3.folds, seed=0)
@@ -179,7 +192,7 @@ def table3(params: Params, data_dir: str | Path, out_dir: str | Path, dataset: s
             if absent:
                 raise DataError(f"{data_dir}: the validation split is too small for {sp.table3.folds} folds "
                                 f"(classes {absent} are missing from fold {k}'s {role} part); lower "
-                                "subpop.table3.folds")
+                                "studies.table3.folds")
     jobs = [("full", {"train": val, "val": val, "test": test}, seed, Path(out_dir) / "full" / f"seed{seed}.json")
             for seed in sp.seeds]
     jobs += [(f"cv{k}", data, seed, Path(out_dir) / "cv" / f"fold{k}-seed{seed}.json")

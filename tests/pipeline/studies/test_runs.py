@@ -1,4 +1,5 @@
-"""Datasets-2 runs for real on tiny releases in the real layouts: prepare → biased → search → seeds → Table 3."""
+"""Declared-dataset runs for real on tiny releases in the real layouts: prepare → reference → sweep → seeds →
+Table 3."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from gerne.data import civilcomments, waterbirds
 from gerne.errors import DataError
 from gerne.tracking import Tracker
 from pipeline.config import parse_params
-from pipeline.subpop import stages
-from pipeline.subpop.report import collect, table2, table3
+from pipeline.studies import stages
+from pipeline.studies.report import collect, table2, table3
 from tests.conftest import REPO
 from tests.data.fixtures import bert_vocab_dir, civilcomments_release, extract_tar, waterbirds_release
 from tests.helpers import toy_dataset
@@ -24,12 +25,15 @@ from tests.helpers import toy_dataset
 TINY = {"steps": 4, "eval_every": 2, "eval_batch_size": 8, "precision": "fp32", "batch_size": 2}
 
 
-def _params(protocols: dict, **subpop) -> object:
+def _params(declared: dict, datasets: list[str] | None = None, **studies) -> object:
     data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
-    data["subpop"].update({"seeds": [0, 1], "device": "cpu", **subpop})
-    for name, update in protocols.items():
-        data["subpop"]["protocol"][name].update(update)
-    data["subpop"]["search"]["configs"] = 2
+    data["studies"].update({"seeds": [0, 1], "device": "cpu", **studies})
+    data["studies"]["tables"]["table2"]["datasets"] = datasets or []
+    for name, update in declared.items():
+        data["datasets"][name].update(update)
+    data["studies"]["search"].setdefault("configs", 2)
+    if "search" not in studies:
+        data["studies"]["search"]["configs"] = 2
     return parse_params(data)
 
 
@@ -48,16 +52,16 @@ def birds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 
 def test_waterbirds_biased_search_seeds_and_table2(birds: tuple[Path, dict], tmp_path: Path) -> None:
-    data, counts = birds
-    p = _params({"waterbirds": {**TINY, "model": "resnet18", "model_options": {"pretrained": False},
-                                "expected_counts": counts}}, datasets=["waterbirds"])
+    data, _ = birds
+    p = _params({"waterbirds": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},
+                datasets=["waterbirds"])
     scores = tmp_path / "scores.npy"
-    biased = stages.train_biased(p, "waterbirds", data, scores, tmp_path / "runs/waterbirds/biased.json")
+    biased = stages.train_reference(p, "waterbirds", data, scores, tmp_path / "runs/waterbirds/biased.json")
     assert biased["selections"]["best_val"]["metric"] == "val_cba"
     assert biased["setting"] == "biased" and biased["config"]["setting"] == "biased"  # not a table setting
     conf = np.load(scores)
     assert conf.shape == (10,) and ((conf > 0) & (conf < 1)).all()
-    for setting in ("no_no",):  # yes_yes runs through DVC in tests/pipeline/test_subpop.py
+    for setting in ("no_no",):  # yes_yes runs through DVC in tests/pipeline/test_studies.py
         sweep, out = tmp_path / "sweep" / setting, tmp_path / "runs/waterbirds" / setting
         choice = stages.search(p, "waterbirds", setting, data, sweep, out, scores)
         assert choice["metric"] == {"yes_yes": "val_wga", "no_no": "val_worst_class"}[setting]
@@ -87,7 +91,7 @@ def test_table3_val_only_folds(tmp_path: Path) -> None:
                 datasets=["celeba"], table3={"datasets": ["celeba"], "folds": 2}, seeds=[0])
     fold = stages.stratified_folds(*(torch.tensor(v) for v in ([0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 1])), 2, 3, 0)
     assert sorted(fold[:3]) == sorted(fold[3:]) == [0, 1, 2]  # each group spread over every fold
-    summaries = stages.table3(p, data, tmp_path / "runs/celeba_valonly")
+    summaries = stages.table3(p, data, tmp_path / "runs/celeba/valonly")
     assert len(summaries) == 1 + 2  # full × seeds + folds × seeds
     md, frame = table3(collect(tmp_path / "runs"))
     assert frame.set_index("experiment")["n"].to_dict() == {"full": 1, "cv": 2} and "90.97" in md
@@ -109,9 +113,38 @@ def test_civilcomments_tiny_bert_pseudo_run(tmp_path: Path) -> None:
     p = _params({"civilcomments": {**TINY, "batch_size": 1, "pseudo_batch_size": 2, "model_options": bert}},
                 datasets=["civilcomments"])
     scores = tmp_path / "scores.npy"
-    stages.train_biased(p, "civilcomments", data, scores, tmp_path / "biased.json")
+    stages.train_reference(p, "civilcomments", data, scores, tmp_path / "biased.json")
     choice = stages.search(p, "civilcomments", "no_yes", data, tmp_path / "sweep", tmp_path / "out", scores)
     assert "dropout" in choice["best"]["search_config"]
     summary = json.loads((tmp_path / "out" / "seed1.json").read_text())
     assert summary["config"]["loop"]["optimizer"] == "adamw" and summary["config"]["loop"]["clip_norm"] == 1.0
     assert np.isfinite(summary["history"][-1]["loss_ext"])
+
+
+def test_failed_search_keeps_the_previous_results(birds: tuple[Path, dict], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search that fails half-way leaves both folders as they were; the rerun trains only what is missing."""
+    data, _ = birds
+    p = _params({"waterbirds": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},
+                datasets=["waterbirds"], seeds=[0])
+    sweep, out = tmp_path / "sweep", tmp_path / "out"
+    stages.search(p, "waterbirds", "yes_yes", data, sweep, out)
+    before = {f: f.read_bytes() for f in sorted(sweep.rglob("*.json")) + sorted(out.rglob("*.json"))}
+    wider = _params({"waterbirds": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},
+                    datasets=["waterbirds"], seeds=[0], search={"configs": 3, "seed": 0})
+    trained = []
+    real_run = stages.run
+
+    def failing_run(*args, **kwargs):
+        trained.append(kwargs["name"])
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(stages, "run", failing_run)
+    with pytest.raises(RuntimeError):
+        stages.search(wider, "waterbirds", "yes_yes", data, sweep, out)
+    assert trained == ["waterbirds-yes_yes-config2"]  # configs 0 and 1 reused from the committed folder
+    assert {f: f.read_bytes() for f in before} == before and not (sweep / "config2").exists()
+    monkeypatch.setattr(stages, "run", real_run)
+    stages.search(wider, "waterbirds", "yes_yes", data, sweep, out)
+    assert (sweep / "config2" / "seed0.json").is_file() and (sweep / "config0" / "seed0.json").read_bytes() == \
+        before[sweep / "config0" / "seed0.json"]

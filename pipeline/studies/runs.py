@@ -1,4 +1,4 @@
-"""One Datasets-2 run under the SubpopBench protocol: a setting, a search config and a seed on a prepared dataset.
+"""One run on a declared dataset under the SubpopBench protocol: a row, a search config and a seed.
 
 Settings (BENCHMARKS.md, Sec. 5): attributes known in train and val (``yes_yes``), unknown in train but known in
 val (``no_yes``: pseudo-attributes, checkpoint and config chosen by val WGA) and unknown in both (``no_no``: val
@@ -24,8 +24,8 @@ from gerne.models import build_model
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig
 from pipeline.runs.common import tracked_fit, write_summary
-from pipeline.subpop.config import Protocol
-from pipeline.subpop.search import resolve_beta
+from pipeline.studies.config import Protocol
+from pipeline.studies.search import resolve_beta
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,8 @@ def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, setting: 
     loop = loop_config(protocol, cfg, seed, s.select_metric, lr_factor, wd_factor)
     run_name = name or f"{dataset}-{setting}-s{seed}"
     config = {"dataset": dataset, "setting": setting, "search_config": cfg, "beta": method.beta,
-              "loop": loop.__dict__, "protocol": protocol.model_dump(exclude={"expected_counts"})}
-    tags = {"stage": "subpop", "dataset": dataset, "setting": setting, "seed": seed}
+              "loop": loop.__dict__, "protocol": protocol.model_dump(include=set(Protocol.model_fields))}
+    tags = {"stage": "reference" if erm else "sweep", "dataset": dataset, "setting": setting, "seed": seed}
     evals = {k: splits[k] for k in ("train", "val", "test")}
     model = build(protocol, train, cfg, seed, train.y.device)
     spec = {"name": run_name, "config": config, "tags": tags}

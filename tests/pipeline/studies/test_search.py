@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gerne.core.shares import beta_bounds
-from pipeline.subpop.config import Protocol, SearchParams
-from pipeline.subpop.search import BETA_CAP, config0, configs, resolve_beta
+from pipeline.studies.config import Protocol, SearchParams
+from pipeline.studies.search import BETA_CAP, config0, configs, resolve_beta
 
 WATERBIRDS = Protocol(model="resnet50", steps=5001, eval_every=300, lr=1.0e-4, weight_decay=1.0e-2, batch_size=16,
                       c=0.5)

@@ -1,0 +1,94 @@
+"""The stage list of the declared datasets, generated from params.yaml into ``plan.yaml`` (read by dvc.yaml).
+
+DVC cannot interpolate lists into ``deps``, and a ``matrix`` is a full product (a dataset without attributes must
+not get the rows that need them), so the studies are expanded here into one item per stage instance, each with
+its resolved paths: ``fetch@<dataset>``, ``prepare@<dataset>``, ``reference@<dataset>`` (only where a row needs
+pseudo-attributes), ``sweep@<dataset>-<row>``, ``valonly@<dataset>`` and ``tables@<study>``. Every ``sweep`` item has
+one upstream input: the reference scores for pseudo-attribute rows, the dataset's counts otherwise, so rows with
+true attributes never wait for (or rerun after) the biased model. ``gerne plan`` writes the file, ``make repro``
+runs it first, and every stage of these datasets refuses to run on a stale plan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from gerne.errors import ConfigError
+from gerne.io import write_text
+
+if TYPE_CHECKING:
+    from pipeline.config import Params
+
+PLAN = "plan.yaml"
+HEADER = "# Generated from params.yaml by `gerne plan` (make repro runs it); do not edit. dvc.yaml reads it.\n"
+PSEUDO_ROWS = ("no_yes", "no_no")  # rows whose method sees pseudo-attributes from the reference model
+METHOD = "gerne/methods/gerne.py"
+
+
+def _used(p: Params) -> list[str]:
+    names = [n for t in p.studies.tables.values() for n in t.datasets] + list(p.studies.table3.datasets)
+    return list(dict.fromkeys(names))
+
+
+def _rows(p: Params) -> dict[str, list[str]]:
+    rows: dict[str, list[str]] = {}
+    for table in p.studies.tables.values():
+        for name in table.datasets:
+            rows[name] = list(dict.fromkeys([*rows.get(name, []), *table.rows]))
+    return rows
+
+
+def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
+    """The stage items of every declared dataset a study uses (pure: params in, mapping out)."""
+    from gerne.data.registry import get_dataset
+    from gerne.models import FILES
+
+    out: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in ("fetch", "prepare", "reference", "sweep",
+                                                                 "valonly", "tables")}
+    rows = _rows(p)
+    for name in _used(p):
+        d, entry = p.datasets[name], get_dataset(p.datasets[name].kind)
+        raw = d.root if entry.read_in_place else f"data/raw/{name}"
+        data, counts, model = f"data/{name}", f"metrics/{name}/counts.json", FILES[d.model]
+        if not entry.read_in_place:
+            out["fetch"][name] = {"dataset": name, "module": entry.module, "raw": raw}
+        out["prepare"][name] = {"dataset": name, "module": entry.module, "raw": raw, "data": data, "counts": counts}
+        scores = f"data/scores/{name}/biased.npy"
+        if any(r in PSEUDO_ROWS for r in rows.get(name, [])):
+            out["reference"][name] = {"dataset": name, "data": data, "model": model, "scores": scores,
+                                      "summary": f"runs/datasets/{name}/biased.json"}
+        for row in rows.get(name, []):
+            out["sweep"][f"{name}-{row}"] = {
+                "dataset": name, "row": row, "data": data, "model": model, "method": METHOD,
+                "input": scores if row in PSEUDO_ROWS else counts,
+                "sweep_dir": f"runs/datasets_sweep/{name}/{row}", "out_dir": f"runs/datasets/{name}/{row}"}
+        if name in p.studies.table3.datasets:
+            out["valonly"][name] = {"dataset": name, "data": data, "model": model, "method": METHOD,
+                                    "out_dir": f"runs/datasets/{name}/valonly"}
+    for study in [*p.studies.tables, "table3"]:
+        out["tables"][study] = {"study": study, "md": f"reports/{study}.md", "csv": f"reports/{study}.csv"}
+    return out
+
+
+def render(p: Params) -> str:
+    return HEADER + yaml.safe_dump({"plan": plan(p)}, sort_keys=False, width=120)
+
+
+def write_plan(p: Params, path: str | Path = PLAN) -> bool:
+    """Write ``plan.yaml`` for ``p``; True when it changed."""
+    text, target = render(p), Path(path)
+    if target.is_file() and target.read_text(encoding="utf-8") == text:
+        return False
+    write_text(target, text)
+    return True
+
+
+def check_plan(p: Params, path: str | Path = PLAN) -> None:
+    """ConfigError when ``plan.yaml`` is missing or does not match ``p`` (datasets or studies edited since)."""
+    target = Path(path)
+    if not target.is_file() or target.read_text(encoding="utf-8") != render(p):
+        raise ConfigError(f"{target} is stale: params.yaml's datasets or studies changed since it was generated. "
+                          "Run `gerne plan` (or `make repro`, which runs it), then `dvc repro` again")

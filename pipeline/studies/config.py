@@ -1,0 +1,209 @@
+"""The ``datasets`` and ``studies`` sections of params.yaml: every dataset besides C-MNIST's Table 1 column (the
+Table 2/3 releases and your own data) is declared once, and studies train rows × seeds on them.
+
+A declaration names a registry ``kind`` (``gerne.data.registry``), where its files come from and its training
+protocol (SubpopBench's step budget, model, optimiser, batch, config 0 = the paper's values, Appendix F). A study
+is a report table: which datasets × rows it trains. Validated with the rest of params.yaml (strict keys, ranges,
+did-you-mean hints); defaults not stated by the paper are marked as ours.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gerne.device import DeviceName
+
+ROWS = ("yes_yes", "no_yes", "no_no")  # attributes known in train/val (BENCHMARKS.md, Sec. 5)
+NEEDS_ATTRIBUTES = {"yes_yes": "train and validation", "no_yes": "validation"}  # no_no needs none
+RESERVED = {"raw", "scores", "pseudo", "cmnist", "cmnist_sweep", "cmnist_fig2", "datasets", "datasets_sweep",
+            "table1_cmnist", "table3", "REPRODUCTION", "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _hint(name: str, known: Any) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else f"; declared: {sorted(known)}"
+
+
+class Protocol(_Strict):
+    """Training protocol of one dataset and the paper's hyper-parameters (search config 0)."""
+
+    model: str = Field(description="a model family of the registry (gerne.models): mlp, resnet18, resnet50, bert")
+    model_options: dict[str, Any] = Field(default_factory=dict, description="e.g. pretrained: false, dropout, hidden")
+    steps: int = Field(gt=0, description="training steps (SubpopBench: 5,001 Waterbirds, 30,001 the others)")
+    eval_every: int = Field(gt=0, description="steps between full val + test evaluations")
+    optimizer: Literal["sgd", "adamw"] = "sgd"
+    schedule: Literal["constant", "linear"] = "constant"
+    clip_norm: float | None = Field(None, gt=0.0)
+    lr: float = Field(gt=0.0)
+    weight_decay: float = Field(ge=0.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    batch_size: int = Field(gt=0, description="B per class (batch_unit: class) or per group")
+    batch_unit: Literal["class", "group"] = "class"
+    pseudo_batch_size: int | None = Field(None, gt=0, description="B per pseudo-group (CivilComments: 16)")
+    c: float = Field(gt=0.0, le=1.0)
+    beta: float | None = Field(None, description="config 0's β; null = 1/c − 1 (ours: the paper does not say)")
+    t: float = Field(0.1, gt=0.0, le=0.5, description="config 0's pseudo-minority share (ours)")
+    eval_batch_size: int = Field(256, gt=0)
+    precision: Literal["fp32", "bf16"] = "bf16"
+
+    @field_validator("model")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        from gerne.models import MODELS
+
+        if v not in MODELS:
+            raise ValueError(f"unknown model '{v}'{_hint(v, MODELS)}; available: {', '.join(sorted(MODELS))}")
+        return v
+
+    @model_validator(mode="after")
+    def _budget(self) -> Protocol:
+        if self.eval_every > self.steps:
+            raise ValueError(f"eval_every ({self.eval_every}) exceeds steps ({self.steps})")
+        return self
+
+    def config0_beta(self) -> float:
+        """β of search config 0: the given value, else 1/c − 1 (where the rarest group starts to dominate)."""
+        return self.beta if self.beta is not None else 1.0 / self.c - 1.0
+
+
+class Dataset(Protocol):
+    """One declared dataset: its registry kind, where its files are, how they are prepared, its protocol."""
+
+    kind: str = Field(description="registry kind: waterbirds, celeba, civilcomments, or own (your own data)")
+    mirror: str = Field("", description="releases: directory holding the release files ('' = download)")
+    root: str = Field("", description="own: folder holding metadata.csv and the files its `filename` column names")
+    prepare: dict[str, Any] = Field(description="options of the kind's prepare(): image_size, transform, "
+                                    "expected_counts; own also metadata (default metadata.csv) and attributes "
+                                    "(false when the table has no bias-attribute column `a`)")
+
+    @property
+    def attributes(self) -> bool:
+        """Whether the data has true bias attributes (own data may not)."""
+        return bool(self.prepare.get("attributes", True))
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        from gerne.data.registry import KINDS
+
+        if v not in KINDS:
+            raise ValueError(f"unknown dataset kind '{v}'{_hint(v, KINDS)}; available: {', '.join(sorted(KINDS))}")
+        return v
+
+    @model_validator(mode="after")
+    def _files(self) -> Dataset:
+        import inspect
+
+        from gerne.data.registry import KINDS
+
+        if self.kind == "own" and not self.root:
+            raise ValueError("kind: own needs `root`, the folder holding metadata.csv and the images")
+        if self.kind != "own" and self.root:
+            raise ValueError(f"`root` is for kind: own; a {self.kind} release is fetched (set `mirror` to a "
+                             "directory holding its files, or \"\" to download)")
+        if self.kind != "own" and "mirror" not in self.model_fields_set:
+            raise ValueError(f"a {self.kind} release needs `mirror` (\"\" = download, or a directory holding it)")
+        if self.kind == "own" and self.mirror:
+            raise ValueError("kind: own reads `root` in place; remove `mirror`")
+        accepted = [n for n, prm in inspect.signature(KINDS[self.kind].prepare).parameters.items()
+                    if prm.kind == prm.KEYWORD_ONLY and n != "workers"]
+        for key in self.prepare:
+            if key not in accepted:
+                raise ValueError(f"prepare option '{key}' is not one of kind {self.kind}'s{_hint(key, accepted)}; "
+                                 f"accepted: {accepted}")
+        return self
+
+
+class SearchParams(_Strict):
+    """SubpopBench's search: ``configs`` draws (config 0 = paper values) with ``seed``, winner with every seed."""
+
+    configs: int = Field(16, ge=1)
+    seed: int = Field(0, ge=0)
+    lr_spread: float = Field(0.5, ge=0.0, description="lr = paper lr × 10^U(−spread, spread)")
+    c: list[float] = Field(default_factory=lambda: [0.5, 1.0])
+    t: list[float] = Field(default_factory=lambda: [0.01, 0.5], description="t ~ U(low, high), t ∈ (0, 1/2]")
+    dropout: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.5], description="text models only")
+
+    @field_validator("t")
+    @classmethod
+    def _t_range(cls, v: list[float]) -> list[float]:
+        if len(v) != 2 or not (0.0 < v[0] <= v[1] <= 0.5):
+            raise ValueError(f"search.t is [low, high] with 0 < low <= high <= 0.5, got {v}")
+        return v
+
+
+class ReferenceParams(_Strict):
+    """The biased reference model f̃ for pseudo-attributes: class-balanced ERM, lr ×0.1, wd ×2 (Appendix F)."""
+
+    lr_factor: float = Field(1.0e-1, gt=0.0)
+    weight_decay_factor: float = Field(2.0, ge=0.0)
+    seed: int = Field(0, ge=0)
+
+
+class TableStudy(_Strict):
+    """One report table: the rows (attribute settings) trained on each of its datasets."""
+
+    datasets: list[str] = Field(default_factory=list, description="declared datasets; [] = the table reads not run")
+    rows: list[Literal["yes_yes", "no_yes", "no_no"]] = Field(default_factory=lambda: list(ROWS), min_length=1)
+
+
+class Table3Params(_Strict):
+    """Appendix G: CelebA trained on its validation split only (full, and ``folds``-fold cross-validation)."""
+
+    datasets: list[Literal["celeba"]] = Field(default_factory=list, description="[celeba] to run Table 3")
+    folds: int = Field(3, ge=2)
+
+
+class StudiesParams(_Strict):
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    device: DeviceName = "auto"
+    search: SearchParams = SearchParams()
+    reference: ReferenceParams = ReferenceParams()
+    tables: dict[str, TableStudy] = Field(default_factory=dict, description="report name → its datasets × rows")
+    table3: Table3Params = Table3Params()
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v) or any(s < 0 for s in v):
+            raise ValueError(f"studies.seeds must be distinct non-negative integers, got {v}")
+        return v
+
+    @field_validator("tables")
+    @classmethod
+    def _names(cls, v: dict[str, TableStudy]) -> dict[str, TableStudy]:
+        for name in v:
+            if not NAME.match(name) or name in RESERVED:
+                raise ValueError(f"study name '{name}' must be lower-case letters, digits and _ (not one of the "
+                                 f"names the pipeline uses: {sorted(RESERVED)}); it names reports/<name>.md")
+        return v
+
+
+def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
+    """Cross-references: names, declared datasets, rows that need attributes the data does not have."""
+    for name in datasets:
+        if not NAME.match(name) or name in RESERVED:
+            raise ValueError(f"dataset name '{name}' must be lower-case letters, digits and _ and not one of "
+                             f"{sorted(RESERVED)}; it names data/<name>/ and runs/datasets/<name>/")
+    for study, table in studies.tables.items():
+        for name in table.datasets:
+            if name not in datasets:
+                raise ValueError(f"studies.tables.{study}.datasets names '{name}', which is not declared under "
+                                 f"datasets{_hint(name, datasets)}")
+            missing = [r for r in table.rows if r in NEEDS_ATTRIBUTES and not datasets[name].attributes]
+            if missing:
+                raise ValueError(f"studies.tables.{study}.rows has {missing}, which need true attributes in "
+                                 f"{NEEDS_ATTRIBUTES[missing[0]]}; datasets.{name} has attributes: false, so only "
+                                 "no_no can run on it (pseudo-attributes, checkpoints by worst-class accuracy)")
+    for name in studies.table3.datasets:
+        if name not in datasets:
+            raise ValueError(f"studies.table3.datasets names '{name}', which is not declared under datasets")

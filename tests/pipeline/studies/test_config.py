@@ -1,0 +1,62 @@
+"""The `datasets` and `studies` sections are validated with the rest of params.yaml."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from gerne.errors import ConfigError
+from pipeline.config import load_params, parse_params
+from tests.conftest import REPO
+
+OWN = {"kind": "own", "root": "my/data", "prepare": {"image_size": 8}, "model": "mlp", "steps": 20, "eval_every": 10,
+       "lr": 1.0e-2, "weight_decay": 0.0, "batch_size": 4, "c": 0.5, "precision": "fp32"}
+
+
+def _params() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def test_default_params_keep_the_releases_off() -> None:
+    p = load_params(REPO / "params.yaml")
+    assert p.studies.tables["table2"].datasets == [] and p.studies.table3.datasets == []
+    assert p.datasets["waterbirds"].steps == 5001 and p.datasets["celeba"].eval_every == 1000
+    assert p.datasets["civilcomments"].model == "bert" and p.datasets["waterbirds"].kind == "waterbirds"
+
+
+def test_own_dataset_declaration() -> None:
+    data = copy.deepcopy(_params())
+    data["datasets"]["mine"] = {**OWN, "prepare": {"image_size": 8, "attributes": False}}
+    data["studies"]["tables"]["mine"] = {"datasets": ["mine"], "rows": ["no_no"]}
+    p = parse_params(data)
+    assert p.datasets["mine"].kind == "own" and not p.datasets["mine"].attributes
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: d["studies"]["tables"]["table2"].update(datasets=["waterbird"]), "did you mean 'waterbirds'"),
+    (lambda d: d["datasets"]["waterbirds"].update(eval_every=9000), "eval_every"),
+    (lambda d: d["datasets"]["waterbirds"].update(c=1.5), "c"),
+    (lambda d: d["datasets"]["waterbirds"].update(kind="waterbird"), "unknown dataset kind 'waterbird'"),
+    (lambda d: d["datasets"]["waterbirds"].update(model="resnet5"), "unknown model 'resnet5'"),
+    (lambda d: d["datasets"]["waterbirds"].update(root="x"), "for kind: own"),
+    (lambda d: d["datasets"].update(mine={**OWN, "root": ""}), "needs `root`"),
+    (lambda d: d["datasets"].update(raw=OWN), "dataset name 'raw'"),
+    (lambda d: d["studies"]["tables"].update(table1_cmnist={"datasets": []}), "study name 'table1_cmnist'"),
+    (lambda d: (d["datasets"].update(mine={**OWN, "prepare": {"attributes": False}}),
+                d["studies"]["tables"].update(mine={"datasets": ["mine"], "rows": ["yes_yes", "no_no"]})),
+     r"has \['yes_yes'\], which need true attributes"),
+    (lambda d: d["studies"]["table3"].update(datasets=["celeba"]) or d["datasets"].pop("celeba"), "not declared"),
+    (lambda d: d["studies"]["search"].update(t=[0.2, 0.9]), "0.5"),
+    (lambda d: d["datasets"]["celeba"].update(stpes=3), "stpes"),
+    (lambda d: d["datasets"]["celeba"].update(prepare={"imagesize": 3}), "did you mean 'image_size'"),
+    (lambda d: d["datasets"]["celeba"].pop("mirror"), "needs `mirror`"),
+    (lambda d: d["datasets"]["celeba"].pop("prepare"), "prepare"),
+    (lambda d: d["studies"].update(seeds=[0, 0]), "distinct"),
+])
+def test_bad_values_are_refused(edit, message: str) -> None:
+    data = copy.deepcopy(_params())
+    edit(data)
+    with pytest.raises(ConfigError, match=message):
+        parse_params(data)

@@ -1,0 +1,100 @@
+"""A researcher's own image dataset through `dvc repro`, as the README's worked example declares it: PNG files and
+a metadata.csv written here, real DVC stages, a real MLflow store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from tests.pipeline.conftest import run
+
+OWN = {"kind": "own", "root": "mydata", "prepare": {"transform": "resize_crop", "image_size": 8}, "model": "mlp",
+       "model_options": {"hidden": [32]}, "steps": 20, "eval_every": 10, "optimizer": "sgd", "lr": 5.0e-2,
+       "weight_decay": 0.0, "batch_size": 4, "c": 0.5, "eval_batch_size": 64, "precision": "fp32"}
+
+
+def write_png_dataset(root: Path, n_train: int = 48, n_eval: int = 16) -> pd.DataFrame:
+    """Two classes (a bright square top-left or bottom-right) on a background colour that is the bias attribute:
+    in train, 7 of 8 images of class y have background y."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for split, n in (("train", n_train), ("val", n_eval), ("test", n_eval)):
+        for i in range(n):
+            y = i % 2
+            a = y if (split == "train" and i % 8 != 7) else (i // 2) % 2
+            img = np.full((12, 12, 3), (40, 40, 200) if a else (200, 40, 40), np.uint8)
+            img += rng.integers(0, 30, img.shape, dtype=np.uint8)
+            r = slice(1, 6) if y == 0 else slice(6, 11)
+            img[r, r] = 255
+            name = f"img/{split}_{i:03d}.png"
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img).save(root / name)
+            rows.append({"id": f"{split}-{i}", "filename": name, "split": split, "y": y, "a": a})
+    table = pd.DataFrame(rows)
+    table.to_csv(root / "metadata.csv", index=False)
+    return table
+
+
+def _declare(root: Path, rows: list[str], attributes: bool = True) -> None:
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["datasets"]["mine"] = {**OWN, "prepare": {**OWN["prepare"], "attributes": attributes}}
+    params["studies"].update(seeds=[0, 1], device="cpu")
+    params["studies"]["search"]["configs"] = 2
+    params["studies"]["tables"]["mine"] = {"datasets": ["mine"], "rows": rows}
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.mark.integration
+def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, str]]) -> None:
+    root, env = project_copy
+    table = write_png_dataset(root / "mydata")
+    _declare(root, ["yes_yes", "no_yes", "no_no"])
+    run(["gerne", "plan"], root, env)
+    listed = run(["dvc", "stage", "list"], root, env).stdout
+    assert "fetch@mine" not in listed  # read in place: nothing to fetch
+    assert all(f"{s}@mine" in listed for s in ("prepare", "reference", "tables"))
+    run(["gerne", "store-init"], root, env)
+    run(["dvc", "repro", "tables@mine"], root, env)
+
+    counts = json.loads((root / "metrics/mine/counts.json").read_text())
+    assert sum(counts["splits"]["train"].values()) == (table.split == "train").sum()
+    for row in ("yes_yes", "no_yes", "no_no"):
+        for seed in (0, 1):
+            summary = json.loads((root / f"runs/datasets/mine/{row}/seed{seed}.json").read_text())
+            assert [h["step"] for h in summary["history"]] == [10.0, 20.0]
+            assert summary["config"]["protocol"]["model"] == "mlp"
+    report = pd.read_csv(root / "reports/mine.csv")
+    best = report[report.selection == "best_val"]
+    assert sorted(best.row) == ["no_no", "no_yes", "yes_yes"] and (best.n == 2).all()
+    assert best[["test_gba_mean", "test_wga_mean", "test_conflicting_acc_mean"]].stack().between(0, 100).all()
+    assert "| mine | yes_yes | best_val |" in (root / "reports/mine.md").read_text()
+    with sqlite3.connect(root / "mlflow.db") as db:  # one experiment named after the dataset holds every run
+        names = dict(db.execute("select name, experiment_id from experiments").fetchall())
+        n_runs = db.execute("select count(*) from runs where experiment_id = ?", (names["mine"],)).fetchone()[0]
+    assert n_runs == 1 + 3 * (2 + 1) + 1  # reference + rows × (configs + the other seed) + the report
+    assert "up to date" in run(["dvc", "status", "tables@mine"], root, env).stdout
+
+    # data edited in place: DVC sees the folder changed and prepares it again
+    write_png_dataset(root / "mydata", n_train=40)
+    assert "prepare@mine" in run(["dvc", "status"], root, env).stdout
+
+    # a study edited without regenerating plan.yaml is refused, naming the fix; nothing is overwritten
+    before = (root / "reports/mine.md").read_bytes()
+    _declare(root, ["no_no"])
+    proc = run(["dvc", "repro", "--single-item", "tables@mine"], root, env, check=False)
+    assert proc.returncode != 0 and "gerne plan" in proc.stderr + proc.stdout
+    assert (root / "reports/mine.md").read_bytes() == before
+
+    # data without attributes cannot run rows that need them: refused before anything is written
+    _declare(root, ["yes_yes", "no_no"], attributes=False)
+    plan_before = (root / "plan.yaml").read_bytes()
+    proc = run(["gerne", "plan"], root, env, check=False)
+    assert proc.returncode == 1 and "need true attributes" in proc.stderr
+    assert (root / "plan.yaml").read_bytes() == plan_before

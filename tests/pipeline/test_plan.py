@@ -1,0 +1,55 @@
+"""plan.yaml: the declared datasets' stage items, generated from params.yaml; a stale plan fails here and in stages."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from gerne.errors import ConfigError
+from pipeline.config import load_params, parse_params
+from pipeline.plan import PLAN, check_plan, plan, render, write_plan
+from tests.conftest import REPO
+from tests.pipeline.studies.test_config import OWN
+
+
+def test_committed_plan_is_current() -> None:
+    """Regenerate with `gerne plan` (make repro does) whenever params.yaml's datasets or studies change."""
+    assert (REPO / PLAN).read_text(encoding="utf-8") == render(load_params(REPO / "params.yaml"))
+
+
+def _design() -> dict:
+    data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
+    data["datasets"]["mine"] = {**OWN, "prepare": {"attributes": False}}
+    data["studies"]["tables"]["table2"]["datasets"] = ["waterbirds"]
+    data["studies"]["tables"]["table2"]["rows"] = ["yes_yes", "no_no"]
+    data["studies"]["tables"]["mine"] = {"datasets": ["mine", "waterbirds"], "rows": ["no_no"]}
+    data["studies"]["table3"]["datasets"] = ["celeba"]
+    return data
+
+
+def test_items_per_stage_kind() -> None:
+    items = plan(parse_params(_design()))
+    assert list(items["fetch"]) == ["waterbirds", "celeba"]  # own data is read in place
+    assert items["prepare"]["mine"]["raw"] == "my/data" and items["prepare"]["mine"]["module"] == "gerne/data/own.py"
+    assert list(items["reference"]) == ["waterbirds", "mine"]  # only where a row sees pseudo-attributes
+    assert list(items["sweep"]) == ["waterbirds-yes_yes", "waterbirds-no_no", "mine-no_no"]  # no duplicates
+    wb = items["sweep"]["waterbirds-yes_yes"]
+    assert wb["input"] == "metrics/waterbirds/counts.json"  # true attributes: never waits for the biased model
+    assert items["sweep"]["mine-no_no"]["input"] == "data/scores/mine/biased.npy"
+    assert items["sweep"]["mine-no_no"]["model"] == "gerne/models/mlp.py"
+    assert wb["model"] == "gerne/models/resnet.py" and wb["out_dir"] == "runs/datasets/waterbirds/yes_yes"
+    assert list(items["valonly"]) == ["celeba"] and "celeba" not in items["reference"]
+    assert list(items["tables"]) == ["table2", "mine", "table3"]
+
+
+def test_stale_plan_is_refused(tmp_path) -> None:
+    p = parse_params(_design())
+    target = tmp_path / PLAN
+    with pytest.raises(ConfigError, match="gerne plan"):
+        check_plan(p, target)  # missing
+    assert write_plan(p, target) and not write_plan(p, target)  # written, then unchanged
+    check_plan(p, target)
+    with pytest.raises(ConfigError, match="stale"):
+        check_plan(load_params(REPO / "params.yaml"), target)

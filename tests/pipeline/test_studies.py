@@ -1,0 +1,72 @@
+"""Declared datasets through DVC for real: a Waterbirds release in its real layout, fetched from a mirror directory,
+and a user's own PNG dataset read in place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.data.fixtures import waterbirds_release
+from tests.pipeline.conftest import run
+
+
+def _switch_on(root: Path, env: dict[str, str], mirror: Path, counts: dict) -> None:
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    st = params["studies"]
+    st.update(seeds=[0, 1], device="cpu")
+    st["tables"]["table2"].update(datasets=["waterbirds"], rows=["yes_yes", "no_no"])
+    st["search"]["configs"] = 2
+    params["datasets"]["waterbirds"].update(model="resnet18", model_options={"pretrained": False},
+                                            prepare={"image_size": 16, "expected_counts": counts}, steps=4,
+                                            eval_every=2, batch_size=2, eval_batch_size=8, precision="fp32",
+                                            mirror=str(mirror))
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["gerne", "plan"], root, env)
+
+
+@pytest.mark.integration
+def test_default_design_reports_datasets2_as_not_run(project_copy: tuple[Path, dict[str, str]]) -> None:
+    root, env = project_copy
+    (root / "runs/datasets").mkdir(parents=True)  # git-tracked (README) in a real clone
+    listed = run(["dvc", "stage", "list"], root, env).stdout
+    assert "tables@table2" in listed and "fetch@" not in listed and "sweep@" not in listed  # off by default
+    run(["dvc", "repro", "--single-item", "tables@table2", "tables@table3"], root, env)
+    md = (root / "reports/table2.md").read_text()
+    assert md.count("not run") == 2 * 3 * 3 and "91.98 ± 0.15" in md
+    assert "not run" in (root / "reports/table3.md").read_text()
+
+
+@pytest.mark.integration
+def test_waterbirds_fetch_prepare_search_report(project_copy: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    root, env = project_copy
+    tar, counts = waterbirds_release(tmp_path / "mirror")
+    _switch_on(root, env, tar.parent, counts)
+    listed = run(["dvc", "stage", "list"], root, env).stdout
+    assert "reference@waterbirds" in listed and "sweep@waterbirds-no_no" in listed and "no_yes" not in listed
+    run(["dvc", "repro", "tables@table2"], root, env)
+
+    sums = json.loads((root / "data/raw/waterbirds/checksums.json").read_text())
+    assert sums[tar.name].startswith("sha256:")  # no published checksum: computed and recorded
+    assert json.loads((root / "metrics/waterbirds/counts.json").read_text())["splits"] == counts
+    for setting in ("yes_yes", "no_no"):
+        for seed in (0, 1):
+            summary = json.loads((root / f"runs/datasets/waterbirds/{setting}/seed{seed}.json").read_text())
+            assert [h["step"] for h in summary["history"]] == [2.0, 4.0]
+    table = pd.read_csv(root / "reports/table2.csv")
+    done = table[(table.dataset == "waterbirds") & table.setting.isin(["yes_yes", "no_no"])]
+    assert (done["n"] == 2).all() and done["ours_mean"].between(0, 100).all()
+    assert (table[table.dataset != "waterbirds"]["n"] == 0).all()
+    assert "up to date" in run(["dvc", "status", "tables@table2"], root, env).stdout
+
+    # a release whose group counts differ from the expected ones is refused, and nothing finished-looking remains
+    wrong = {**counts, "test": {**counts["test"], "1,1": counts["test"]["1,1"] + 5}}
+    _switch_on(root, env, tar.parent, wrong)
+    proc = run(["dvc", "repro", "prepare@waterbirds"], root, env, check=False)
+    assert proc.returncode != 0
+    assert "1,1" in proc.stdout + proc.stderr and "expected" in (proc.stdout + proc.stderr)
+    assert not (root / "data/waterbirds/counts.json").exists()
+    assert json.loads((root / "metrics/waterbirds/counts.json").read_text())["splits"] == counts  # kept

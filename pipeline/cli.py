@@ -50,9 +50,9 @@ def validate(params_path: str, data_root: str) -> None:
     click.echo(f"{params_path}: ok — Table 1: {len(p.cmnist.ratios)} ratios × {len(rows)} rows × "
                f"{len(p.train.seeds)} seeds = {n} runs, {p.train.epochs} epochs each")
     if p.sweep is not None:
-        from pipeline.runs.sweep import grid
+        from pipeline.spaces import points as space
 
-        points = sum(len(grid(p, kind)) for kind in ("known", "unknown")) * len(p.cmnist.ratios)
+        points = sum(len(space("grid", p, kind)) for kind in ("known", "unknown")) * len(p.cmnist.ratios)
         click.echo(f"  + sweep: {points} grid points (seed {p.sweep.seed}; those outside Eq. 9 are skipped)")
     from pipeline.plan import plan
 

@@ -12,15 +12,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from gerne.device import DeviceName
 from gerne.errors import ConfigError
+from pipeline.schema import Strict as _Strict
+from pipeline.schema import distinct_seeds, registered
 from pipeline.studies.config import Dataset, StudiesParams, check_studies
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class CMNISTParams(_Strict):
@@ -54,11 +52,7 @@ class ModelParams(_Strict):
         # transformers are imported only when such a model is built).
         from gerne.models import MODELS
 
-        if v not in MODELS:
-            hint = difflib.get_close_matches(v, MODELS, n=1)
-            raise ValueError(f"unknown model '{v}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                             + f"; available: {', '.join(sorted(MODELS))}")
-        return v
+        return registered("model", v, MODELS)
 
     @field_validator("hidden")
     @classmethod
@@ -91,9 +85,7 @@ class TrainParams(OptimParams):
     @field_validator("seeds")
     @classmethod
     def _distinct(cls, v: list[int]) -> list[int]:
-        if len(set(v)) != len(v) or any(s < 0 for s in v):
-            raise ValueError(f"seeds must be distinct non-negative integers, got {v}")
-        return v
+        return distinct_seeds(v, "seeds")
 
 
 class BiasedParams(_Strict):

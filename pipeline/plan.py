@@ -92,3 +92,12 @@ def check_plan(p: Params, path: str | Path = PLAN) -> None:
     if not target.is_file() or target.read_text(encoding="utf-8") != render(p):
         raise ConfigError(f"{target} is stale: params.yaml's datasets or studies changed since it was generated. "
                           "Run `gerne plan` (or `make repro`, which runs it), then `dvc repro` again")
+
+
+def load_planned(params_path: str | Path) -> Params:
+    """params.yaml, validated, with its ``plan.yaml`` beside it checked current (what every declared stage needs)."""
+    from pipeline.config import load_params
+
+    p = load_params(params_path)
+    check_plan(p, Path(params_path).parent / PLAN)
+    return p

@@ -8,8 +8,7 @@ import click
 from gerne.io import atomic_path
 from pipeline._common import params_option, stage
 from pipeline._written import split_sizes, wrote
-from pipeline.config import load_params
-from pipeline.plan import PLAN, check_plan
+from pipeline.plan import load_planned
 from pipeline.studies.stages import prepare
 
 
@@ -22,8 +21,7 @@ from pipeline.studies.stages import prepare
 @stage
 def main(params_path: str, dataset: str, raw_dir: str, out: str, counts: str) -> None:
     """Prepare DATASET from RAW_DIR into OUT and record its group counts."""
-    p = load_params(params_path)
-    check_plan(p, Path(params_path).parent / PLAN)
+    p = load_planned(params_path)
     info = prepare(p, dataset, raw_dir, out)
     with atomic_path(counts) as tmp:
         shutil.copyfile(Path(out) / "counts.json", tmp)

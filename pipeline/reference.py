@@ -1,13 +1,11 @@
 """DVC stage `reference@<dataset>`: the biased reference model f̃ of Algorithm 2 and its confidence scores."""
 
-from pathlib import Path
 
 import click
 
 from pipeline._common import data_option, params_option, stage
 from pipeline._written import run_stats, wrote
-from pipeline.config import load_params
-from pipeline.plan import PLAN, check_plan
+from pipeline.plan import load_planned
 from pipeline.studies.stages import train_reference
 
 
@@ -20,8 +18,7 @@ from pipeline.studies.stages import train_reference
 @stage
 def main(params_path: str, data: str, dataset: str, scores: str, summary: str) -> None:
     """Train the biased model of DATASET (class-balanced ERM, lr ×0.1, wd ×2) and score its training split."""
-    p = load_params(params_path)
-    check_plan(p, Path(params_path).parent / PLAN)
+    p = load_planned(params_path)
     result = train_reference(p, dataset, data, scores, summary)
     wrote([scores, summary], run_stats([result], "test_acc"))
 

@@ -25,12 +25,12 @@ def _cmnist(p: Params, ratio: float, kind: str, data: str, pseudo: str | None, s
           f"{point}: val GBA {100 * best['value']:.1f}; the winner: {run_stats(read_summaries(finals))}")
 
 
-def _declared(p: Params, params_path: str, dataset: str, row: str, data: str, scores: str | None, sweep_dir: str,
+def _declared(params_path: str, dataset: str, row: str, data: str, scores: str | None, sweep_dir: str,
               out_dir: str) -> None:
-    from pipeline.plan import PLAN, check_plan
+    from pipeline.plan import load_planned
     from pipeline.studies.stages import search
 
-    check_plan(p, Path(params_path).parent / PLAN)
+    p = load_planned(params_path)
     choice = search(p, dataset, row, data, sweep_dir, out_dir, scores)
     best = choice["best"]
     finals = [Path(out_dir) / f"seed{s}.json" for s in p.studies.seeds]
@@ -55,16 +55,14 @@ def _declared(p: Params, params_path: str, dataset: str, row: str, data: str, sc
 def main(params_path: str, data: str, dataset: str | None, row: str | None, upstream: str | None,
          ratio: float | None, kind: str | None, pseudo: str | None, sweep_dir: str, out_dir: str) -> None:
     """Train every search point once, pick the best on validation data, rerun the winner with every seed."""
-    p = load_params(params_path)
     if dataset is not None:
         if row is None:
             raise ConfigError("--dataset needs --row (yes_yes, no_yes or no_no)")
-        scores = upstream if row != "yes_yes" else None
-        _declared(p, params_path, dataset, row, data, scores, sweep_dir, out_dir)
+        _declared(params_path, dataset, row, data, upstream if row != "yes_yes" else None, sweep_dir, out_dir)
     elif ratio is None or kind is None:
         raise ConfigError("give --dataset and --row (a declared dataset) or --ratio and --kind (C-MNIST)")
     else:
-        _cmnist(p, ratio, kind, data, pseudo, sweep_dir, out_dir)
+        _cmnist(load_params(params_path), ratio, kind, data, pseudo, sweep_dir, out_dir)
 
 
 if __name__ == "__main__":

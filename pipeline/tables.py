@@ -1,14 +1,13 @@
 """DVC stage `tables@<study>`: the report table of a study (Table 2, Table 3, or one of yours) from its runs."""
 
-from pathlib import Path
 
 import click
 
 from gerne.io import atomic_path, write_text
 from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow, wrote
-from pipeline.config import Params, load_params
-from pipeline.plan import PLAN, check_plan
+from pipeline.config import Params
+from pipeline.plan import load_planned
 from pipeline.studies.report import collect, study_table, table2, table3
 
 # the paper's tables have their own layout (paper values beside ours); every other study gets study_table
@@ -28,8 +27,7 @@ def _datasets(p: Params, study: str) -> list[str]:
 @stage
 def main(params_path: str, study: str, runs: str, md_path: str, csv_path: str) -> None:
     """Collect the run summaries under RUNS and write STUDY's table as Markdown and CSV ("not run" where absent)."""
-    p = load_params(params_path)
-    check_plan(p, Path(params_path).parent / PLAN)
+    p = load_planned(params_path)
     table = collect(runs)
     if study in PAPER_TABLES:
         text, frame = PAPER_TABLES[study](table)

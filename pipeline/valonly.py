@@ -1,13 +1,11 @@
 """DVC stage `valonly@<dataset>` (Table 3, Appendix G): GERNE trained on the validation split only."""
 
-from pathlib import Path
 
 import click
 
 from pipeline._common import data_option, params_option, stage
 from pipeline._written import run_stats, wrote
-from pipeline.config import load_params
-from pipeline.plan import PLAN, check_plan
+from pipeline.plan import load_planned
 from pipeline.studies.stages import table3
 
 
@@ -19,8 +17,7 @@ from pipeline.studies.stages import table3
 @stage
 def main(params_path: str, data: str, dataset: str, out_dir: str) -> None:
     """Train on all of val (full) and on group-stratified folds of it (cv), every seed."""
-    p = load_params(params_path)
-    check_plan(p, Path(params_path).parent / PLAN)
+    p = load_planned(params_path)
     summaries = table3(p, data, out_dir, dataset)
     wrote([out_dir], run_stats(summaries, "test_wga", "oracle"))
 

@@ -21,10 +21,11 @@ from tqdm.auto import tqdm
 from gerne.data.contract import Split
 from gerne.train.evaluate import SCALARS, split_scores
 from gerne.train.optimizers import build_optimizer
+from gerne.train.selection import RULES, better
 from gerne.train.stack import ModelStack
 
 log = logging.getLogger(__name__)
-SELECTIONS = ("last", "best_val", "oracle")
+SELECTIONS = tuple(RULES)  # last, best_val, oracle (gerne.train.selection)
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,6 @@ def evaluate(stack: ModelStack, splits: dict[str, Split], aligned: torch.Tensor,
     return metrics, [{name: groups[i][r] for i, name in enumerate(splits)} for r in range(stack.size)]
 
 
-def _better(value: float, best: float) -> bool:
-    return not math.isnan(value) and (math.isnan(best) or value > best)
-
-
 def fit(model: nn.Module, method: Any, train: Split, eval_splits: dict[str, Split], cfg: LoopConfig,
         on_epoch: Callable[[int, dict[str, float]], None] | None = None, desc: str = "train") -> TrainResult:
     """Train one run; see :func:`fit_stack` (this is the stack of one)."""
@@ -121,14 +118,7 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
     (never pseudo ones). Selections: ``last`` epoch, ``best_val`` by ``select_metric`` and ``oracle`` by
     ``oracle_metric`` (best test score, as some baselines report).
     """
-    kinds = {type(m) for m in methods}
-    if len(kinds) != 1 or (len(methods) > 1 and not methods[0].stackable):
-        raise ValueError(f"stacked runs need one stackable method class, got {sorted(k.__name__ for k in kinds)}")
-    shared = {(c.epochs, c.lr, c.momentum, c.weight_decay, c.steps_per_epoch, c.precision, c.total_steps,
-               c.optimizer, c.schedule, c.clip_norm) for c in cfgs}
-    if len(shared) != 1 or len(models) != len(methods) or len(models) != len(cfgs):
-        raise ValueError("stacked runs need one method and config each, with the same epochs, lr, momentum, "
-                         "weight decay, steps per epoch, step budget, optimizer and precision")
+    _check_stackable(models, methods, cfgs)
     cfg0, device = cfgs[0], methods[0].y.device
     stack = ModelStack(models, cfgs[0].precision)
     generators = [torch.Generator(device=device).manual_seed(c.seed) for c in cfgs]
@@ -143,7 +133,7 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
                          "pass evaluate_train=False to skip scoring it")
     evals = {k: v for k, v in eval_splits.items() if k != "train" or cfg0.evaluate_train}
     results = [TrainResult(steps_per_epoch=steps) for _ in models]
-    best = [{"best_val": float("nan"), "oracle": float("nan")} for _ in models]
+    best = [{name: float("nan") for name in RULES} for _ in models]
     train_time = 0.0
     step = type(methods[0]).stacked(methods)
     loss_names = step.loss_names
@@ -171,10 +161,7 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
             _record(result, best[r], epoch, m, tables[r], cfgs[r], stack, r)
             if on_epoch is not None:
                 on_epoch[r](epoch, m)
-        key = cfg0.select_metric
-        bar.set_postfix(loss=f"{losses[0][-1]:.3f}", **{key: f"{results[0].history[-1].get(key, math.nan):.3f}"})
-        log.info("%s epoch %d/%d  %s %s  %s %s", desc, epoch, len(intervals), loss_names[-1],
-                 _fmt(r[-1] for r in losses), key, _fmt(res.history[-1].get(key, math.nan) for res in results))
+        _show(bar, desc, epoch, len(intervals), loss_names[-1], losses, cfg0.select_metric, results)
         if not all(math.isfinite(r[-1]) for r in losses):  # the last loss is the objective (methods.base)
             for result, r in zip(results, losses, strict=True):
                 result.diverged = not math.isfinite(r[-1])
@@ -182,12 +169,37 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
                         epoch)
             break
     stack.sync_to_models()
+    _finish(results, stack, train_time)
+    return results
+
+
+def _finish(results: list[TrainResult], stack: ModelStack, train_time: float) -> None:
+    """Per-run training time per epoch and the ``last`` selection with its state."""
     for r, result in enumerate(results):
-        result.seconds_per_epoch = train_time / max(1, len(result.history)) / len(models)
+        result.seconds_per_epoch = train_time / max(1, len(result.history)) / len(results)
         result.selections["last"] = {"epoch": result.history[-1]["epoch"], "metric": "last",
                                      "metrics": dict(result.history[-1])}
         result.states["last"] = stack.state_dict(r)
-    return results
+
+
+def _check_stackable(models: list[nn.Module], methods: list[Any], cfgs: list[LoopConfig]) -> None:
+    """ValueError unless the runs can share one stacked model: one stackable method class, one shared schedule."""
+    kinds = {type(m) for m in methods}
+    if len(kinds) != 1 or (len(methods) > 1 and not methods[0].stackable):
+        raise ValueError(f"stacked runs need one stackable method class, got {sorted(k.__name__ for k in kinds)}")
+    shared = {(c.epochs, c.lr, c.momentum, c.weight_decay, c.steps_per_epoch, c.precision, c.total_steps,
+               c.optimizer, c.schedule, c.clip_norm) for c in cfgs}
+    if len(shared) != 1 or len(models) != len(methods) or len(models) != len(cfgs):
+        raise ValueError("stacked runs need one method and config each, with the same epochs, lr, momentum, "
+                         "weight decay, steps per epoch, step budget, optimizer and precision")
+
+
+def _show(bar: Any, desc: str, epoch: int, epochs: int, objective: str, losses: list[list[float]], key: str,
+          results: list[TrainResult]) -> None:
+    """The progress bar's postfix and the epoch's log line (objective and selection metric of every run)."""
+    bar.set_postfix(loss=f"{losses[0][-1]:.3f}", **{key: f"{results[0].history[-1].get(key, math.nan):.3f}"})
+    log.info("%s epoch %d/%d  %s %s  %s %s", desc, epoch, epochs, objective, _fmt(r[-1] for r in losses), key,
+             _fmt(res.history[-1].get(key, math.nan) for res in results))
 
 
 def _fmt(values: Any) -> str:
@@ -201,9 +213,10 @@ def _record(result: TrainResult, best: dict[str, float], epoch: int, metrics: di
     for split, table in tables.items():
         result.group_rows += [{"epoch": epoch, "split": split, "y": y, "a": a, "acc": float(v)}
                               for (y, a), v in np.ndenumerate(table) if not np.isnan(v)]
-    for name, key in (("best_val", cfg.select_metric), ("oracle", cfg.oracle_metric)):
-        if _better(metrics.get(key, math.nan), best[name]):
+    for name, rule in RULES.items():
+        key = rule.metric(cfg)
+        if key is not None and better(metrics.get(key, math.nan), best[name]):
             best[name] = metrics[key]
             result.selections[name] = {"epoch": epoch, "metric": key, "metrics": dict(metrics)}
-            if name == "best_val":
-                result.states["best_val"] = stack.state_dict(r)
+            if rule.keep_state:
+                result.states[name] = stack.state_dict(r)

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from gerne.data.contract import Split
 from gerne.device import resolve_device
 from gerne.errors import DataError
+from gerne.groups import apply_grouping
 from gerne.io import staged_dir
 from gerne.methods import build_method
 from gerne.tracking import Tracker
@@ -45,14 +45,11 @@ def _load_pseudo(pseudo_file: str | Path, t: float, n: int) -> np.ndarray:
 
 def _method_split(train: Split, setting: SettingParams, pseudo_file: str | Path | None) -> Split:
     """The training split with the attributes the method may see: true, pseudo (Ã = {0, 1}) or none."""
-    if setting.attributes == "known":
-        return train
-    if setting.attributes == "none":
-        return train.with_attributes(torch.zeros_like(train.y), 1)
+    if setting.attributes != "pseudo":
+        return apply_grouping(setting.attributes, train)
     if pseudo_file is None:
         raise DataError("attributes: pseudo needs the pseudo-attribute file (--pseudo)")
-    a = _load_pseudo(pseudo_file, float(setting.t), len(train))
-    return train.with_attributes(torch.from_numpy(a), 2)
+    return apply_grouping("pseudo", train, attributes=_load_pseudo(pseudo_file, float(setting.t), len(train)))
 
 
 def _run_spec(params: Params, setting_name: str, seed: int, ratio: float, data_dir: str | Path, benchmark: str,

@@ -9,28 +9,21 @@ did-you-mean hints); defaults not stated by the paper are marked as ours.
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gerne.device import DeviceName
+from pipeline.schema import Strict as _Strict
+from pipeline.schema import distinct_seeds, registered
+from pipeline.schema import hint as _hint
 
 ROWS = ("yes_yes", "no_yes", "no_no")  # attributes known in train/val (BENCHMARKS.md, Sec. 5)
 NEEDS_ATTRIBUTES = {"yes_yes": "train and validation", "no_yes": "validation"}  # no_no needs none
 RESERVED = {"raw", "scores", "pseudo", "cmnist", "cmnist_sweep", "cmnist_fig2", "datasets", "datasets_sweep",
             "table1_cmnist", "table3", "REPRODUCTION", "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _hint(name: str, known: Any) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else f"; declared: {sorted(known)}"
 
 
 class Protocol(_Strict):
@@ -60,9 +53,7 @@ class Protocol(_Strict):
     def _registered(cls, v: str) -> str:
         from gerne.models import MODELS
 
-        if v not in MODELS:
-            raise ValueError(f"unknown model '{v}'{_hint(v, MODELS)}; available: {', '.join(sorted(MODELS))}")
-        return v
+        return registered("model", v, MODELS)
 
     @model_validator(mode="after")
     def _budget(self) -> Protocol:
@@ -95,9 +86,7 @@ class Dataset(Protocol):
     def _kind(cls, v: str) -> str:
         from gerne.data.registry import KINDS
 
-        if v not in KINDS:
-            raise ValueError(f"unknown dataset kind '{v}'{_hint(v, KINDS)}; available: {', '.join(sorted(KINDS))}")
-        return v
+        return registered("dataset kind", v, KINDS)
 
     @model_validator(mode="after")
     def _files(self) -> Dataset:
@@ -174,9 +163,7 @@ class StudiesParams(_Strict):
     @field_validator("seeds")
     @classmethod
     def _distinct(cls, v: list[int]) -> list[int]:
-        if len(set(v)) != len(v) or any(s < 0 for s in v):
-            raise ValueError(f"studies.seeds must be distinct non-negative integers, got {v}")
-        return v
+        return distinct_seeds(v, "studies.seeds")
 
     @field_validator("tables")
     @classmethod

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from gerne.core.pseudo import pseudo_attributes, pseudo_minority_detail
 from gerne.core.shares import group_shares
 from gerne.data.contract import Split, group_counts
 from gerne.errors import DataError
+from gerne.groups import apply_grouping
 from gerne.methods import build_method
 from gerne.models import build_model
 from gerne.tracking import Tracker
@@ -52,15 +52,6 @@ class RunOutput:
     summary: dict[str, Any]
     model: torch.nn.Module
     states: dict[str, dict[str, torch.Tensor]]
-
-
-def pseudo_split(train: Split, confidence: np.ndarray, t: float) -> Split:
-    """The training split with pseudo-groups at share ``t`` (Algorithm 2 step 2) instead of its attributes."""
-    if len(confidence) != len(train):
-        raise DataError(f"the biased-model scores hold {len(confidence)} samples, the training split {len(train)}; "
-                        "rerun the biased stage")
-    mask = pseudo_minority_detail(confidence, train.y.cpu().numpy(), t).mask
-    return train.with_attributes(torch.from_numpy(pseudo_attributes(mask)), 2)
 
 
 def method_for(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool, what: str) -> Any:
@@ -104,11 +95,11 @@ def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, setting: 
     s = BIASED if erm else SETTINGS[setting]
     train = splits["train"]
     if erm:  # class-balanced ERM: the biased model of Algorithm 2 (attributes unused)
-        train, cfg = train.with_attributes(torch.zeros_like(train.y), 1), {**cfg, "c": 1.0, "beta": -1.0}
+        train, cfg = apply_grouping("none", train), {**cfg, "c": 1.0, "beta": -1.0}
     elif s.attributes == "pseudo":
         if scores is None:
-            raise DataError(f"setting {setting} needs the biased model's scores (run the biased stage first)")
-        train = pseudo_split(train, scores, cfg["t"])
+            raise DataError(f"row {setting} needs the reference model's scores (run its reference stage first)")
+        train = apply_grouping("confidence", train, scores=scores, t=cfg["t"])
     method = method_for(protocol, train, cfg, s.attributes == "pseudo" and not erm,
                         what=f"{setting} training groups of {dataset}")
     loop = loop_config(protocol, cfg, seed, s.select_metric, lr_factor, wd_factor)

@@ -21,9 +21,10 @@ from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
 from gerne.io import atomic_path, staged_dir, write_json
 from pipeline.runs.common import load_splits
+from pipeline.spaces import points
 from pipeline.studies.config import Dataset, StudiesParams
 from pipeline.studies.runs import SETTINGS, confidence_scores, run
-from pipeline.studies.search import config0, configs
+from pipeline.studies.search import config0
 
 if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
     from pipeline.config import Params
@@ -135,7 +136,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     if setting not in SETTINGS:
         raise ConfigError(f"unknown row '{setting}'; use one of {sorted(SETTINGS)}")
     splits, scores = _splits(params, data_dir), _load_scores(setting, scores_path)
-    grid, seed0 = configs(protocol, sp.search), sp.search.seed
+    grid, seed0 = points("random", params, dataset), sp.search.seed
     with staged_dir(sweep_dir, resume=True) as work:
         for i, cfg in enumerate(grid):
             if _reuse(work, Path(sweep_dir), f"config{i}/seed{seed0}.json", cfg):
@@ -193,9 +194,10 @@ def table3(params: Params, data_dir: str | Path, out_dir: str | Path, dataset: s
                 raise DataError(f"{data_dir}: the validation split is too small for {sp.table3.folds} folds "
                                 f"(classes {absent} are missing from fold {k}'s {role} part); lower "
                                 "studies.table3.folds")
-    jobs = [("full", {"train": val, "val": val, "test": test}, seed, Path(out_dir) / "full" / f"seed{seed}.json")
-            for seed in sp.seeds]
-    jobs += [(f"cv{k}", data, seed, Path(out_dir) / "cv" / f"fold{k}-seed{seed}.json")
-             for k, data in enumerate(parts) for seed in sp.seeds]
-    return [run(protocol, data, dataset=dataset, setting="yes_yes", cfg=cfg, seed=seed, out_path=path,
-                name=f"{dataset}-valonly-{tag}-s{seed}").summary for tag, data, seed, path in jobs]
+    with staged_dir(out_dir) as work:  # swapped in when every run has finished
+        jobs = [("full", {"train": val, "val": val, "test": test}, seed, work / "full" / f"seed{seed}.json")
+                for seed in sp.seeds]
+        jobs += [(f"cv{k}", data, seed, work / "cv" / f"fold{k}-seed{seed}.json")
+                 for k, data in enumerate(parts) for seed in sp.seeds]
+        return [run(protocol, data, dataset=dataset, setting="yes_yes", cfg=cfg, seed=seed, out_path=path,
+                    name=f"{dataset}-valonly-{tag}-s{seed}").summary for tag, data, seed, path in jobs]

@@ -1,0 +1,67 @@
+"""Every grouping (what attributes a method sees) honours the same contract; each one's own meaning is checked too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gerne.core.pseudo import PSEUDO_MINORITY
+from gerne.data.contract import Split, load_tensor_dataset
+from gerne.errors import ConfigError, DataError
+from gerne.groups import GROUPINGS, apply_grouping
+from tests.helpers import toy_dataset
+
+
+@pytest.fixture(scope="module")
+def train(tmp_path_factory: pytest.TempPathFactory) -> Split:
+    return load_tensor_dataset(toy_dataset(tmp_path_factory.mktemp("toy"), n_per_split=(90, 30, 30)))["train"]
+
+
+def _inputs(name: str, train: Split) -> dict:
+    rng = np.random.default_rng(0)
+    inputs = {"known": {}, "none": {}, "pseudo": {"attributes": rng.integers(0, 2, len(train))},
+              "confidence": {"scores": rng.uniform(size=len(train)), "t": 0.2}}
+    if name not in inputs:
+        pytest.fail(f"grouping '{name}' has no test inputs here: add them to _inputs")
+    return inputs[name]
+
+
+@pytest.mark.parametrize("name", sorted(GROUPINGS))
+def test_contract(name: str, train: Split) -> None:
+    """Same samples and labels; attributes are valid indices of the grouping's attribute count."""
+    out = apply_grouping(name, train, **_inputs(name, train))
+    assert torch.equal(out.x, train.x) and torch.equal(out.y, train.y) and out.num_classes == train.num_classes
+    assert out.a.dtype == torch.int64 and len(out.a) == len(train)
+    assert int(out.a.min()) >= 0 and int(out.a.max()) < out.num_attributes
+
+
+def test_meanings(train: Split) -> None:
+    assert apply_grouping("known", train) is train
+    assert apply_grouping("none", train).num_attributes == 1
+    scores = np.linspace(0.01, 0.99, len(train))
+    out = apply_grouping("confidence", train, scores=scores, t=0.2)
+    for k in range(train.num_classes):  # per class, the least confident fifth is the pseudo-minority
+        cls = (train.y == k).numpy()
+        minority = out.a.numpy()[cls] == PSEUDO_MINORITY
+        assert minority.sum() == pytest.approx(0.2 * cls.sum(), abs=1)
+        assert scores[cls][minority].max() < scores[cls][~minority].min()
+
+
+def test_bad_inputs(train: Split) -> None:
+    with pytest.raises(DataError, match="pseudo-attributes for"):
+        apply_grouping("pseudo", train, attributes=np.zeros(3, np.int64))
+    with pytest.raises(DataError, match="scores hold 3 samples"):
+        apply_grouping("confidence", train, scores=np.ones(3), t=0.1)
+    with pytest.raises(ConfigError, match="unknown grouping 'pseud'"):
+        apply_grouping("pseud", train)
+
+
+def test_library_paths_use_the_registry() -> None:
+    """Both harnesses go through gerne.groups (no second copy of the grouping code)."""
+    root = Path(__file__).resolve().parents[1]
+    for rel in ("pipeline/runs/train.py", "pipeline/studies/runs.py"):
+        text = (root / rel).read_text()
+        assert "apply_grouping(" in text and "pseudo_minority_detail" not in text, rel

@@ -18,7 +18,7 @@ from gerne.device import DeviceName
 from gerne.errors import ConfigError
 from pipeline.schema import Strict as _Strict
 from pipeline.schema import distinct_seeds, registered
-from pipeline.studies.config import Dataset, StudiesParams, check_studies
+from pipeline.studies.config import DEFAULT_ROWS, Dataset, StudiesParams, check_studies
 
 
 class CMNISTParams(_Strict):
@@ -205,7 +205,7 @@ class Params(_Strict):
     figures: FiguresParams | None = None
     sweep: SweepParams | None = None
     datasets: dict[str, Dataset] = Field(default_factory=dict)
-    studies: StudiesParams = StudiesParams()
+    studies: StudiesParams = Field(default_factory=lambda: StudiesParams(rows=dict(DEFAULT_ROWS)))
 
     @model_validator(mode="after")
     def _known_settings(self) -> Params:

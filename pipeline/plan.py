@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 PLAN = "plan.yaml"
 HEADER = "# Generated from params.yaml by `gerne plan` (make repro runs it); do not edit. dvc.yaml reads it.\n"
-PSEUDO_ROWS = ("no_yes", "no_no")  # rows whose method sees pseudo-attributes from the reference model
-METHOD = "gerne/methods/gerne.py"
 
 
 def _used(p: Params) -> list[str]:
@@ -44,6 +42,7 @@ def _rows(p: Params) -> dict[str, list[str]]:
 def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
     """The stage items of every declared dataset a study uses (pure: params in, mapping out)."""
     from gerne.data.registry import get_dataset
+    from gerne.methods import METHODS
     from gerne.models import FILES
 
     out: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in ("fetch", "prepare", "reference", "sweep",
@@ -57,16 +56,19 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
             out["fetch"][name] = {"dataset": name, "module": entry.module, "raw": raw}
         out["prepare"][name] = {"dataset": name, "module": entry.module, "raw": raw, "data": data, "counts": counts}
         scores = f"data/scores/{name}/biased.npy"
-        if any(r in PSEUDO_ROWS for r in rows.get(name, [])):
+        pseudo = {r for r in rows.get(name, []) if p.studies.rows[r].groups == "confidence"}
+        if pseudo:
             out["reference"][name] = {"dataset": name, "data": data, "model": model, "scores": scores,
                                       "summary": f"runs/datasets/{name}/biased.json"}
         for row in rows.get(name, []):
+            method = METHODS[p.studies.rows[row].method].__module__.replace(".", "/") + ".py"
             out["sweep"][f"{name}-{row}"] = {
-                "dataset": name, "row": row, "data": data, "model": model, "method": METHOD,
-                "input": scores if row in PSEUDO_ROWS else counts,
+                "dataset": name, "row": row, "data": data, "model": model, "method": method,
+                "input": scores if row in pseudo else counts,
                 "sweep_dir": f"runs/datasets_sweep/{name}/{row}", "out_dir": f"runs/datasets/{name}/{row}"}
         if name in p.studies.table3.datasets:
-            out["valonly"][name] = {"dataset": name, "data": data, "model": model, "method": METHOD,
+            out["valonly"][name] = {"dataset": name, "data": data, "model": model,
+                                    "method": "gerne/methods/gerne.py",
                                     "out_dir": f"runs/datasets/{name}/valonly"}
     for study in [*p.studies.tables, "table3"]:
         out["tables"][study] = {"study": study, "md": f"reports/{study}.md", "csv": f"reports/{study}.csv"}

@@ -43,9 +43,9 @@ def _declared(params_path: str, dataset: str, row: str, data: str, scores: str |
 @params_option
 @data_option
 @click.option("--dataset", default=None, help="A declared dataset (params.yaml: datasets); else C-MNIST.")
-@click.option("--row", default=None, type=click.Choice(["yes_yes", "no_yes", "no_no"]), help="With --dataset.")
+@click.option("--row", default=None, help="With --dataset: a row of studies.rows (yes_yes, no_yes, no_no, …).")
 @click.option("--input", "upstream", default=None, type=click.Path(dir_okay=False),
-              help="With --dataset: the reference scores (no_* rows) or the dataset's counts (yes_yes).")
+              help="With --dataset: the reference scores (pseudo-attribute rows) or the dataset's counts.")
 @click.option("--ratio", default=None, type=float, help="C-MNIST: bias-conflicting share in percent.")
 @click.option("--kind", default=None, type=click.Choice(["known", "unknown"]), help="C-MNIST attribute case.")
 @click.option("--pseudo", default=None, type=click.Path(dir_okay=False), help="C-MNIST pseudo-attributes (unknown).")
@@ -57,8 +57,8 @@ def main(params_path: str, data: str, dataset: str | None, row: str | None, upst
     """Train every search point once, pick the best on validation data, rerun the winner with every seed."""
     if dataset is not None:
         if row is None:
-            raise ConfigError("--dataset needs --row (yes_yes, no_yes or no_no)")
-        _declared(params_path, dataset, row, data, upstream if row != "yes_yes" else None, sweep_dir, out_dir)
+            raise ConfigError("--dataset needs --row (one of studies.rows)")
+        _declared(params_path, dataset, row, data, upstream, sweep_dir, out_dir)
     elif ratio is None or kind is None:
         raise ConfigError("give --dataset and --row (a declared dataset) or --ratio and --kind (C-MNIST)")
     else:

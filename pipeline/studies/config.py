@@ -19,9 +19,11 @@ from pipeline.schema import Strict as _Strict
 from pipeline.schema import distinct_seeds, registered
 from pipeline.schema import hint as _hint
 
-ROWS = ("yes_yes", "no_yes", "no_no")  # attributes known in train/val (BENCHMARKS.md, Sec. 5)
-NEEDS_ATTRIBUTES = {"yes_yes": "train and validation", "no_yes": "validation"}  # no_no needs none
-RESERVED = {"raw", "scores", "pseudo", "cmnist", "cmnist_sweep", "cmnist_fig2", "datasets", "datasets_sweep",
+PAPER_ROWS = ("yes_yes", "no_yes", "no_no")  # Table 2: attributes known in train/val (BENCHMARKS.md, Sec. 5)
+GROUPINGS = ("known", "none", "confidence")  # gerne.groups entries a row may train on
+ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
+SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
+RESERVED = {"valonly", "raw", "scores", "pseudo", "cmnist", "cmnist_sweep", "cmnist_fig2", "datasets", "datasets_sweep",
             "table1_cmnist", "table3", "REPRODUCTION", "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -138,11 +140,50 @@ class ReferenceParams(_Strict):
     seed: int = Field(0, ge=0)
 
 
+class RowParams(_Strict):
+    """A table row: the method, the grouping it trains on, and the validation metric that chooses its checkpoint
+    and its search config (validation data only)."""
+
+    method: str = Field(description="a registered method (gerne.methods): gerne, erm")
+    groups: Literal["known", "none", "confidence"] = Field(
+        description="known attributes, none, or pseudo-attributes from the reference model's confidence")
+    select: str = Field("val_wga", description=f"one of {list(SELECT_METRICS)}")
+    paper_selection: Literal["best_val", "oracle"] = Field(
+        "best_val", description="the selection rule the paper's table reports for this row")
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, v: str) -> str:
+        from pipeline.studies.methods import METHOD_OPTIONS
+
+        return registered("method (with options in pipeline/studies/methods.py)", v, METHOD_OPTIONS)
+
+    @field_validator("select")
+    @classmethod
+    def _select(cls, v: str) -> str:
+        return registered("selection metric", v, SELECT_METRICS)
+
+    def needs_attributes(self) -> str | None:
+        """Where this row needs true attributes ("train and validation", "validation"), or None."""
+        if self.groups == "known":
+            return "train and validation"
+        return "validation" if self.select in ATTRIBUTE_METRICS else None
+
+
+# the paper's rows (Table 2) and the reference model f̃ of Algorithm 2 (class-balanced ERM, checkpoint by val CBA)
+DEFAULT_ROWS = {
+    "yes_yes": RowParams(method="gerne", groups="known", select="val_wga", paper_selection="oracle"),
+    "no_yes": RowParams(method="gerne", groups="confidence", select="val_wga"),
+    "no_no": RowParams(method="gerne", groups="confidence", select="val_worst_class"),
+}
+REFERENCE = RowParams(method="gerne", groups="none", select="val_cba")
+
+
 class TableStudy(_Strict):
-    """One report table: the rows (attribute settings) trained on each of its datasets."""
+    """One report table: the rows trained on each of its datasets."""
 
     datasets: list[str] = Field(default_factory=list, description="declared datasets; [] = the table reads not run")
-    rows: list[Literal["yes_yes", "no_yes", "no_no"]] = Field(default_factory=lambda: list(ROWS), min_length=1)
+    rows: list[str] = Field(default_factory=lambda: list(PAPER_ROWS), min_length=1)
 
 
 class Table3Params(_Strict):
@@ -157,6 +198,7 @@ class StudiesParams(_Strict):
     device: DeviceName = "auto"
     search: SearchParams = SearchParams()
     reference: ReferenceParams = ReferenceParams()
+    rows: dict[str, RowParams] = Field(min_length=1, description="name → row (method, grouping, selection)")
     tables: dict[str, TableStudy] = Field(default_factory=dict, description="report name → its datasets × rows")
     table3: Table3Params = Table3Params()
 
@@ -182,15 +224,20 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
             raise ValueError(f"dataset name '{name}' must be lower-case letters, digits and _ and not one of "
                              f"{sorted(RESERVED)}; it names data/<name>/ and runs/datasets/<name>/")
     for study, table in studies.tables.items():
+        for row in table.rows:
+            if row not in studies.rows:
+                raise ValueError(f"studies.tables.{study}.rows names '{row}', which is not defined under "
+                                 f"studies.rows{_hint(row, studies.rows)}")
         for name in table.datasets:
             if name not in datasets:
                 raise ValueError(f"studies.tables.{study}.datasets names '{name}', which is not declared under "
                                  f"datasets{_hint(name, datasets)}")
-            missing = [r for r in table.rows if r in NEEDS_ATTRIBUTES and not datasets[name].attributes]
+            missing = [r for r in table.rows if studies.rows[r].needs_attributes() and not datasets[name].attributes]
             if missing:
                 raise ValueError(f"studies.tables.{study}.rows has {missing}, which need true attributes in "
-                                 f"{NEEDS_ATTRIBUTES[missing[0]]}; datasets.{name} has attributes: false, so only "
-                                 "no_no can run on it (pseudo-attributes, checkpoints by worst-class accuracy)")
+                                 f"{studies.rows[missing[0]].needs_attributes()}; datasets.{name} has attributes: "
+                                 "false, so only rows without them can run on it (e.g. no_no: pseudo-attributes, "
+                                 "checkpoints by worst-class accuracy)")
     for name in studies.table3.datasets:
         if name not in datasets:
             raise ValueError(f"studies.table3.datasets names '{name}', which is not declared under datasets")

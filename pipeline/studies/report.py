@@ -15,8 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.reports.table import paper_targets
-from pipeline.studies.config import ROWS as SETTINGS
-from pipeline.studies.runs import SETTINGS as SETTING_RULES
+from pipeline.studies.config import DEFAULT_ROWS, PAPER_ROWS
 
 DATASETS = ("waterbirds", "celeba", "civilcomments")  # the paper's Table 2 columns
 SELECTIONS = {
@@ -44,10 +43,10 @@ def collect(runs_dir: str | Path) -> pd.DataFrame:
     root, rows = Path(runs_dir), []
     for folder in sorted(p for p in root.glob("*/*") if p.is_dir()):
         dataset, row = folder.parent.name, folder.name
-        if row in SETTINGS:
+        if row != "valonly":
             for path in sorted(folder.glob("seed*.json")):
                 rows += _rows(path, "rows", dataset, row, path.stem.removeprefix("seed"))
-        elif row == "valonly":
+        else:
             for experiment in ("full", "cv"):
                 for path in sorted((folder / experiment).glob("*.json")):
                     rows += _rows(path, "table3", dataset, experiment, path.stem)
@@ -83,8 +82,8 @@ def table2(runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
         header = ["setting (train/val attributes)", *[c for d in DATASETS for c in (f"{d} ours", "paper", "Δ")]]
         lines += [f"## Checkpoint: {selection} — {rule}", "", "| " + " | ".join(header) + " |",
                   "|" + "---|" * len(header)]
-        for setting in SETTINGS:
-            cells = [f"{setting} ({'paper rule' if SETTING_RULES[setting].paper_selection == selection else 'alt.'})"]
+        for setting in PAPER_ROWS:
+            cells = [f"{setting} ({'paper rule' if DEFAULT_ROWS[setting].paper_selection == selection else 'alt.'})"]
             for dataset in DATASETS:
                 part = runs[(runs["table"] == "rows") & (runs["dataset"] == dataset) & (runs["row"] == setting)
                             & (runs["selection"] == selection)]["test_wga"]

@@ -22,8 +22,8 @@ from gerne.errors import ConfigError, DataError
 from gerne.io import atomic_path, staged_dir, write_json
 from pipeline.runs.common import load_splits
 from pipeline.spaces import points
-from pipeline.studies.config import Dataset, StudiesParams
-from pipeline.studies.runs import SETTINGS, confidence_scores, run
+from pipeline.studies.config import DEFAULT_ROWS, REFERENCE, Dataset, RowParams, StudiesParams
+from pipeline.studies.runs import confidence_scores, run
 from pipeline.studies.search import config0
 
 if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
@@ -75,9 +75,10 @@ def train_reference(params: Params, dataset: str, data_dir: str | Path, scores_p
     softmax(f̃(x))_y of every training sample to ``scores_path`` (``.npy``)."""
     sp, protocol = declared(params, dataset)
     splits = _splits(params, data_dir)
-    out = run(protocol, splits, dataset=dataset, setting="biased", cfg=config0(protocol), seed=sp.reference.seed,
+    cfg = {**config0(protocol), "c": 1.0, "beta": -1.0}  # class-balanced ERM: β = −1 leaves the biased batch
+    out = run(protocol, splits, dataset=dataset, row="biased", spec=REFERENCE, cfg=cfg, seed=sp.reference.seed,
               out_path=summary_path, name=f"{dataset}-biased", lr_factor=sp.reference.lr_factor,
-              wd_factor=sp.reference.weight_decay_factor, erm=True)
+              wd_factor=sp.reference.weight_decay_factor)
     out.model.load_state_dict(out.states["best_val"])
     scores = confidence_scores(out.model, splits["train"], protocol.eval_batch_size)
     with atomic_path(scores_path) as tmp, open(tmp, "wb") as fh:
@@ -94,8 +95,8 @@ def _reusable(path: Path, cfg: dict[str, Any]) -> bool:
         return False
 
 
-def _load_scores(setting: str, scores_path: str | Path | None) -> np.ndarray | None:
-    if SETTINGS[setting].attributes != "pseudo":
+def _load_scores(setting: str, spec: RowParams, scores_path: str | Path | None) -> np.ndarray | None:
+    if spec.groups != "confidence":
         return None
     if scores_path is None or not Path(scores_path).is_file():
         raise DataError(f"row {setting} needs the reference model's scores ({scores_path}); run its reference stage")
@@ -133,18 +134,19 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     previous results; a rerun resumes from the partial folder and reuses every run of an unchanged config.
     """
     sp, protocol = declared(params, dataset)
-    if setting not in SETTINGS:
-        raise ConfigError(f"unknown row '{setting}'; use one of {sorted(SETTINGS)}")
-    splits, scores = _splits(params, data_dir), _load_scores(setting, scores_path)
+    if setting not in sp.rows:
+        raise ConfigError(f"unknown row '{setting}'; defined under studies.rows: {sorted(sp.rows)}")
+    spec = sp.rows[setting]
+    splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
     grid, seed0 = points("random", params, dataset), sp.search.seed
     with staged_dir(sweep_dir, resume=True) as work:
         for i, cfg in enumerate(grid):
             if _reuse(work, Path(sweep_dir), f"config{i}/seed{seed0}.json", cfg):
                 log.info("%s %s config %d already trained with this configuration; reusing it", dataset, setting, i)
                 continue
-            run(protocol, splits, dataset=dataset, setting=setting, cfg=cfg, seed=seed0, scores=scores,
+            run(protocol, splits, dataset=dataset, row=setting, spec=spec, cfg=cfg, seed=seed0, scores=scores,
                 out_path=work / f"config{i}" / f"seed{seed0}.json", name=f"{dataset}-{setting}-config{i}")
-        choice = select(work, len(grid), seed0, SETTINGS[setting].select_metric)
+        choice = select(work, len(grid), seed0, spec.select)
         write_json(work / "selected.json", choice)
     best = choice["best"]
     with staged_dir(out_dir, resume=True) as work:
@@ -153,7 +155,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
                 winner = Path(sweep_dir) / f"config{best['config']}" / f"seed{seed}.json"
                 shutil.copyfile(winner, work / f"seed{seed}.json")
             elif not _reuse(work, Path(out_dir), f"seed{seed}.json", best["search_config"]):
-                run(protocol, splits, dataset=dataset, setting=setting, cfg=best["search_config"], seed=seed,
+                run(protocol, splits, dataset=dataset, row=setting, spec=spec, cfg=best["search_config"], seed=seed,
                     out_path=work / f"seed{seed}.json", scores=scores, name=f"{dataset}-{setting}-best-s{seed}")
     return choice
 
@@ -199,5 +201,6 @@ def table3(params: Params, data_dir: str | Path, out_dir: str | Path, dataset: s
                 for seed in sp.seeds]
         jobs += [(f"cv{k}", data, seed, work / "cv" / f"fold{k}-seed{seed}.json")
                  for k, data in enumerate(parts) for seed in sp.seeds]
-        return [run(protocol, data, dataset=dataset, setting="yes_yes", cfg=cfg, seed=seed, out_path=path,
+        known = DEFAULT_ROWS["yes_yes"]  # GERNE on the true groups, config 0
+        return [run(protocol, data, dataset=dataset, row="yes_yes", spec=known, cfg=cfg, seed=seed, out_path=path,
                     name=f"{dataset}-valonly-{tag}-s{seed}").summary for tag, data, seed, path in jobs]

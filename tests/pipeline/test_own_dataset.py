@@ -47,6 +47,7 @@ def _declare(root: Path, rows: list[str], attributes: bool = True) -> None:
     params["datasets"]["mine"] = {**OWN, "prepare": {**OWN["prepare"], "attributes": attributes}}
     params["studies"].update(seeds=[0, 1], device="cpu")
     params["studies"]["search"]["configs"] = 2
+    params["studies"]["rows"]["erm"] = {"method": "erm", "groups": "none", "select": "val_wga"}  # plain ERM
     params["studies"]["tables"]["mine"] = {"datasets": ["mine"], "rows": rows}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
@@ -55,7 +56,7 @@ def _declare(root: Path, rows: list[str], attributes: bool = True) -> None:
 def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, str]]) -> None:
     root, env = project_copy
     table = write_png_dataset(root / "mydata")
-    _declare(root, ["yes_yes", "no_yes", "no_no"])
+    _declare(root, ["yes_yes", "no_yes", "no_no", "erm"])
     run(["gerne", "plan"], root, env)
     listed = run(["dvc", "stage", "list"], root, env).stdout
     assert "fetch@mine" not in listed  # read in place: nothing to fetch
@@ -65,20 +66,22 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
 
     counts = json.loads((root / "metrics/mine/counts.json").read_text())
     assert sum(counts["splits"]["train"].values()) == (table.split == "train").sum()
-    for row in ("yes_yes", "no_yes", "no_no"):
+    for row in ("yes_yes", "no_yes", "no_no", "erm"):
         for seed in (0, 1):
             summary = json.loads((root / f"runs/datasets/mine/{row}/seed{seed}.json").read_text())
             assert [h["step"] for h in summary["history"]] == [10.0, 20.0]
             assert summary["config"]["protocol"]["model"] == "mlp"
+            assert summary["method"] == ("erm" if row == "erm" else "gerne")
+    assert "loss" in summary["history"][0] and "loss_ext" not in summary["history"][0]  # ERM's own loss
     report = pd.read_csv(root / "reports/mine.csv")
     best = report[report.selection == "best_val"]
-    assert sorted(best.row) == ["no_no", "no_yes", "yes_yes"] and (best.n == 2).all()
+    assert sorted(best.row) == ["erm", "no_no", "no_yes", "yes_yes"] and (best.n == 2).all()
     assert best[["test_gba_mean", "test_wga_mean", "test_conflicting_acc_mean"]].stack().between(0, 100).all()
     assert "| mine | yes_yes | best_val |" in (root / "reports/mine.md").read_text()
     with sqlite3.connect(root / "mlflow.db") as db:  # one experiment named after the dataset holds every run
         names = dict(db.execute("select name, experiment_id from experiments").fetchall())
         n_runs = db.execute("select count(*) from runs where experiment_id = ?", (names["mine"],)).fetchone()[0]
-    assert n_runs == 1 + 3 * (2 + 1) + 1  # reference + rows × (configs + the other seed) + the report
+    assert n_runs == 1 + 4 * (2 + 1) + 1  # reference + rows × (configs + the other seed) + the report
     assert "up to date" in run(["dvc", "status", "tables@mine"], root, env).stdout
 
     # data edited in place: DVC sees the folder changed and prepares it again

@@ -24,7 +24,8 @@ def _design() -> dict:
     data["datasets"]["mine"] = {**OWN, "prepare": {"attributes": False}}
     data["studies"]["tables"]["table2"]["datasets"] = ["waterbirds"]
     data["studies"]["tables"]["table2"]["rows"] = ["yes_yes", "no_no"]
-    data["studies"]["tables"]["mine"] = {"datasets": ["mine", "waterbirds"], "rows": ["no_no"]}
+    data["studies"]["rows"]["erm"] = {"method": "erm", "groups": "none", "select": "val_worst_class"}
+    data["studies"]["tables"]["mine"] = {"datasets": ["mine", "waterbirds"], "rows": ["no_no", "erm"]}
     data["studies"]["table3"]["datasets"] = ["celeba"]
     return data
 
@@ -34,7 +35,10 @@ def test_items_per_stage_kind() -> None:
     assert list(items["fetch"]) == ["waterbirds", "celeba"]  # own data is read in place
     assert items["prepare"]["mine"]["raw"] == "my/data" and items["prepare"]["mine"]["module"] == "gerne/data/own.py"
     assert list(items["reference"]) == ["waterbirds", "mine"]  # only where a row sees pseudo-attributes
-    assert list(items["sweep"]) == ["waterbirds-yes_yes", "waterbirds-no_no", "mine-no_no"]  # no duplicates
+    assert list(items["sweep"]) == ["waterbirds-yes_yes", "waterbirds-no_no", "waterbirds-erm", "mine-no_no",
+                                    "mine-erm"]  # no duplicates
+    erm = items["sweep"]["mine-erm"]  # a method's stage depends on its own module; no grouping, no reference
+    assert erm["method"] == "gerne/methods/erm.py" and erm["input"] == "metrics/mine/counts.json"
     wb = items["sweep"]["waterbirds-yes_yes"]
     assert wb["input"] == "metrics/waterbirds/counts.json"  # true attributes: never waits for the biased model
     assert items["sweep"]["mine-no_no"]["input"] == "data/scores/mine/biased.npy"

@@ -29,9 +29,11 @@ def test_default_params_keep_the_releases_off() -> None:
 def test_own_dataset_declaration() -> None:
     data = copy.deepcopy(_params())
     data["datasets"]["mine"] = {**OWN, "prepare": {"image_size": 8, "attributes": False}}
-    data["studies"]["tables"]["mine"] = {"datasets": ["mine"], "rows": ["no_no"]}
+    data["studies"]["rows"]["erm"] = {"method": "erm", "groups": "none", "select": "val_worst_class"}
+    data["studies"]["tables"]["mine"] = {"datasets": ["mine"], "rows": ["no_no", "erm"]}
     p = parse_params(data)
     assert p.datasets["mine"].kind == "own" and not p.datasets["mine"].attributes
+    assert p.studies.rows["erm"].needs_attributes() is None and p.studies.rows["yes_yes"].needs_attributes()
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -54,6 +56,15 @@ def test_own_dataset_declaration() -> None:
     (lambda d: d["datasets"]["celeba"].pop("mirror"), "needs `mirror`"),
     (lambda d: d["datasets"]["celeba"].pop("prepare"), "prepare"),
     (lambda d: d["studies"].update(seeds=[0, 0]), "distinct"),
+    (lambda d: d["studies"]["tables"]["table2"].update(rows=["no_yse"]), "did you mean 'no_yes'"),
+    (lambda d: d["studies"]["rows"].update(mine={"method": "gern", "groups": "none"}), "did you mean 'gerne'"),
+    (lambda d: d["studies"]["rows"].update(mine={"method": "erm", "groups": "none", "select": "test_wga"}),
+     "unknown selection metric 'test_wga'"),
+    (lambda d: d["studies"]["rows"].update(mine={"method": "erm", "groups": "pseudo"}), "groups"),
+    (lambda d: (d["datasets"].update(mine={**OWN, "prepare": {"attributes": False}}),
+                d["studies"]["rows"].update(erm={"method": "erm", "groups": "none", "select": "val_wga"}),
+                d["studies"]["tables"].update(mine={"datasets": ["mine"], "rows": ["erm"]})),
+     r"has \['erm'\], which need true attributes in validation"),
 ])
 def test_bad_values_are_refused(edit, message: str) -> None:
     data = copy.deepcopy(_params())

@@ -1,0 +1,38 @@
+"""How a table row's method is built from a search config: one options function per registered method.
+
+The library's methods take their own options (``gerne.methods``); the harness maps a dataset's protocol and a
+search config onto them. Add a method to the declared studies by one entry here (and a row under
+``studies.rows`` naming it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gerne.core.shares import group_shares
+from gerne.data.contract import Split, group_counts
+from pipeline.studies.config import Protocol
+from pipeline.studies.search import resolve_beta
+
+
+def gerne_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool) -> dict[str, Any]:
+    """c from the config, β resolved inside Eq. 9 on ``train``'s (pseudo-)groups, B per class (or per pseudo-group
+    where the protocol says so)."""
+    counts = group_counts(train.y.cpu().numpy(), train.a.cpu().numpy(), train.num_classes, train.num_attributes)
+    batch, unit = protocol.batch_size, protocol.batch_unit
+    if pseudo and protocol.pseudo_batch_size:
+        batch, unit = protocol.pseudo_batch_size, "group"
+    return {"c": cfg["c"], "beta": resolve_beta(cfg, group_shares(counts)), "batch_size": batch,
+            "batch_unit": unit, "track_both_losses": True}
+
+
+def erm_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool) -> dict[str, Any]:
+    """Natural sampling with as many samples per step as a class-balanced batch (B per class × K)."""
+    return {"batch_size": protocol.batch_size * train.num_classes}
+
+
+METHOD_OPTIONS: dict[str, Callable[[Protocol, Split, dict[str, Any], bool], dict[str, Any]]] = {
+    "gerne": gerne_options,
+    "erm": erm_options,
+}

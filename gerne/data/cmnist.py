@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,9 @@ from tqdm import tqdm
 from gerne.data.contract import write_tensor_dataset
 from gerne.data.mnist import load_mnist
 from gerne.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from gerne.data.counts import Prepared
 
 PALETTE = np.array(
     [
@@ -156,3 +161,34 @@ def build_cmnist(
         }
     )
     return write_tensor_dataset(out_dir, images, metadata, NUM_CLASSES, NUM_COLOURS)
+
+
+# As a dataset kind (gerne.data.registry): C-MNIST at one ratio, declared under `datasets` with kind: cmnist and
+# prepare: {ratio: 0.5}; the MNIST files' MD5s are of the decompressed bytes, so the kind brings its own fetch.
+NAME = "cmnist"
+SOURCES: tuple = ()
+PUBLISHED_COUNTS = None
+
+
+def fetch(raw_dir: str | os.PathLike[str], mirror: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """The four MNIST files into ``raw_dir`` (from ``mirror``, ``$GERNE_MNIST_MIRROR`` or the canonical URLs),
+    verified; returns each file's checksum as recorded (MD5 of the decompressed bytes)."""
+    from gerne.data.mnist import MNIST_FILES, fetch_mnist
+
+    return {name: f"md5-decompressed:{MNIST_FILES[name]}" for name in fetch_mnist(raw_dir, mirror)}
+
+
+def prepare(raw_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, ratio: float,
+            color_std: float = 0.005, val_size: int = 5000, seed: int = 0,
+            expected_counts: dict[str, dict[str, int]] | None = None) -> Prepared:
+    """The registry's ``prepare``: :func:`build_cmnist` at ``ratio`` % (its counts checked when expected ones are
+    given)."""
+    import time
+
+    from gerne.data.counts import Prepared
+
+    start = time.perf_counter()
+    counts = build_cmnist(raw_dir, out_dir, ratio, std=color_std, val_size=val_size, seed=seed)
+    if expected_counts is not None and counts != expected_counts:
+        raise DataError(f"C-MNIST at {ratio} % has group counts {counts}, expected {expected_counts}")
+    return Prepared(Path(out_dir), counts, sum(sum(s.values()) for s in counts.values()), time.perf_counter() - start)

@@ -3,7 +3,8 @@
 A kind is a module with ``SOURCES`` (raw files to fetch and verify; empty when the data is read in place),
 ``PUBLISHED_COUNTS`` (group counts asserted after preparation, or None) and ``prepare(raw_dir, out_dir,
 **options)``. Add a kind by writing its module and one line in ``KINDS``; ``params.yaml`` then declares datasets of
-that kind under ``datasets`` (C-MNIST, built per ratio from MNIST, has its own Table 1 stages).
+that kind under ``datasets`` (``cmnist`` builds C-MNIST at the ratio its ``prepare`` options name; the committed
+Table 1 column has its own stages).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
-from gerne.data import celeba, civilcomments, own, waterbirds
+from gerne.data import celeba, civilcomments, cmnist, own, waterbirds
 from gerne.data.counts import Prepared
 from gerne.data.sources import Source
 from gerne.errors import ConfigError
@@ -28,23 +29,24 @@ class DatasetEntry:
     published_counts: Mapping[str, Mapping[str, int]] | None
     module: str  # the file a pipeline stage depends on, e.g. gerne/data/waterbirds.py
     fetch_hint: str = ""  # appended to download errors (what to do when the canonical source refuses)
+    fetch: Callable[..., dict[str, str]] | None = None  # its own fetch(raw_dir, mirror) instead of SOURCES
 
     @property
     def read_in_place(self) -> bool:
         """True when there is nothing to fetch: the declared folder is prepared as it is (kind ``own``)."""
-        return not self.sources
+        return not self.sources and self.fetch is None
 
 
 def _entry(name: str, module: ModuleType) -> DatasetEntry:
     return DatasetEntry(name, tuple(getattr(module, "SOURCES", ())), module.prepare,
                         getattr(module, "PUBLISHED_COUNTS", None), f"gerne/data/{module.__name__.rsplit('.', 1)[1]}.py",
-                        getattr(module, "FETCH_HINT", ""))
+                        getattr(module, "FETCH_HINT", ""), getattr(module, "fetch", None))
 
 
 KINDS: dict[str, DatasetEntry] = {
     name: _entry(name, module)
-    for name, module in (("waterbirds", waterbirds), ("celeba", celeba), ("civilcomments", civilcomments),
-                         ("own", own))
+    for name, module in (("cmnist", cmnist), ("waterbirds", waterbirds), ("celeba", celeba),
+                         ("civilcomments", civilcomments), ("own", own))
 }
 
 

@@ -25,7 +25,7 @@ ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_a
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
 RESERVED = {"valonly", "raw", "scores", "pseudo", "cmnist", "cmnist_sweep", "cmnist_fig2", "datasets", "datasets_sweep",
             "table1_cmnist", "table3", "REPRODUCTION", "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # no dots: names are parts of DVC param paths
 
 
 class Protocol(_Strict):
@@ -221,8 +221,9 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
     """Cross-references: names, declared datasets, rows that need attributes the data does not have."""
     for name in datasets:
         if not NAME.match(name) or name in RESERVED:
-            raise ValueError(f"dataset name '{name}' must be lower-case letters, digits and _ and not one of "
-                             f"{sorted(RESERVED)}; it names data/<name>/ and runs/datasets/<name>/")
+            raise ValueError(f"dataset name '{name}' must be lower-case letters, digits and _ (no dots: it is part of "
+                             f"DVC param paths), not one of {sorted(RESERVED)}; it names data/<name>/ and "
+                             "runs/datasets/<name>/")
     for study, table in studies.tables.items():
         for row in table.rows:
             if row not in studies.rows:

@@ -48,9 +48,12 @@ def fetch(params: Params, dataset: str, raw_dir: str | Path) -> dict[str, str]:
     _, decl = declared(params, dataset)
     mirror = Path(decl.mirror) if decl.mirror else None
     entry = get_dataset(decl.kind)
-    hint = entry.fetch_hint or " Or put the release files in a directory and set its `mirror` parameter."
-    sums = fetch_sources(list(entry.sources), Path(raw_dir), mirror,
-                         hint=f"{hint} (params.yaml: datasets.{dataset}.mirror)")
+    if entry.fetch is not None:
+        sums = entry.fetch(Path(raw_dir), mirror)
+    else:
+        hint = entry.fetch_hint or " Or put the release files in a directory and set its `mirror` parameter."
+        sums = fetch_sources(list(entry.sources), Path(raw_dir), mirror,
+                             hint=f"{hint} (params.yaml: datasets.{dataset}.mirror)")
     write_json(Path(raw_dir) / "checksums.json", sums)
     return sums
 

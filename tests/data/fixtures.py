@@ -187,3 +187,19 @@ def bert_vocab_dir(root: Path) -> Path:
     (root / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
     (root / "tokenizer_config.json").write_text('{"tokenizer_class": "BertTokenizer", "do_lower_case": true}\n')
     return root
+
+
+def tiny_mnist(raw: Path, n_train: int = 1200, n_test: int = 300) -> Path:
+    """Four real IDX .gz files of random 28×28 digits with balanced labels (a stand-in for MNIST in size only)."""
+    import gzip
+
+    rng = np.random.default_rng(0)
+    raw.mkdir(parents=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        header = (2051).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (n, 28, 28))
+        (raw / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + images.tobytes()))
+        header = (2049).to_bytes(4, "big") + n.to_bytes(4, "big")
+        (raw / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
+    return raw

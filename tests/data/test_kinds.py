@@ -25,6 +25,7 @@ from tests.data.fixtures import (
     civilcomments_release,
     colour_of,
     extract_tar,
+    tiny_mnist,
     waterbirds_release,
     write_jpeg,
 )
@@ -80,7 +81,13 @@ def _own(root: Path) -> tuple[Path, dict[str, Any]]:
     return folder, {"image_size": SIZE, "expected_counts": counts}
 
 
+def _cmnist(root: Path) -> tuple[Path, dict[str, Any]]:
+    """Four real-format IDX files of random digits; C-MNIST at 5 % (28 px, not resized)."""
+    return tiny_mnist(root / "raw"), {"ratio": 5.0, "val_size": 100}
+
+
 BUILDERS: dict[str, Builder] = {
+    "cmnist": _cmnist,
     "waterbirds": _waterbirds,
     "celeba": _celeba,
     "civilcomments": _civilcomments,
@@ -116,7 +123,8 @@ def test_kind_meets_the_contract(kind: str, tmp_path: Path) -> None:
         if tokens:
             assert split.x.dtype == torch.int32 and tuple(split.x.shape[1:]) == (LENGTH,), f"{kind}: tokens N×L"
         else:
-            assert split.x.dtype == torch.uint8 and tuple(split.x.shape[1:]) == (SIZE, SIZE, 3), f"{kind}: N×H×W×3"
+            side = options.get("image_size", 28)  # C-MNIST keeps MNIST's 28 px
+            assert split.x.dtype == torch.uint8 and tuple(split.x.shape[1:]) == (side, side, 3), f"{kind}: N×H×W×3"
         loaded = counts_to_dict(group_counts(split.y.numpy(), split.a.numpy(), K, A))
         assert info["splits"][name] == loaded, f"{kind} {name}: counts.json differs from the loaded split"
     assert set(info["splits"]) == set(SPLITS)

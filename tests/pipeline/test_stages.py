@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 from gerne.data import mnist
 from pipeline import aggregate, download, report, train
 from tests.conftest import REPO
+from tests.data.fixtures import tiny_mnist
 from tests.helpers import set_dotted, toy_dataset
 
 BASE = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -152,24 +153,6 @@ def wrote_line(result) -> str:
     assert len(lines) == 1, result.stderr
     assert "wrote " not in result.stdout
     return lines[0]
-
-
-def tiny_mnist(raw: Path, n_train: int = 1200, n_test: int = 300) -> Path:
-    """Four real IDX .gz files of random 28×28 digits with balanced labels (a stand-in for MNIST in size only)."""
-    import gzip
-
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    raw.mkdir(parents=True)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-        labels = (np.arange(n) % 10).astype(np.uint8)
-        header = (2051).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (n, 28, 28))
-        (raw / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + images.tobytes()))
-        header = (2049).to_bytes(4, "big") + n.to_bytes(4, "big")
-        (raw / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
-    return raw
 
 
 def test_train_stage_names_the_summaries_it_wrote(env: Path) -> None:

@@ -148,3 +148,30 @@ def test_failed_search_keeps_the_previous_results(birds: tuple[Path, dict], tmp_
     stages.search(wider, "waterbirds", "yes_yes", data, sweep, out)
     assert (sweep / "config2" / "seed0.json").is_file() and (sweep / "config0" / "seed0.json").read_bytes() == \
         before[sweep / "config0" / "seed0.json"]
+
+
+def test_cmnist_declared_as_a_kind(tmp_path: Path, mnist_mirror: Path) -> None:
+    """C-MNIST at one ratio through the declared-dataset stages: fetch (the real MNIST files, through the mirror
+    path a user's download takes), prepare, and rows of two methods (GERNE on the true groups, plain ERM)."""
+    from tests.pipeline.studies.test_config import OWN
+
+    data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
+    data["datasets"]["cm"] = {**{k: v for k, v in OWN.items() if k != "root"}, "kind": "cmnist",
+                              "mirror": str(mnist_mirror), "prepare": {"ratio": 5.0, "val_size": 100},
+                              "model_options": {"hidden": [16]}, "eval_batch_size": 8192}
+    data["studies"].update(seeds=[0], device="cpu")
+    data["studies"]["search"]["configs"] = 1
+    data["studies"]["rows"]["erm"] = {"method": "erm", "groups": "none", "select": "val_gba"}
+    data["studies"]["tables"]["t1"] = {"datasets": ["cm"], "rows": ["yes_yes", "erm"]}
+    p = parse_params(data)
+    sums = stages.fetch(p, "cm", tmp_path / "raw")
+    assert set(sums) == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                         "t10k-labels-idx1-ubyte.gz"} and all(v.startswith("md5-decompressed:") for v in sums.values())
+    info = stages.prepare(p, "cm", tmp_path / "raw", tmp_path / "cm")
+    assert sum(info["counts"]["train"].values()) == 59900  # MNIST train minus val_size
+    for row in ("yes_yes", "erm"):
+        stages.search(p, "cm", row, tmp_path / "cm", tmp_path / "sweep" / row, tmp_path / "runs" / "cm" / row)
+        summary = json.loads((tmp_path / "runs" / "cm" / row / "seed0.json").read_text())
+        assert summary["method"] == ("gerne" if row == "yes_yes" else "erm") and len(summary["history"]) == 2
+    table = collect(tmp_path / "runs")
+    assert set(table["row"]) == {"yes_yes", "erm"} and set(table["dataset"]) == {"cm"}

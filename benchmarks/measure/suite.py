@@ -71,6 +71,45 @@ def _round_ratios(ours: list[float], floor: list[float]) -> list[float]:
     return [o / f for o, f in zip(ours, floor, strict=True)]
 
 
+def _epoch_rows(splits: dict[str, Any], device: torch.device, epochs: int, rounds: int) -> dict[str, Any]:
+    """ERM and GERNE epochs against their floors and the framework reference, interleaved over ``rounds``; on a
+    CPU with glibc's default allocator settings, GERNE before the setting too."""
+    train = splits["train"]
+
+    def mlp() -> torch.nn.Module:
+        return build_model("mlp", tuple(train.x.shape[1:]), train.num_classes)
+
+    shapes, rows = linear_shapes(mlp()), train.num_classes * 100
+    steps = steps_for(len(train), rows, 0)
+
+    def gerne_epoch() -> float:  # best of 3 fits, as the floor and the reference are best of 3 epochs
+        return epoch_seconds(splits, [0], 0.5, 1.0, True, epochs, 3)[0]
+
+    def floor_2() -> float:
+        return floor_seconds(shapes, 2 * rows, steps, device)
+
+    out: dict[str, Any] = {"steps_per_epoch": steps, "rows": rows}
+    if device.type == "cpu" and not allocations_kept():  # glibc's defaults first, for the before/after rows
+        out["gerne_default_malloc_s_per_epoch"], out["gerne_default_malloc_floor_s"] = map(min, _interleaved(
+            gerne_epoch, floor_2, rounds=rounds))
+        out["gerne_default_malloc_faults_per_epoch"] = faults_per_epoch(splits)
+    out["malloc_tuned"] = keep_large_allocations()
+    erm_rounds = _interleaved(lambda: epoch_seconds(splits, [0], 1.0, -1.0, False, epochs, 3)[0],
+                              lambda: floor_seconds(shapes, rows, steps, device),
+                              lambda: plain_epoch_seconds(mlp(), rows, steps, device), rounds=rounds)
+    gerne_rounds = _interleaved(gerne_epoch, floor_2, lambda: plain_epoch_seconds(mlp(), 2 * rows, steps, device),
+                                rounds=rounds)
+    for key, measured in (("erm", erm_rounds), ("gerne", gerne_rounds)):
+        out[f"{key}_s_per_epoch"], out[f"{key}_floor_s"], out[f"{key}_plain_s_per_epoch"] = map(min, measured)
+        out[f"{key}_round_ratios"] = _round_ratios(measured[0], measured[1])
+    out["step_phases_ms"] = {"erm": step_phase_ms(splits, 1.0, -1.0, False),
+                             "gerne": step_phase_ms(splits, 0.5, 1.0, True)}
+    out["step_phase_floors_ms"] = {key: {p: 1e3 * floor_seconds(shapes, n, steps, device, (p,)) / steps
+                                         for p in ("forward", "backward")}
+                                   for key, n in (("erm", rows), ("gerne", 2 * rows))}
+    return out
+
+
 def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 1, stack: int | Sequence[int] = 3,
               rounds: int = 5, run_epochs: int = 65, process_overhead_s: float = 15.0, column_runs: int = 0,
               sweep_runs: int = 0) -> dict[str, Any]:
@@ -81,35 +120,8 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 1, stack
     """
     splits = {k: v.to(device) for k, v in load_tensor_dataset(data_dir).items()}
     train = splits["train"]
-    def mlp() -> torch.nn.Module:
-        return build_model("mlp", tuple(train.x.shape[1:]), train.num_classes)
-
-    shapes = linear_shapes(mlp())
-    rows = train.num_classes * 100
-    steps = steps_for(len(train), rows, 0)
-
-    def gerne_epoch() -> float:  # best of 3 fits, as the floor and the reference are best of 3 epochs
-        return epoch_seconds(splits, [0], 0.5, 1.0, True, epochs, 3)[0]
-
-    def floor_2() -> float:
-        return floor_seconds(shapes, 2 * rows, steps, device)
-
-    before = {}
-    if device.type == "cpu" and not allocations_kept():  # glibc's defaults first, for the before/after rows
-        before["gerne_default_malloc_s_per_epoch"], before["gerne_default_malloc_floor_s"] = map(min, _interleaved(
-            gerne_epoch, floor_2, rounds=rounds))
-        before["gerne_default_malloc_faults_per_epoch"] = faults_per_epoch(splits)
-    tuned = keep_large_allocations()
-    erm_rounds = _interleaved(lambda: epoch_seconds(splits, [0], 1.0, -1.0, False, epochs, 3)[0],
-                              lambda: floor_seconds(shapes, rows, steps, device),
-                              lambda: plain_epoch_seconds(mlp(), rows, steps, device), rounds=rounds)
-    gerne_rounds = _interleaved(gerne_epoch, floor_2, lambda: plain_epoch_seconds(mlp(), 2 * rows, steps, device),
-                                rounds=rounds)
-    erm, floor_erm, plain_erm = map(min, erm_rounds)
-    gerne, floor_gerne, plain_gerne = map(min, gerne_rounds)
-    phases = {"erm": step_phase_ms(splits, 1.0, -1.0, False), "gerne": step_phase_ms(splits, 0.5, 1.0, True)}
-    phase_floors = {key: {p: 1e3 * floor_seconds(shapes, n, steps, device, (p,)) / steps
-                          for p in ("forward", "backward")} for key, n in (("erm", rows), ("gerne", 2 * rows))}
+    r = _epoch_rows(splits, device, epochs, rounds)
+    rows, steps, erm, gerne = r.pop("rows"), r["steps_per_epoch"], r["erm_s_per_epoch"], r["gerne_s_per_epoch"]
     _, gerne_eval, _ = epoch_seconds(splits, [0], c=0.5, beta=1.0, track=True, epochs=1, repeats=1)
     sizes = [stack] if isinstance(stack, int) else list(stack)
     by_size = {k: epoch_seconds(splits, list(range(k)), c=0.5, beta=1.0, track=True, epochs=epochs)[0]
@@ -124,21 +136,9 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 1, stack
     return {
         "machine": machine(),
         "device": str(device),
-        "steps_per_epoch": steps,
-        "erm_s_per_epoch": erm,
-        "erm_floor_s": floor_erm,
-        "erm_plain_s_per_epoch": plain_erm,
-        "erm_round_ratios": _round_ratios(erm_rounds[0], erm_rounds[1]),
-        "gerne_s_per_epoch": gerne,
-        "gerne_floor_s": floor_gerne,
-        "gerne_plain_s_per_epoch": plain_gerne,
-        "gerne_round_ratios": _round_ratios(gerne_rounds[0], gerne_rounds[1]),
+        **r,
         "rounds": rounds,
-        "step_phases_ms": phases,
-        "step_phase_floors_ms": phase_floors,
-        "malloc_tuned": tuned,
         "gerne_faults_per_epoch": faults_per_epoch(splits),
-        **before,
         "gerne_over_erm_per_step": gerne / erm,
         "eval_s_per_epoch": gerne_eval,
         "stack_size": stack,

@@ -47,6 +47,18 @@ def confidence(train: Split, scores: np.ndarray, t: float) -> Split:
     return pseudo(train, pseudo_attributes(mask))
 
 
+def reference_confidence(model: torch.nn.Module, train: Split, batch_size: int = 8192) -> np.ndarray:
+    """softmax(f̃(x))_y of every training sample under the reference model, in eval mode, ``batch_size`` at a time
+    (the input of ``confidence``; Algorithm 2, step 2)."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(train), batch_size):
+            probs = torch.softmax(model(train.x[i : i + batch_size]).float(), 1)
+            out.append(probs.gather(1, train.y[i : i + batch_size, None])[:, 0])
+    return torch.cat(out).cpu().numpy()
+
+
 GROUPINGS: dict[str, Callable[..., Split]] = {"known": known, "none": none, "pseudo": pseudo,
                                               "confidence": confidence}
 

@@ -65,3 +65,19 @@ def test_library_paths_use_the_registry() -> None:
     for rel in ("pipeline/runs/train.py", "pipeline/studies/runs.py"):
         text = (root / rel).read_text()
         assert "apply_grouping(" in text and "pseudo_minority_detail" not in text, rel
+
+
+def test_reference_confidence(train: Split) -> None:
+    """softmax(f̃(x))_y per sample, in eval mode, whatever the chunking."""
+    from gerne.groups import reference_confidence
+    from gerne.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("mlp", tuple(train.x.shape[1:]), train.num_classes, hidden=[8])
+    model.train()
+    whole = reference_confidence(model, train)
+    assert not model.training and whole.dtype == np.float32 and whole.shape == (len(train),)
+    with torch.no_grad():
+        expected = torch.softmax(model(train.x), 1)[torch.arange(len(train)), train.y].numpy()
+    np.testing.assert_allclose(whole, expected, rtol=1e-6)
+    np.testing.assert_allclose(reference_confidence(model, train, batch_size=7), whole, rtol=1e-5)

@@ -12,6 +12,7 @@ import torch
 from gerne.core.pseudo import pseudo_attributes, pseudo_minority_detail, pseudo_quality
 from gerne.device import resolve_device
 from gerne.errors import DataError
+from gerne.groups import reference_confidence
 from gerne.io import atomic_paths, write_json, write_npz
 from gerne.methods import build_method
 from gerne.models import build_model
@@ -69,10 +70,7 @@ def derive_pseudo(params: Params, data_dir: str | Path, model_path: str | Path, 
     model = build_model(params.model.name, tuple(ckpt["input_shape"]), ckpt["num_classes"],
                         hidden=list(ckpt["model"]["hidden"])).to(device)
     model.load_state_dict(ckpt["state_dict"])
-    model.eval()
-    with torch.no_grad():
-        probs = torch.cat([torch.softmax(model(train.x[i : i + 8192]), 1) for i in range(0, len(train), 8192)])
-    confidence = probs.gather(1, train.y[:, None])[:, 0].cpu().numpy()
+    confidence = reference_confidence(model, train, batch_size=8192)  # 8192: CPU GEMMs depend on the batch size
     y = train.y.cpu().numpy()
     minority = (train.a != aligned_attributes(train)[train.y]).cpu().numpy()
     arrays: dict[str, np.ndarray] = {"confidence": confidence}

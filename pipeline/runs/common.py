@@ -36,10 +36,15 @@ def load_splits(data_dir: str | Path, device: torch.device) -> dict[str, Split]:
     return {k: v.to(device) for k, v in splits.items()}
 
 
-def make_model(params: Params, split: Split, seed: int, device: torch.device) -> torch.nn.Module:
+def seeded_model(name: str, split: Split, seed: int, device: torch.device, **options: Any) -> torch.nn.Module:
+    """Model family ``name`` for ``split``'s inputs and classes, initialised from ``torch.manual_seed(seed)``."""
     torch.manual_seed(seed)
-    return build_model(params.model.name, tuple(split.x.shape[1:]), split.num_classes,
-                       hidden=list(params.model.hidden)).to(device)
+    return build_model(name, tuple(split.x.shape[1:]), split.num_classes, **options).to(device)
+
+
+def make_model(params: Params, split: Split, seed: int, device: torch.device) -> torch.nn.Module:
+    """The C-MNIST design's model (``model`` section) for one seed."""
+    return seeded_model(params.model.name, split, seed, device, hidden=list(params.model.hidden))
 
 
 def write_summary(summary_path: str | Path, result: TrainResult, run_id: str, info: dict[str, Any]) -> dict:

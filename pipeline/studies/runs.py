@@ -20,10 +20,9 @@ from gerne.data.contract import Split
 from gerne.errors import DataError
 from gerne.groups import apply_grouping
 from gerne.methods import build_method
-from gerne.models import build_model
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig
-from pipeline.runs.common import tracked_fit, write_summary
+from pipeline.runs.common import seeded_model, tracked_fit, write_summary
 from pipeline.studies.config import REFERENCE, Protocol, RowParams
 from pipeline.studies.methods import METHOD_OPTIONS
 
@@ -58,11 +57,10 @@ def loop_config(protocol: Protocol, cfg: dict[str, Any], seed: int, select_metri
 
 def build(protocol: Protocol, split: Split, cfg: dict[str, Any], seed: int, device: torch.device) -> torch.nn.Module:
     """The protocol's model for ``split``'s inputs, initialised with ``seed`` (dropout from the config if searched)."""
-    torch.manual_seed(seed)
     options = dict(protocol.model_options)
     if "dropout" in cfg:
         options["dropout"] = cfg["dropout"]
-    return build_model(protocol.model, tuple(split.x.shape[1:]), split.num_classes, **options).to(device)
+    return seeded_model(protocol.model, split, seed, device, **options)
 
 
 def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, row: str, spec: RowParams,
@@ -93,14 +91,3 @@ def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, row: str,
             "paper_selection": spec.paper_selection}
     summary = write_summary(out_path, result, run_id, info)
     return RunOutput(summary, model, result.states)
-
-
-def confidence_scores(model: torch.nn.Module, train: Split, batch_size: int) -> np.ndarray:
-    """softmax(f̃(x))_y for every training sample (Algorithm 2, step 2), in eval mode."""
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(train), batch_size):
-            probs = torch.softmax(model(train.x[i : i + batch_size]).float(), 1)
-            out.append(probs.gather(1, train.y[i : i + batch_size, None])[:, 0])
-    return torch.cat(out).cpu().numpy()

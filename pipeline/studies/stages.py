@@ -19,11 +19,12 @@ import torch
 from gerne.data.contract import Split
 from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
+from gerne.groups import reference_confidence
 from gerne.io import atomic_path, staged_dir, write_json
 from pipeline.runs.common import load_splits
 from pipeline.spaces import points
 from pipeline.studies.config import DEFAULT_ROWS, REFERENCE, Dataset, RowParams, StudiesParams
-from pipeline.studies.runs import confidence_scores, run
+from pipeline.studies.runs import run
 from pipeline.studies.search import config0
 
 if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
@@ -83,7 +84,7 @@ def train_reference(params: Params, dataset: str, data_dir: str | Path, scores_p
               out_path=summary_path, name=f"{dataset}-biased", lr_factor=sp.reference.lr_factor,
               wd_factor=sp.reference.weight_decay_factor)
     out.model.load_state_dict(out.states["best_val"])
-    scores = confidence_scores(out.model, splits["train"], protocol.eval_batch_size)
+    scores = reference_confidence(out.model, splits["train"], protocol.eval_batch_size)
     with atomic_path(scores_path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, scores.astype(np.float32))
     return out.summary

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,31 @@ def staged_dir(target: str | os.PathLike[str], resume: bool = False) -> Iterator
         os.replace(target, old)
     os.replace(work, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def reuse_finished(work: Path, previous: Path | None, unit: str, done: Callable[[Path], bool]) -> bool:
+    """For a :func:`staged_dir` being built in ``work``: True when ``work/unit`` (a file or folder) is finished
+    by ``done``, or when ``previous/unit`` is, after copying it in; otherwise clears a leftover ``work/unit``."""
+    target = work / unit
+    if done(target):
+        return True
+    _discard(target)
+    source = None if previous is None else previous / unit
+    if source is None or not done(source):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copy2(source, target)
+    return True
+
+
+def _discard(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

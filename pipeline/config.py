@@ -16,8 +16,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from gerne.device import DeviceName
 from gerne.errors import ConfigError
+from pipeline.schema import ModelName, distinct_seeds
 from pipeline.schema import Strict as _Strict
-from pipeline.schema import distinct_seeds, registered
 from pipeline.studies.config import DEFAULT_ROWS, Dataset, StudiesParams, check_studies
 
 
@@ -42,17 +42,8 @@ class CMNISTParams(_Strict):
 
 
 class ModelParams(_Strict):
-    name: str = Field("mlp", description="a model family of the registry (gerne.models)")
+    name: ModelName = Field("mlp", description="a model family of the registry (gerne.models)")
     hidden: list[int] = Field(default_factory=lambda: [100, 100, 100], min_length=1)
-
-    @field_validator("name")
-    @classmethod
-    def _registered(cls, v: str) -> str:
-        # The registry itself (a few ms: torch is loaded with the gerne package anyway; torchvision and
-        # transformers are imported only when such a model is built).
-        from gerne.models import MODELS
-
-        return registered("model", v, MODELS)
 
     @field_validator("hidden")
     @classmethod

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 class Strict(BaseModel):
@@ -36,3 +37,12 @@ def distinct_seeds(seeds: list[int], where: str) -> list[int]:
     if len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
         raise ValueError(f"{where} must be distinct non-negative integers, got {seeds}")
     return seeds
+
+
+def _model_family(name: str) -> str:
+    from gerne.models import MODELS  # the registry only; torchvision and transformers load when a model is built
+
+    return registered("model", name, MODELS)
+
+
+ModelName = Annotated[str, AfterValidator(_model_family)]  # a family of gerne.models, checked with a hint

@@ -72,3 +72,20 @@ def test_write_npz_is_byte_deterministic_and_loads_with_numpy(tmp_path: Path) ->
         assert sorted(z.files) == ["confidence", "t=0.005"]
         np.testing.assert_array_equal(z["t=0.005"], arrays["t=0.005"])
     assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in zipfile.ZipFile(tmp_path / "a.npz").infolist())
+
+
+def test_reuse_finished(tmp_path: Path) -> None:
+    from gerne.io import reuse_finished
+
+    work, previous = tmp_path / "work", tmp_path / "prev"
+    (previous / "p1").mkdir(parents=True)
+    (previous / "p1" / "seed0.json").write_text("done")
+    (work / "p2").mkdir(parents=True)
+    (work / "p2" / "half").write_text("partial")
+
+    def done(unit: Path) -> bool:
+        return (unit / "seed0.json").is_file()
+
+    assert reuse_finished(work, previous, "p1", done) and (work / "p1" / "seed0.json").read_text() == "done"
+    assert not reuse_finished(work, previous, "p2", done) and not (work / "p2").exists()  # leftover cleared
+    assert not reuse_finished(work, None, "p3", done)

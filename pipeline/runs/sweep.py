@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
-from gerne.io import staged_dir, write_json
+from gerne.io import reuse_finished, staged_dir, write_json
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig
 from pipeline.runs.common import load_splits
@@ -95,14 +95,7 @@ def _reuse(point_params: Params, name: str, ratio: float, work: Path, previous: 
     """True if the point is already trained with this configuration, in the partial folder of an interrupted run or
     in the previous (committed) sweep folder, from which it is then copied."""
     seed = point_params.sweep.seed
-    if is_done(point_params, name, ratio, work / name / f"seed{seed}.json"):
-        return True
-    if previous is not None and is_done(point_params, name, ratio, previous / name / f"seed{seed}.json"):
-        shutil.rmtree(work / name, ignore_errors=True)
-        shutil.copytree(previous / name, work / name)
-        return True
-    shutil.rmtree(work / name, ignore_errors=True)
-    return False
+    return reuse_finished(work, previous, name, lambda d: is_done(point_params, name, ratio, d / f"seed{seed}.json"))
 
 
 def run_sweep(params: Params, kind: str, data_dir: str | Path, ratio: float, out_dir: str | Path,

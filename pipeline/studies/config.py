@@ -15,8 +15,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from gerne.device import DeviceName
+from pipeline.schema import ModelName, distinct_seeds, registered
 from pipeline.schema import Strict as _Strict
-from pipeline.schema import distinct_seeds, registered
 from pipeline.schema import hint as _hint
 
 PAPER_ROWS = ("yes_yes", "no_yes", "no_no")  # Table 2: attributes known in train/val (BENCHMARKS.md, Sec. 5)
@@ -31,7 +31,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # no dots: names are parts of DVC param
 class Protocol(_Strict):
     """Training protocol of one dataset and the paper's hyper-parameters (search config 0)."""
 
-    model: str = Field(description="a model family of the registry (gerne.models): mlp, resnet18, resnet50, bert")
+    model: ModelName = Field(description="a model family of the registry (gerne.models): mlp, resnet18, resnet50, bert")
     model_options: dict[str, Any] = Field(default_factory=dict, description="e.g. pretrained: false, dropout, hidden")
     steps: int = Field(gt=0, description="training steps (SubpopBench: 5,001 Waterbirds, 30,001 the others)")
     eval_every: int = Field(gt=0, description="steps between full val + test evaluations")
@@ -49,13 +49,6 @@ class Protocol(_Strict):
     t: float = Field(0.1, gt=0.0, le=0.5, description="config 0's pseudo-minority share (ours)")
     eval_batch_size: int = Field(256, gt=0)
     precision: Literal["fp32", "bf16"] = "bf16"
-
-    @field_validator("model")
-    @classmethod
-    def _registered(cls, v: str) -> str:
-        from gerne.models import MODELS
-
-        return registered("model", v, MODELS)
 
     @model_validator(mode="after")
     def _budget(self) -> Protocol:

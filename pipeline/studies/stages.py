@@ -20,7 +20,7 @@ from gerne.data.contract import Split
 from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
 from gerne.groups import reference_confidence
-from gerne.io import atomic_path, staged_dir, write_json
+from gerne.io import atomic_path, reuse_finished, staged_dir, write_json
 from pipeline.runs.common import load_splits
 from pipeline.spaces import points
 from pipeline.studies.config import DEFAULT_ROWS, REFERENCE, Dataset, RowParams, StudiesParams
@@ -119,17 +119,6 @@ def select(sweep_dir: str | Path, n_configs: int, seed: int, metric: str) -> dic
     return {"metric": metric, "best": winner, "candidates": scored}
 
 
-def _reuse(work: Path, committed: Path, name: str, cfg: dict[str, Any]) -> bool:
-    """True when ``work/name`` holds a run of ``cfg``, taken from ``committed/name`` if only that one does."""
-    if _reusable(work / name, cfg):
-        return True
-    if _reusable(committed / name, cfg):
-        (work / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(committed / name, work / name)
-        return True
-    return False
-
-
 def search(params: Params, dataset: str, setting: str, data_dir: str | Path, sweep_dir: str | Path,
            out_dir: str | Path, scores_path: str | Path | None = None) -> dict[str, Any]:
     """Search ``studies.search.configs`` configs, select on validation, rerun the winner per seed.
@@ -145,7 +134,10 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     grid, seed0 = points("random", params, dataset), sp.search.seed
     with staged_dir(sweep_dir, resume=True) as work:
         for i, cfg in enumerate(grid):
-            if _reuse(work, Path(sweep_dir), f"config{i}/seed{seed0}.json", cfg):
+            def done(folder: Path, c: dict[str, Any] = cfg) -> bool:
+                return _reusable(folder / f"seed{seed0}.json", c)
+
+            if reuse_finished(work, Path(sweep_dir), f"config{i}", done):
                 log.info("%s %s config %d already trained with this configuration; reusing it", dataset, setting, i)
                 continue
             run(protocol, splits, dataset=dataset, row=setting, spec=spec, cfg=cfg, seed=seed0, scores=scores,
@@ -158,7 +150,8 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
             if seed == seed0:
                 winner = Path(sweep_dir) / f"config{best['config']}" / f"seed{seed}.json"
                 shutil.copyfile(winner, work / f"seed{seed}.json")
-            elif not _reuse(work, Path(out_dir), f"seed{seed}.json", best["search_config"]):
+            elif not reuse_finished(work, Path(out_dir), f"seed{seed}.json",
+                                    lambda f: _reusable(f, best["search_config"])):
                 run(protocol, splits, dataset=dataset, row=setting, spec=spec, cfg=best["search_config"], seed=seed,
                     out_path=work / f"seed{seed}.json", scores=scores, name=f"{dataset}-{setting}-best-s{seed}")
     return choice

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from gerne.data.contract import write_tensor_dataset
 
@@ -43,3 +46,15 @@ def set_dotted(data: dict, **changes: object) -> dict:
         else:
             node[leaf] = value
     return data
+
+
+def scratch(factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """A temp directory for a module- or package-scoped fixture (``yield from scratch(...)``), removed when the
+    fixture ends: the clones and datasets of the integration tests are hundreds of MB each, and a CI disk must not
+    hold them all at once (function-scoped ``tmp_path`` dirs go when their test passes: pyproject's retention
+    policy)."""
+    path = factory.mktemp(name)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

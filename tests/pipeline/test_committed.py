@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.helpers import set_dotted
+from tests.helpers import scratch, set_dotted
 from tests.pipeline.conftest import copy_project, run, stage_env
 
 pytestmark = pytest.mark.integration
@@ -19,9 +20,10 @@ DATASET_STAGES = {"download", "build@0.5", "build@1.0", "build@2.0", "build@5.0"
 
 
 @pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory, mnist_mirror: Path) -> tuple[Path, dict[str, str]]:
+def clone(tmp_path_factory: pytest.TempPathFactory, mnist_mirror: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     env = stage_env(mnist_mirror)
-    return copy_project(tmp_path_factory.mktemp("clone") / "project", env, keep_results=True), env
+    for where in scratch(tmp_path_factory, "clone"):  # the four built ratios and their DVC cache: 1.3 GB
+        yield copy_project(where / "project", env, keep_results=True), env
 
 
 def _status(root: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from pipeline.studies import stages
 from pipeline.studies.report import collect, table2, table3
 from tests.conftest import REPO
 from tests.data.fixtures import bert_vocab_dir, civilcomments_release, extract_tar, waterbirds_release
-from tests.helpers import toy_dataset
+from tests.helpers import scratch, toy_dataset
 
 TINY = {"steps": 4, "eval_every": 2, "eval_batch_size": 8, "precision": "fp32", "batch_size": 2}
 
@@ -43,12 +44,12 @@ def _tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def birds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    root = tmp_path_factory.mktemp("wb")
-    tar, counts = waterbirds_release(root)
-    out = root / "prepared"
-    waterbirds.prepare(extract_tar(tar, root / "raw"), out, image_size=16, expected_counts=counts)
-    return out, counts
+def birds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:
+    for root in scratch(tmp_path_factory, "wb"):
+        tar, counts = waterbirds_release(root)
+        out = root / "prepared"
+        waterbirds.prepare(extract_tar(tar, root / "raw"), out, image_size=16, expected_counts=counts)
+        yield out, counts
 
 
 def test_waterbirds_biased_search_seeds_and_table2(birds: tuple[Path, dict], tmp_path: Path) -> None:

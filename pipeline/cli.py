@@ -264,6 +264,21 @@ def ui(port: int, host: str, workers: int) -> None:
                                 "--host", host, "--port", str(port), "--workers", str(workers)], env)
 
 
+def _declared_experiments() -> list[str]:
+    """The experiments of the declared datasets the studies use (none when params.yaml is absent or invalid: the
+    stages say why)."""
+    from gerne.errors import ConfigError
+    from pipeline.config import load_params
+    from pipeline.plan import used_datasets
+    from pipeline.studies.runs import experiment
+
+    try:
+        p = load_params("params.yaml")
+    except ConfigError:
+        return []
+    return list(dict.fromkeys(experiment(n, p.datasets[n]) for n in used_datasets(p)))
+
+
 @main.command("store-init")
 def store_init() -> None:
     """Create the MLflow store and the pipeline's experiments once, before parallel stages or queued experiments."""
@@ -271,7 +286,7 @@ def store_init() -> None:
     from gerne.tracking import _artifact_root, default_tracking_uri
 
     uri = default_tracking_uri()
-    names = ["cmnist", "benchmarks"]
+    names = ["cmnist", "benchmarks", *_declared_experiments()]
     ids = init_store(uri, [*names, *(f"{n} (trials)" for n in names)], _artifact_root(uri))  # dvc exp runs: trials
     click.echo(f"MLflow store: {uri}")
     for name, exp_id in ids.items():

@@ -18,7 +18,7 @@ from gerne.device import DeviceName
 from gerne.errors import ConfigError
 from pipeline.schema import ModelName, distinct_seeds
 from pipeline.schema import Strict as _Strict
-from pipeline.studies.config import DEFAULT_ROWS, Dataset, StudiesParams, check_studies
+from pipeline.studies.config import DEFAULT_ROWS, Dataset, StudiesParams, check_studies, resolve_variants
 
 
 class CMNISTParams(_Strict):
@@ -197,6 +197,11 @@ class Params(_Strict):
     sweep: SweepParams | None = None
     datasets: dict[str, Dataset] = Field(default_factory=dict)
     studies: StudiesParams = Field(default_factory=lambda: StudiesParams(rows=dict(DEFAULT_ROWS)))
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _variants(cls, v: Any) -> Any:
+        return resolve_variants(v)
 
     @model_validator(mode="after")
     def _known_settings(self) -> Params:

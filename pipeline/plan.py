@@ -1,12 +1,14 @@
 """The stage list of the declared datasets, generated from params.yaml into ``plan.yaml`` (read by dvc.yaml).
 
 DVC cannot interpolate lists into ``deps``, and a ``matrix`` is a full product (a dataset without attributes must
-not get the rows that need them), so the studies are expanded here into one item per stage instance, each with
-its resolved paths: ``fetch@<dataset>``, ``prepare@<dataset>``, ``reference@<dataset>`` (only where a row needs
-pseudo-attributes), ``sweep@<dataset>-<row>``, ``valonly@<dataset>`` and ``tables@<study>``. Every ``sweep`` item has
-one upstream input: the reference scores for pseudo-attribute rows, the dataset's counts otherwise, so rows with
-true attributes never wait for (or rerun after) the biased model. ``gerne plan`` writes the file, ``make repro``
-runs it first, and every stage of these datasets refuses to run on a stale plan.
+not get the rows that need them), so the studies are expanded here into one item per stage instance, each with its
+resolved paths: ``fetch@<dataset>``, ``prepare@<dataset>``, ``reference@<dataset>`` (only where a row needs pseudo-
+attributes), ``sweep@<dataset>-<row>``, ``valonly@<dataset>`` and ``tables@<study>``. A variant (``variant_of:
+<base>``, e.g. one bias ratio of a synthetic benchmark) fetches nothing of its own: it prepares its base's raw files
+with its own options, and its stages read both its params and its base's (``item.base``; the dataset itself when no
+variant). Every ``sweep`` item has one upstream input: the reference scores for pseudo-attribute rows, the dataset's
+counts otherwise, so rows with true attributes never wait for (or rerun after) the biased model. ``gerne plan``
+writes the file, ``make repro`` runs it first, and every stage of these datasets refuses to run on a stale plan.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ PLAN = "plan.yaml"
 HEADER = "# Generated from params.yaml by `gerne plan` (make repro runs it); do not edit. dvc.yaml reads it.\n"
 
 
-def _used(p: Params) -> list[str]:
+def used_datasets(p: Params) -> list[str]:
+    """The declared datasets some study trains on, in order of first use."""
     names = [n for t in p.studies.tables.values() for n in t.datasets] + list(p.studies.table3.datasets)
     return list(dict.fromkeys(names))
 
@@ -48,26 +51,28 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
     out: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in ("fetch", "prepare", "reference", "sweep",
                                                                  "valonly", "tables")}
     rows = _rows(p)
-    for name in _used(p):
+    for name in used_datasets(p):
         d, entry = p.datasets[name], get_dataset(p.datasets[name].kind)
-        raw = d.root if entry.read_in_place else f"data/raw/{name}"
+        base = d.variant_of or name  # a variant prepares its base's files; its stages also read the base's params
+        raw = d.root if entry.read_in_place else f"data/raw/{base}"
         data, counts, model = f"data/{name}", f"metrics/{name}/counts.json", FILES[d.model]
         if not entry.read_in_place:
-            out["fetch"][name] = {"dataset": name, "module": entry.module, "raw": raw}
-        out["prepare"][name] = {"dataset": name, "module": entry.module, "raw": raw, "data": data, "counts": counts}
+            out["fetch"][base] = {"dataset": base, "module": entry.module, "raw": raw}
+        out["prepare"][name] = {"dataset": name, "base": base, "module": entry.module, "raw": raw, "data": data,
+                                "counts": counts}
         scores = f"data/scores/{name}/biased.npy"
         pseudo = {r for r in rows.get(name, []) if p.studies.rows[r].groups == "confidence"}
         if pseudo:
-            out["reference"][name] = {"dataset": name, "data": data, "model": model, "scores": scores,
+            out["reference"][name] = {"dataset": name, "base": base, "data": data, "model": model, "scores": scores,
                                       "summary": f"runs/datasets/{name}/biased.json"}
         for row in rows.get(name, []):
             method = METHODS[p.studies.rows[row].method].__module__.replace(".", "/") + ".py"
             out["sweep"][f"{name}-{row}"] = {
-                "dataset": name, "row": row, "data": data, "model": model, "method": method,
+                "dataset": name, "base": base, "row": row, "data": data, "model": model, "method": method,
                 "input": scores if row in pseudo else counts,
                 "sweep_dir": f"runs/datasets_sweep/{name}/{row}", "out_dir": f"runs/datasets/{name}/{row}"}
         if name in p.studies.table3.datasets:
-            out["valonly"][name] = {"dataset": name, "data": data, "model": model,
+            out["valonly"][name] = {"dataset": name, "base": base, "data": data, "model": model,
                                     "method": "gerne/methods/gerne.py",
                                     "out_dir": f"runs/datasets/{name}/valonly"}
     for study in [*p.studies.tables, "table3"]:

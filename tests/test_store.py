@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 from gerne.store import get_or_create_experiment
 from gerne.tracking import TRACKING_ENV
 from pipeline.cli import main
+from tests.conftest import REPO
 
 N = 4  # processes
 LOCKED = ["bench0", "bench1", "bench2", "bench3"]  # through Tracker: the first one races the store's creation
@@ -80,3 +82,18 @@ def test_store_init_creates_the_pipeline_experiments_once(tmp_path: Path, monkey
     listing = first.output[first.output.index("MLflow store:") :]  # after MLflow's own log lines on a new store
     assert again.exit_code == 0 and again.output.endswith(listing)
     assert {e.name: e.experiment_id for e in MlflowClient(tracking_uri=uri).search_experiments()} == experiments
+
+
+def test_store_init_creates_the_experiments_of_the_declared_datasets_in_use(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variant's runs go to its base's experiment: store-init creates that one, not one per variant."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["datasets"]["wb_small"] = {"variant_of": "waterbirds", "prepare": {"image_size": 32}}
+    params["studies"]["tables"]["table2"]["datasets"] = ["wb_small"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv(TRACKING_ENV, uri)
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(main, ["store-init"], catch_exceptions=False).exit_code == 0
+    names = {e.name for e in MlflowClient(tracking_uri=uri).search_experiments()}
+    assert {"waterbirds", "waterbirds (trials)"} <= names and not any("wb_small" in n for n in names)

@@ -1,10 +1,11 @@
-"""The ``datasets`` and ``studies`` sections of params.yaml: every dataset besides C-MNIST's Table 1 column (the
-Table 2/3 releases and your own data) is declared once, and studies train rows × seeds on them.
+"""The ``datasets`` and ``studies`` sections of params.yaml: every dataset besides C-MNIST's Table 1 column (the Table
+2/3 releases and your own data) is declared once, and studies train rows × seeds on them.
 
 A declaration names a registry ``kind`` (``gerne.data.registry``), where its files come from and its training
-protocol (SubpopBench's step budget, model, optimiser, batch, config 0 = the paper's values, Appendix F). A study
-is a report table: which datasets × rows it trains. Validated with the rest of params.yaml (strict keys, ranges,
-did-you-mean hints); defaults not stated by the paper are marked as ours.
+protocol (SubpopBench's step budget, model, optimiser, batch, config 0 = the paper's values, Appendix F). A study is
+a report table: which datasets × rows it trains. A variant (``variant_of``) is a dataset declared as another one
+with its own prepare options (C-MNIST at another ratio), sharing the base's files. Validated with the rest of
+params.yaml (strict keys, ranges, did-you-mean hints); defaults not stated by the paper are marked as ours.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class Dataset(Protocol):
     prepare: dict[str, Any] = Field(description="options of the kind's prepare(): image_size, transform, "
                                     "expected_counts; own also metadata (default metadata.csv) and attributes "
                                     "(false when the table has no bias-attribute column `a`)")
+    variant_of: str | None = Field(None, description="another declared dataset this one varies: its files, kind "
+                                   "and protocol, with this entry's prepare options (and fields) on top")
 
     @property
     def attributes(self) -> bool:
@@ -208,6 +211,38 @@ class StudiesParams(_Strict):
                 raise ValueError(f"study name '{name}' must be lower-case letters, digits and _ (not one of the "
                                  f"names the pipeline uses: {sorted(RESERVED)}); it names reports/<name>.md")
         return v
+
+
+VARIANT_FIXED = ("kind", "mirror", "root")  # a variant reads its base's files
+
+
+def resolve_variants(datasets: Any) -> Any:
+    """``datasets`` with each variant (``variant_of: <base>``) completed from its base: the base's fields, its
+    ``prepare`` options updated by the variant's. A variant must set ``prepare`` (its own DVC param path: adding a
+    variant reruns nothing of the others) and keeps the base's kind and files."""
+    if not isinstance(datasets, dict):
+        return datasets
+    out = dict(datasets)
+    for name, entry in datasets.items():
+        if not isinstance(entry, dict) or entry.get("variant_of") is None:
+            continue
+        base = entry["variant_of"]
+        if base not in datasets or not isinstance(datasets[base], dict):
+            raise ValueError(f"datasets.{name}.variant_of names '{base}', which is not declared under datasets"
+                             f"{_hint(str(base), datasets)}")
+        if datasets[base].get("variant_of") is not None:
+            raise ValueError(f"datasets.{name}.variant_of names '{base}', itself a variant of "
+                             f"'{datasets[base]['variant_of']}'; name that one instead")
+        fixed = [k for k in VARIANT_FIXED if k in entry]
+        if fixed:
+            raise ValueError(f"datasets.{name} sets {fixed}: a variant reads the files of its base ('{base}'); set "
+                             "them there, or declare a dataset of its own")
+        if not isinstance(entry.get("prepare"), dict):
+            raise ValueError(f"datasets.{name} (a variant of '{base}') needs `prepare`: the options it changes, "
+                             "e.g. {ratio: 1.0}, or {} for the base's data under another protocol")
+        out[name] = {**datasets[base], **entry,
+                     "prepare": {**(datasets[base].get("prepare") or {}), **entry["prepare"]}}
+    return out
 
 
 def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:

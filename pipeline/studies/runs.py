@@ -63,6 +63,12 @@ def build(protocol: Protocol, split: Split, cfg: dict[str, Any], seed: int, devi
     return seeded_model(protocol.model, split, seed, device, **options)
 
 
+def experiment(dataset: str, protocol: Protocol) -> str:
+    """The MLflow experiment of ``dataset``'s runs: its own name, or its base's for a variant (one experiment holds
+    every variant, told apart by the ``dataset`` tag)."""
+    return getattr(protocol, "variant_of", None) or dataset
+
+
 def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, row: str, spec: RowParams,
         cfg: dict[str, Any], seed: int, out_path: str | Path, scores: np.ndarray | None = None,
         tracker: Tracker | None = None, name: str | None = None, lr_factor: float = 1.0,
@@ -86,7 +92,8 @@ def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, row: str,
     evals = {k: splits[k] for k in ("train", "val", "test")}
     model = build(protocol, train, cfg, seed, train.y.device)
     run_spec = {"name": name or f"{dataset}-{row}-s{seed}", "config": config, "tags": tags}
-    ((result, run_id),) = tracked_fit(tracker or Tracker(dataset), [run_spec], [model], [method], evals, [loop])
+    ((result, run_id),) = tracked_fit(tracker or Tracker(experiment(dataset, protocol)), [run_spec], [model],
+                                      [method], evals, [loop])
     info = {"benchmark": dataset, "setting": row, "method": spec.method, "seed": seed, "config": config,
             "paper_selection": spec.paper_selection}
     summary = write_summary(out_path, result, run_id, info)

@@ -84,6 +84,20 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
     assert n_runs == 1 + 3 * (2 + 1) + 1  # reference + rows × (configs + the other seed) + the report
     assert "up to date" in run(["dvc", "status", "tables@mine"], root, env).stdout
 
+    # a variant (the same files at 6 px) adds its own stages and leaves every trained stage of its base up to date
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["datasets"]["mine_6px"] = {"variant_of": "mine", "prepare": {"image_size": 6}}
+    params["studies"]["tables"]["mine_6px"] = {"datasets": ["mine_6px"], "rows": ["erm"]}
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["gerne", "plan"], root, env)
+    stale = run(["dvc", "status"], root, env).stdout
+    assert "prepare@mine_6px" in stale and "sweep@mine_6px-erm" in stale
+    assert not any(f"{s}@mine:" in stale or f"sweep@mine-{r}" in stale
+                   for s in ("prepare", "reference") for r in ("yes_yes", "no_no", "erm")), stale
+    run(["dvc", "repro", "prepare@mine_6px"], root, env)
+    assert np.load(root / "data/mine_6px/images.npy", mmap_mode="r").shape[1:3] == (6, 6)
+    assert json.loads((root / "metrics/mine_6px/counts.json").read_text()) == counts
+
     # data edited in place: DVC sees the folder changed and prepares it again
     write_png_dataset(root / "mydata", n_train=40)
     assert "prepare@mine" in run(["dvc", "status"], root, env).stdout

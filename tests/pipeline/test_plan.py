@@ -48,6 +48,22 @@ def test_items_per_stage_kind() -> None:
     assert list(items["tables"]) == ["table2", "mine", "table3"]
 
 
+def test_a_variant_prepares_its_base_files_and_adds_only_its_own_items() -> None:
+    data = _design()
+    before = plan(parse_params(data))
+    data["datasets"]["wb_small"] = {"variant_of": "waterbirds", "prepare": {"image_size": 32}}
+    data["studies"]["tables"]["mine"]["datasets"].append("wb_small")
+    items = plan(parse_params(data))
+    assert list(items["fetch"]) == ["waterbirds", "celeba"]  # the base's files, fetched once
+    prep = items["prepare"]["wb_small"]
+    assert (prep["raw"], prep["data"], prep["base"]) == ("data/raw/waterbirds", "data/wb_small", "waterbirds")
+    assert items["sweep"]["wb_small-no_no"]["base"] == "waterbirds"
+    assert items["sweep"]["wb_small-no_no"]["input"] == "data/scores/wb_small/biased.npy"
+    for kind, entries in before.items():  # every item that existed is unchanged: nothing of the base reruns
+        assert {k: items[kind][k] for k in entries} == entries, kind
+    assert items["prepare"]["waterbirds"]["base"] == "waterbirds"  # no variant: its own name
+
+
 def test_stale_plan_is_refused(tmp_path) -> None:
     p = parse_params(_design())
     target = tmp_path / PLAN

@@ -9,6 +9,7 @@ import yaml
 
 from gerne.errors import ConfigError
 from pipeline.config import load_params, parse_params
+from pipeline.studies.runs import experiment
 from tests.conftest import REPO
 
 OWN = {"kind": "own", "root": "my/data", "prepare": {"image_size": 8}, "model": "mlp", "steps": 20, "eval_every": 10,
@@ -34,6 +35,18 @@ def test_own_dataset_declaration() -> None:
     p = parse_params(data)
     assert p.datasets["mine"].kind == "own" and not p.datasets["mine"].attributes
     assert p.studies.rows["erm"].needs_attributes() is None and p.studies.rows["yes_yes"].needs_attributes()
+
+
+def test_a_variant_takes_its_base_with_its_own_prepare_options() -> None:
+    data = copy.deepcopy(_params())
+    data["datasets"]["mine"] = {**OWN, "prepare": {"image_size": 8, "attributes": False}}
+    data["datasets"]["mine_small"] = {"variant_of": "mine", "prepare": {"image_size": 4}, "lr": 5.0e-2}
+    p = parse_params(data)
+    small, base = p.datasets["mine_small"], p.datasets["mine"]
+    assert small.prepare == {"image_size": 4, "attributes": False} and small.lr == 5.0e-2
+    assert (small.kind, small.root, small.steps, small.variant_of) == (base.kind, base.root, base.steps, "mine")
+    assert base.variant_of is None and base.prepare["image_size"] == 8  # the base is untouched
+    assert experiment("mine_small", small) == experiment("mine", base) == "mine"  # one MLflow experiment
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -67,7 +80,29 @@ def test_own_dataset_declaration() -> None:
      r"has \['erm'\], which need true attributes in validation"),
 ])
 def test_bad_values_are_refused(edit, message: str) -> None:
+    _refused(edit, message)
+
+
+def _refused(edit, message: str) -> None:
     data = copy.deepcopy(_params())
     edit(data)
     with pytest.raises(ConfigError, match=message):
         parse_params(data)
+
+
+def _variant(**entry: object):
+    return lambda d: d["datasets"].update(wb_small={"variant_of": "waterbirds", "prepare": {}, **entry})
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (_variant(variant_of="waterbird"), "not declared under datasets \\(did you mean 'waterbirds'"),
+    (lambda d: (_variant()(d), d["datasets"].update(wb_tiny={"variant_of": "wb_small", "prepare": {}})),
+     "itself a variant of 'waterbirds'"),
+    (_variant(mirror="/elsewhere"), r"sets \['mirror'\]: a variant reads the files of its base"),
+    (_variant(kind="celeba"), r"sets \['kind'\]"),
+    (_variant(prepare=None), "needs `prepare`"),
+    (_variant(prepare={"image_sise": 4}), "did you mean 'image_size'"),
+    (_variant(lr=-1.0), "lr"),
+])
+def test_bad_variants_are_refused(edit, message: str) -> None:
+    _refused(edit, message)

@@ -176,3 +176,12 @@ def test_cmnist_declared_as_a_kind(tmp_path: Path, mnist_mirror: Path) -> None:
         assert summary["method"] == ("gerne" if row == "yes_yes" else "erm") and len(summary["history"]) == 2
     table = collect(tmp_path / "runs")
     assert set(table["row"]) == {"yes_yes", "erm"} and set(table["dataset"]) == {"cm"}
+    # another ratio is a variant: the same MNIST files, prepared with its own ratio
+    data["datasets"]["cm_r1"] = {"variant_of": "cm", "prepare": {"ratio": 1.0}}
+    variant = stages.prepare(parse_params(data), "cm_r1", tmp_path / "raw", tmp_path / "cm_r1")
+
+    def conflicting(counts: dict[str, int]) -> float:
+        return sum(n for g, n in counts.items() if len(set(g.split(","))) == 2) / sum(counts.values())
+
+    assert round(100 * conflicting(variant["counts"]["train"]), 1) == 1.0
+    assert round(100 * conflicting(info["counts"]["train"]), 1) == 5.0

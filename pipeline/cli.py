@@ -291,3 +291,22 @@ def store_init() -> None:
     click.echo(f"MLflow store: {uri}")
     for name, exp_id in ids.items():
         click.echo(f"  {exp_id:>4}  {name}")
+
+
+@main.command()
+@click.option("-n", "--name", default=None, help="The experiment's name (dvc exp show lists it).")
+@click.option("-S", "--set-param", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="A params.yaml override, as for dvc exp run (repeatable), e.g. -S datasets.mine.lr=1.0e-3.")
+@click.argument("targets", nargs=-1)
+def trial(name: str | None, overrides: tuple[str, ...], targets: tuple[str, ...]) -> None:
+    """Run a DVC experiment in a temporary copy with params.yaml overrides, regenerating plan.yaml there when they
+    change the stage list (a row, dataset or variant added to a study); the workspace stays as it is."""
+    from pathlib import Path
+
+    from pipeline.trial import trial as run_trial
+
+    try:  # the store and its experiments exist before the experiment's stages start
+        code = run_trial(Path.cwd(), list(overrides), list(targets), name, before=store_init.callback)
+    except GerneError as exc:
+        _fail(exc)
+    sys.exit(code)

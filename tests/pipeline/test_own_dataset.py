@@ -83,6 +83,7 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
         n_runs = db.execute("select count(*) from runs where experiment_id = ?", (names["mine"],)).fetchone()[0]
     assert n_runs == 1 + 3 * (2 + 1) + 1  # reference + rows × (configs + the other seed) + the report
     assert "up to date" in run(["dvc", "status", "tables@mine"], root, env).stdout
+    _trial_adds_a_row(root, env)
 
     # a variant (the same files at 6 px) adds its own stages and leaves every trained stage of its base up to date
     params = yaml.safe_load((root / "params.yaml").read_text())
@@ -115,3 +116,23 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
     proc = run(["gerne", "plan"], root, env, check=False)
     assert proc.returncode == 1 and "need true attributes" in proc.stderr
     assert (root / "plan.yaml").read_bytes() == plan_before
+
+
+def _trial_adds_a_row(root: Path, env: dict[str, str]) -> None:
+    """`gerne trial` with an override that changes the stage list (a row added to the study) runs in a temp copy
+    with its own plan; the workspace's params, plan, runs and report stay as they are."""
+    run(["git", "add", "-A"], root, env)  # what a user commits before trying things (the data folder included)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "mine"], root, env)
+    kept = {p: (root / p).read_bytes() for p in ("params.yaml", "plan.yaml", "reports/mine.md", "dvc.lock")}
+    bad = run(["gerne", "trial", "-S", "studies.tables.mine.rows=[yes_yes,no_yse]", "tables@mine"], root, env,
+              check=False)
+    assert bad.returncode == 1 and "did you mean 'no_yes'" in bad.stderr  # refused before anything runs
+    run(["gerne", "trial", "-n", "with-no-yes", "-S", "studies.tables.mine.rows=[yes_yes,no_no,erm,no_yes]",
+         "tables@mine"], root, env)
+    assert {p: (root / p).read_bytes() for p in kept} == kept and not (root / "runs/datasets/mine/no_yes").exists()
+    assert run(["git", "status", "--porcelain"], root, env).stdout == ""
+    assert "with-no-yes" in run(["dvc", "exp", "list", "--name-only"], root, env).stdout.split()
+    with sqlite3.connect(root / "mlflow.db") as db:  # the trial's runs, the new row's among them
+        names = [r[0] for r in db.execute("select r.name from runs r join experiments e using (experiment_id) "
+                                          "where e.name = 'mine (trials)'")]
+    assert any("no_yes" in n for n in names), names

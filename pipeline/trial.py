@@ -1,0 +1,76 @@
+"""``gerne trial``: a DVC experiment in a temporary copy, also for changes that alter the stage list.
+
+``dvc exp run --temp -S key=value`` applies the overrides to the copy's ``params.yaml``, but dvc.yaml reads the
+declared datasets' stage list from ``plan.yaml``, which DVC does not regenerate: a trial that adds a row, a dataset
+or a variant to a study would be refused there as a stale plan. A trial here validates the overrides first (nothing
+starts on a bad value), and when they change the plan it queues the experiment with the new ``plan.yaml`` in the
+workspace for the instant DVC takes its snapshot, puts the committed one back, and runs the queue. The workspace,
+``params.yaml``, ``plan.yaml`` and every committed result stay as they were; ``dvc exp show`` lists the trial and
+MLflow files its runs under ``"<dataset> (trials)"``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gerne.errors import ConfigError
+from gerne.io import write_text
+from pipeline.config import parse_params
+from pipeline.plan import PLAN, render
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """``data`` with each ``key.path=value`` of ``overrides`` set (values parsed as YAML, as ``dvc exp run -S``)."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"-S {item!r}: write key.path=value, e.g. -S datasets.mine.lr=1.0e-3")
+        *parents, last = key.split(".")
+        node = data
+        for i, part in enumerate(parents):
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"-S {item!r}: {'.'.join(parents[: i + 1])} is not a section of params.yaml")
+        node[last] = yaml.safe_load(raw)
+    return data
+
+
+def _queued(root: Path) -> list[str]:
+    """Experiments already waiting in the DVC queue (a trial runs the queue, so it would run them too)."""
+    out = subprocess.run(["dvc", "queue", "status"], cwd=root, capture_output=True, text=True, check=False).stdout
+    return [line.split()[0] for line in out.splitlines() if line.split() and line.split()[-1] == "Queued"]
+
+
+def trial(root: Path, overrides: list[str], targets: list[str], name: str | None,
+          before: Callable[[], None] = lambda: None) -> int:
+    """Run the trial (``before`` once the overrides are valid: e.g. create the MLflow store); DVC's exit status.
+    ConfigError, with nothing started, for overrides the stages would refuse."""
+    params_path, plan_path = root / "params.yaml", root / PLAN
+    data = apply_overrides(yaml.safe_load(params_path.read_text(encoding="utf-8")), overrides)
+    planned = render(parse_params(data, f"{params_path} with {' '.join(overrides) or 'no overrides'}"))
+    before()
+    committed = plan_path.read_bytes() if plan_path.is_file() else None
+    args = [*(["-n", name] if name else []), *(a for o in overrides for a in ("-S", o)), *targets]
+    if committed is not None and planned == committed.decode("utf-8"):
+        return subprocess.run(["dvc", "exp", "run", "--temp", *args], cwd=root, check=False).returncode
+    waiting = _queued(root)
+    if waiting:
+        raise ConfigError(f"this trial changes the stage list, so it runs through the DVC queue, which already "
+                          f"holds {waiting}: run them (dvc exp run --run-all) or drop them (dvc queue remove "
+                          "--queued) first")
+    try:
+        write_text(plan_path, planned)  # only until DVC has taken the experiment's snapshot
+        queued = subprocess.run(["dvc", "exp", "run", "--queue", *args], cwd=root, check=False).returncode
+    finally:
+        if committed is None:
+            plan_path.unlink(missing_ok=True)
+        else:
+            write_text(plan_path, committed.decode("utf-8"))
+    if queued:
+        return queued
+    return subprocess.run(["dvc", "exp", "run", "--run-all"], cwd=root, check=False).returncode

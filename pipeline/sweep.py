@@ -1,5 +1,5 @@
-"""DVC stages `sweep@<dataset>-<row>` (declared datasets: the seeded random search) and `tune_known@<ratio>` /
-`tune_unknown@<ratio>` (C-MNIST: the grid): validation-only search, then the winner with every seed."""
+"""DVC stages `sweep@<dataset>-<row>` (declared datasets: the seeded random search) and `sweep_known@<ratio>` /
+`sweep_unknown@<ratio>` (C-MNIST: the grid): validation-only search, then the winner with every seed."""
 
 from pathlib import Path
 

@@ -200,11 +200,11 @@ def test_download_stage_says_what_it_wrote(env: Path, mnist_mirror: Path, monkey
 
 
 def test_biased_pseudo_and_figure3_stages_say_what_they_wrote(env: Path) -> None:
-    from pipeline import figures, pseudo, train_biased
+    from pipeline import biased, figures, pseudo
 
     params = write_params(env / "p.yaml", **{"biased.epochs": 2})
-    line = wrote_line(invoke(train_biased, ["--params", str(params), "--ratio", "0.5", "--data", "toy",
-                                            "--model-out", "m/biased.pt", "--summary", "runs/biased.json"]))
+    line = wrote_line(invoke(biased, ["--params", str(params), "--ratio", "0.5", "--data", "toy",
+                                      "--model-out", "m/biased.pt", "--summary", "runs/biased.json"]))
     assert line.startswith("wrote m/biased.pt and runs/biased.json (biased model f̃: val CBA ")
     assert "(best_val, epoch " in line and line.endswith("))")
     line = wrote_line(invoke(pseudo, ["--params", str(params), "--ratio", "0.5", "--data", "toy", "--model",

@@ -35,7 +35,8 @@ def _declared(params_path: str, dataset: str, row: str, data: str, scores: str |
     best = choice["best"]
     finals = [Path(out_dir) / f"seed{s}.json" for s in p.studies.seeds]
     wrote([f"{Path(sweep_dir) / 'selected.json'} and {files(finals)}"],
-          f"{len(choice['candidates'])} configs; best config {best['config']}: {choice['metric']} "
+          f"{len(choice['candidates'])} configs, {len(choice['skipped'])} outside Eq. 9 skipped; best config "
+          f"{best['config']}: {choice['metric']} "
           f"{100 * best['value']:.1f}; the winner: {run_stats(read_summaries(finals), 'test_wga')}")
 
 

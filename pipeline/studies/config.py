@@ -24,6 +24,7 @@ PAPER_ROWS = ("yes_yes", "no_yes", "no_no")  # Table 2: attributes known in trai
 GROUPINGS = ("known", "none", "confidence")  # gerne.groups entries a row may train on
 ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
+SEARCHABLE = ("lr", "c", "beta", "t", "dropout")  # the keys of a search config (pipeline/studies/search.py)
 RESERVED = {"valonly", "raw", "scores", "pseudo", "cmnist", "cmnist_sweep", "cmnist_fig2", "datasets", "datasets_sweep",
             "table1_cmnist", "table3", "REPRODUCTION", "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # no dots: names are parts of DVC param paths
@@ -146,6 +147,37 @@ class RowParams(_Strict):
     select: str = Field("val_wga", description=f"one of {list(SELECT_METRICS)}")
     paper_selection: Literal["best_val", "oracle"] = Field(
         "best_val", description="the selection rule the paper's table reports for this row")
+    config: dict[str, float] = Field(default_factory=dict, description="values this row fixes over config 0 and "
+                                     "over every searched config, e.g. {c: 1.0, beta: 0.0} (resampling)")
+    search: Literal["random", "none"] | dict[str, list[float]] = Field(
+        "random", description="random: studies.search's seeded configs; none: config 0 (with `config`) only; "
+        "{c: [0.5, 1.0], beta: [...]}: the full grid over config 0, points outside Eq. 9 skipped and recorded")
+
+    @field_validator("config")
+    @classmethod
+    def _config_keys(cls, v: dict[str, float]) -> dict[str, float]:
+        for key in v:
+            registered("config key", key, SEARCHABLE)
+        return v
+
+    @field_validator("search")
+    @classmethod
+    def _grid(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            if not v:
+                raise ValueError("a grid search needs at least one key, e.g. {beta: [0.0, 0.5, 1.0]}")
+            for key, values in v.items():
+                registered("grid key", key, SEARCHABLE)
+                if not values or len(set(values)) != len(values):
+                    raise ValueError(f"grid {key}: {values} must be a non-empty list of distinct values")
+        return v
+
+    @model_validator(mode="after")
+    def _fixed_or_searched(self) -> RowParams:
+        both = sorted(set(self.config) & set(self.search if isinstance(self.search, dict) else {}))
+        if both:
+            raise ValueError(f"{both} are both fixed (config) and searched (search grid); keep one")
+        return self
 
     @field_validator("method")
     @classmethod

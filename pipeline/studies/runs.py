@@ -69,20 +69,27 @@ def experiment(dataset: str, protocol: Protocol) -> str:
     return getattr(protocol, "variant_of", None) or dataset
 
 
-def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, row: str, spec: RowParams,
-        cfg: dict[str, Any], seed: int, out_path: str | Path, scores: np.ndarray | None = None,
-        tracker: Tracker | None = None, name: str | None = None, lr_factor: float = 1.0,
-        wd_factor: float = 1.0) -> RunOutput:
-    """Train one run of ``row`` (``spec``) and write its summary (last, best-val and oracle selections with every
-    metric)."""
-    train = splits["train"]
+def grouped_method(protocol: Protocol, train: Split, *, dataset: str, row: str, spec: RowParams,
+                   cfg: dict[str, Any], scores: np.ndarray | None) -> tuple[Split, Any]:
+    """The training split with the row's groups and its method set up on them; ConfigError (before anything
+    trains) where the config is inadmissible there, e.g. β outside Eq. 9."""
     if spec.groups == "confidence":
         if scores is None:
             raise DataError(f"row {row} needs the reference model's scores (run its reference stage first)")
         train = apply_grouping("confidence", train, scores=scores, t=cfg["t"])
     else:
         train = apply_grouping(spec.groups, train)
-    method = method_for(protocol, train, cfg, spec, what=f"{row} training groups of {dataset}")
+    return train, method_for(protocol, train, cfg, spec, what=f"{row} training groups of {dataset}")
+
+
+def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, row: str, spec: RowParams,
+        cfg: dict[str, Any], seed: int, out_path: str | Path, scores: np.ndarray | None = None,
+        tracker: Tracker | None = None, name: str | None = None, lr_factor: float = 1.0,
+        wd_factor: float = 1.0) -> RunOutput:
+    """Train one run of ``row`` (``spec``) and write its summary (last, best-val and oracle selections with every
+    metric)."""
+    train, method = grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=cfg,
+                                   scores=scores)
     loop = loop_config(protocol, cfg, seed, spec.select, lr_factor, wd_factor)
     config = {"dataset": dataset, "setting": row, "row": spec.model_dump(), "search_config": cfg,
               "beta": getattr(method, "beta", None), "loop": loop.__dict__,

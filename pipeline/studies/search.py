@@ -8,13 +8,14 @@ where Eq. 9 is unbounded above (balanced groups) the range stops at ``BETA_CAP``
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from gerne.core.shares import beta_bounds
-from pipeline.studies.config import Protocol, SearchParams
+from pipeline.studies.config import Protocol, RowParams, SearchParams
 
 BETA_CAP = 10.0  # upper end of the β range when Eq. 9 gives no finite bound (ours)
 Draw = Callable[[np.random.Generator, Protocol, SearchParams], Any]
@@ -45,6 +46,18 @@ def configs(protocol: Protocol, search: SearchParams) -> list[dict[str, Any]]:
         rng = np.random.default_rng([search.seed, i])
         out.append({name: DISTRIBUTIONS[name](rng, protocol, search) for name in names})
     return out
+
+
+def row_configs(protocol: Protocol, search: SearchParams, row: RowParams) -> list[dict[str, Any]]:
+    """The configs a row trains: the seeded random search, config 0 alone, or the full grid of ``row.search`` in
+    its order (last key fastest), each with the row's fixed ``config`` values on top."""
+    if row.search == "random":
+        return [{**cfg, **row.config} for cfg in configs(protocol, search)]
+    base = {**config0(protocol), **row.config}
+    if row.search == "none":
+        return [base]
+    keys = list(row.search)
+    return [{**base, **dict(zip(keys, values, strict=True))} for values in itertools.product(*row.search.values())]
 
 
 def resolve_beta(cfg: dict[str, Any], alpha: np.ndarray) -> float:

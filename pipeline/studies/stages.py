@@ -1,7 +1,8 @@
 """What each stage of a declared dataset does: fetch, prepare, reference (biased) model, sweep + seeds, Table 3.
 
 The search follows SubpopBench: ``search.configs`` configurations with ``search.seed`` (config 0 = the paper's
-values), the winner chosen on validation data by the setting's metric, then rerun with every seed (the search run
+values; a row may instead train config 0 alone or its own grid, and fix values: ``studies.rows.<row>.search`` /
+``config``), the winner chosen on validation data by the setting's metric, then rerun with every seed (the search run
 itself is reused for the seed it was trained with: same config, same seed, same result).
 """
 
@@ -22,10 +23,9 @@ from gerne.errors import ConfigError, DataError
 from gerne.groups import reference_confidence
 from gerne.io import atomic_path, reuse_finished, staged_dir, write_json
 from pipeline.runs.common import load_splits
-from pipeline.spaces import points
 from pipeline.studies.config import DEFAULT_ROWS, REFERENCE, Dataset, RowParams, StudiesParams
-from pipeline.studies.runs import run
-from pipeline.studies.search import config0
+from pipeline.studies.runs import grouped_method, run
+from pipeline.studies.search import config0, row_configs
 
 if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
     from pipeline.config import Params
@@ -107,16 +107,36 @@ def _load_scores(setting: str, spec: RowParams, scores_path: str | Path | None) 
     return np.load(scores_path)
 
 
-def select(sweep_dir: str | Path, n_configs: int, seed: int, metric: str) -> dict[str, Any]:
-    """The config with the best validation ``metric`` at its best-validation checkpoint (ties: lowest index)."""
+def select(sweep_dir: str | Path, trained: list[int], seed: int, metric: str) -> dict[str, Any]:
+    """The config with the best validation ``metric`` at its best-validation checkpoint among the ``trained``
+    indices (ties: lowest index)."""
+    if not trained:
+        raise DataError(f"{sweep_dir}: no config was trained (every grid point lies outside Eq. 9?); widen the "
+                        "row's search grid")
     scored = []
-    for i in range(n_configs):
+    for i in trained:
         summary = json.loads((Path(sweep_dir) / f"config{i}" / f"seed{seed}.json").read_text())
         best = summary["selections"].get("best_val")
         value = best["metrics"].get(metric, float("-inf")) if best else float("-inf")
         scored.append({"config": i, "search_config": summary["config"]["search_config"], "value": value})
     winner = max(scored, key=lambda s: (s["value"], -s["config"]))
     return {"metric": metric, "best": winner, "candidates": scored}
+
+
+def _inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row: str, spec: RowParams,
+                  grid: list[dict[str, Any]], scores: np.ndarray | None) -> dict[int, str]:
+    """Grid points refused on the training groups (β outside Eq. 9), by index with the reason; a random search
+    draws β inside the bounds and a single config must be admissible, so only grids skip (the others raise)."""
+    skipped = {}
+    for i, cfg in enumerate(grid):
+        try:
+            grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=cfg, scores=scores)
+        except ConfigError as exc:
+            if not isinstance(spec.search, dict):
+                raise
+            skipped[i] = str(exc)
+            log.info("%s %s config %d skipped: %s", dataset, row, i, exc)
+    return skipped
 
 
 def search(params: Params, dataset: str, setting: str, data_dir: str | Path, sweep_dir: str | Path,
@@ -131,18 +151,19 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
         raise ConfigError(f"unknown row '{setting}'; defined under studies.rows: {sorted(sp.rows)}")
     spec = sp.rows[setting]
     splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
-    grid, seed0 = points("random", params, dataset), sp.search.seed
+    grid, seed0 = row_configs(protocol, sp.search, spec), sp.search.seed
+    skipped = _inadmissible(protocol, splits, dataset, setting, spec, grid, scores)
     with staged_dir(sweep_dir, resume=True) as work:
         for i, cfg in enumerate(grid):
             def done(folder: Path, c: dict[str, Any] = cfg) -> bool:
                 return _reusable(folder / f"seed{seed0}.json", c)
 
-            if reuse_finished(work, Path(sweep_dir), f"config{i}", done):
-                log.info("%s %s config %d already trained with this configuration; reusing it", dataset, setting, i)
+            if i in skipped or reuse_finished(work, Path(sweep_dir), f"config{i}", done):
                 continue
             run(protocol, splits, dataset=dataset, row=setting, spec=spec, cfg=cfg, seed=seed0, scores=scores,
                 out_path=work / f"config{i}" / f"seed{seed0}.json", name=f"{dataset}-{setting}-config{i}")
-        choice = select(work, len(grid), seed0, spec.select)
+        choice = select(work, [i for i in range(len(grid)) if i not in skipped], seed0, spec.select)
+        choice["skipped"] = [{"config": i, "search_config": grid[i], "reason": why} for i, why in skipped.items()]
         write_json(work / "selected.json", choice)
     best = choice["best"]
     with staged_dir(out_dir, resume=True) as work:

@@ -185,3 +185,23 @@ def test_cmnist_declared_as_a_kind(tmp_path: Path, mnist_mirror: Path) -> None:
 
     assert round(100 * conflicting(variant["counts"]["train"]), 1) == 1.0
     assert round(100 * conflicting(info["counts"]["train"]), 1) == 5.0
+
+
+def test_rows_fix_their_config_or_search_a_grid_skipping_points_outside_eq9(tmp_path: Path) -> None:
+    data = toy_dataset(tmp_path / "toy")
+    rows = yaml.safe_load((REPO / "params.yaml").read_text())["studies"]["rows"]
+    rows["resample"] = {"method": "gerne", "groups": "known", "select": "val_gba", "config": {"c": 1.0, "beta": 0.0},
+                        "search": "none"}
+    rows["gridded"] = {"method": "gerne", "groups": "known", "select": "val_gba", "config": {"c": 0.5},
+                       "search": {"beta": [0.0, 1.0, 50.0]}}
+    p = _params({"waterbirds": {**TINY, "model": "mlp", "model_options": {"hidden": [8]}}}, seeds=[0, 1], rows=rows)
+    fixed = stages.search(p, "waterbirds", "resample", data, tmp_path / "sweep/resample", tmp_path / "runs/resample")
+    assert [c["search_config"] for c in fixed["candidates"]] == [{"lr": 1.0e-4, "c": 1.0, "beta": 0.0, "t": 0.1}]
+    assert json.loads((tmp_path / "runs/resample/seed1.json").read_text())["config"]["beta"] == 0.0
+    sweep = tmp_path / "sweep/gridded"
+    choice = stages.search(p, "waterbirds", "gridded", data, sweep, tmp_path / "runs/gridded")
+    assert [c["config"] for c in choice["candidates"]] == [0, 1]  # β = 50 is refused before training
+    (skip,) = choice["skipped"]
+    assert skip["config"] == 2 and skip["search_config"]["beta"] == 50.0 and "Eq. 9" in skip["reason"]
+    assert not (sweep / "config2").exists() and json.loads((sweep / "selected.json").read_text()) == choice
+    assert (tmp_path / "runs/gridded/seed1.json").is_file()

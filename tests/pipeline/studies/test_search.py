@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gerne.core.shares import beta_bounds
-from pipeline.studies.config import Protocol, SearchParams
-from pipeline.studies.search import BETA_CAP, config0, configs, resolve_beta
+from pipeline.studies.config import Protocol, RowParams, SearchParams
+from pipeline.studies.search import BETA_CAP, config0, configs, resolve_beta, row_configs
 
 WATERBIRDS = Protocol(model="resnet50", steps=5001, eval_every=300, lr=1.0e-4, weight_decay=1.0e-2, batch_size=16,
                       c=0.5)
@@ -41,3 +41,15 @@ def test_resolved_beta_lies_inside_eq9() -> None:
     assert resolve_beta({"c": 0.5, "beta": 0.7, "beta_u": 0.2}, alpha) == 0.7  # an explicit β wins
     balanced = np.full((2, 2), 0.5)  # Eq. 9 is unbounded here
     assert resolve_beta({"c": 0.5, "beta_u": 1.0}, balanced) == BETA_CAP
+
+
+def test_a_row_fixes_values_or_searches_its_own_grid() -> None:
+    search = SearchParams(configs=4, seed=0)
+    pinned = row_configs(WATERBIRDS, search, RowParams(method="gerne", groups="known", config={"c": 1.0}))
+    assert [c["c"] for c in pinned] == [1.0] * 4 and pinned[1]["lr"] == configs(WATERBIRDS, search)[1]["lr"]
+    fixed = RowParams(method="gerne", groups="known", config={"c": 1.0, "beta": 0.0}, search="none")
+    assert row_configs(WATERBIRDS, search, fixed) == [{"lr": 1.0e-4, "c": 1.0, "beta": 0.0, "t": 0.1}]
+    grid = RowParams(method="gerne", groups="known", config={"lr": 1.0e-3},
+                     search={"c": [0.5, 1.0], "beta": [0.0, 1.0]})
+    assert [(g["c"], g["beta"], g["lr"]) for g in row_configs(WATERBIRDS, search, grid)] == [
+        (0.5, 0.0, 1.0e-3), (0.5, 1.0, 1.0e-3), (1.0, 0.0, 1.0e-3), (1.0, 1.0, 1.0e-3)]  # last key fastest

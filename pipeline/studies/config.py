@@ -24,6 +24,7 @@ PAPER_ROWS = ("yes_yes", "no_yes", "no_no")  # Table 2: attributes known in trai
 GROUPINGS = ("known", "none", "confidence")  # gerne.groups entries a row may train on
 ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
+ORACLE_METRICS = ("test_wga", "test_gba", "test_acc", "test_conflicting_acc", "test_worst_class")
 SEARCHABLE = ("lr", "c", "beta", "t", "dropout")  # the keys of a search config (pipeline/studies/search.py)
 RESERVED = {"valonly", "raw", "scores", "pseudo", "cmnist", "cmnist_sweep", "cmnist_fig2", "datasets", "datasets_sweep",
             "table1_cmnist", "table3", "REPRODUCTION", "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}
@@ -35,8 +36,14 @@ class Protocol(_Strict):
 
     model: ModelName = Field(description="a model family of the registry (gerne.models): mlp, resnet18, resnet50, bert")
     model_options: dict[str, Any] = Field(default_factory=dict, description="e.g. pretrained: false, dropout, hidden")
-    steps: int = Field(gt=0, description="training steps (SubpopBench: 5,001 Waterbirds, 30,001 the others)")
-    eval_every: int = Field(gt=0, description="steps between full val + test evaluations")
+    steps: int | None = Field(None, gt=0, description="step budget (SubpopBench: 5,001 Waterbirds, 30,001 the "
+                              "others); or give epochs")
+    eval_every: int | None = Field(None, gt=0, description="with steps: steps between full val + test evaluations")
+    epochs: int | None = Field(None, gt=0, description="epoch budget instead of steps (Table 1: 65), val + test "
+                               "evaluated after every epoch")
+    steps_per_epoch: int = Field(0, ge=0, description="with epochs: 0 = one pass, ceil(N / samples per batch)")
+    oracle_metric: str = Field("test_wga", description="what the oracle selection maximises: test_wga (Table 2), "
+                               "test_gba (Table 1), test_conflicting_acc (bFFHQ)")
     optimizer: Literal["sgd", "adamw"] = "sgd"
     schedule: Literal["constant", "linear"] = "constant"
     clip_norm: float | None = Field(None, gt=0.0)
@@ -54,9 +61,23 @@ class Protocol(_Strict):
 
     @model_validator(mode="after")
     def _budget(self) -> Protocol:
-        if self.eval_every > self.steps:
-            raise ValueError(f"eval_every ({self.eval_every}) exceeds steps ({self.steps})")
+        if (self.steps is None) == (self.epochs is None):
+            raise ValueError("give one training budget: steps (with eval_every) or epochs")
+        if self.steps is not None:
+            if self.eval_every is None:
+                raise ValueError("steps needs eval_every, the steps between evaluations")
+            if self.eval_every > self.steps:
+                raise ValueError(f"eval_every ({self.eval_every}) exceeds steps ({self.steps})")
+            if self.steps_per_epoch:
+                raise ValueError("steps_per_epoch belongs to an epoch budget; a step budget has steps and eval_every")
+        elif self.eval_every is not None:
+            raise ValueError("an epoch budget evaluates after every epoch: drop eval_every")
         return self
+
+    @field_validator("oracle_metric")
+    @classmethod
+    def _oracle(cls, v: str) -> str:
+        return registered("oracle metric", v, ORACLE_METRICS)
 
     def config0_beta(self) -> float:
         """β of search config 0: the given value, else 1/c − 1 (where the rarest group starts to dominate)."""

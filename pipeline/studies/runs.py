@@ -46,10 +46,14 @@ def method_for(protocol: Protocol, train: Split, cfg: dict[str, Any], spec: RowP
 
 def loop_config(protocol: Protocol, cfg: dict[str, Any], seed: int, select_metric: str,
                 lr_factor: float = 1.0, wd_factor: float = 1.0) -> LoopConfig:
-    """The step-based loop of the protocol for one config and seed."""
-    return LoopConfig(epochs=1, lr=cfg["lr"] * lr_factor, momentum=protocol.momentum,
-                      weight_decay=protocol.weight_decay * wd_factor, steps_per_epoch=protocol.eval_every,
-                      total_steps=protocol.steps, seed=seed, select_metric=select_metric, oracle_metric="test_wga",
+    """The loop of the protocol for one config and seed: ``steps`` evaluated every ``eval_every``, or ``epochs``
+    evaluated after each."""
+    by_epoch = protocol.epochs is not None
+    return LoopConfig(epochs=protocol.epochs or 1, lr=cfg["lr"] * lr_factor, momentum=protocol.momentum,
+                      weight_decay=protocol.weight_decay * wd_factor,
+                      steps_per_epoch=protocol.steps_per_epoch if by_epoch else protocol.eval_every,
+                      total_steps=0 if by_epoch else protocol.steps, seed=seed, select_metric=select_metric,
+                      oracle_metric=protocol.oracle_metric,
                       evaluate_train=False, precision=protocol.precision, optimizer=protocol.optimizer,
                       schedule=protocol.schedule, clip_norm=protocol.clip_norm,
                       eval_batch_size=protocol.eval_batch_size)

@@ -57,6 +57,7 @@ class Protocol(_Strict):
     beta: float | None = Field(None, description="config 0's β; null = 1/c − 1 (ours: the paper does not say)")
     t: float = Field(0.1, gt=0.0, le=0.5, description="config 0's pseudo-minority share (ours)")
     eval_batch_size: int = Field(256, gt=0)
+    track_both_losses: bool = Field(True, description="log L_b and L_lb even where β makes one weight zero")
     precision: Literal["fp32", "bf16"] = "bf16"
 
     @model_validator(mode="after")

@@ -24,7 +24,7 @@ def gerne_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo:
     if pseudo and protocol.pseudo_batch_size:
         batch, unit = protocol.pseudo_batch_size, "group"
     return {"c": cfg["c"], "beta": resolve_beta(cfg, group_shares(counts)), "batch_size": batch,
-            "batch_unit": unit, "track_both_losses": True}
+            "batch_unit": unit, "track_both_losses": protocol.track_both_losses}
 
 
 def erm_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool) -> dict[str, Any]:

@@ -78,6 +78,7 @@ def train_reference(params: Params, dataset: str, data_dir: str | Path, scores_p
     """Algorithm 2 step 1: class-balanced ERM with lr ×0.1 and wd ×2 at config 0, checkpoint by val CBA; writes
     softmax(f̃(x))_y of every training sample to ``scores_path`` (``.npy``)."""
     sp, protocol = declared(params, dataset)
+    protocol = protocol.model_copy(update={"track_both_losses": False})  # ERM: no L_lb to log (as Table 1's f̃)
     splits = _splits(params, data_dir)
     cfg = {**config0(protocol), "c": 1.0, "beta": -1.0}  # class-balanced ERM: β = −1 leaves the biased batch
     out = run(protocol, splits, dataset=dataset, row="biased", spec=REFERENCE, cfg=cfg, seed=sp.reference.seed,

@@ -8,10 +8,12 @@ import copy
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from pipeline.config import parse_params
+from pipeline.runs.biased import derive_pseudo, train_biased
 from pipeline.runs.train import train_runs
 from pipeline.studies import stages
 from tests.conftest import REPO
@@ -25,11 +27,7 @@ SETTINGS = {  # C-MNIST setting -> the declared row that means the same
 }
 
 
-@pytest.mark.parametrize("setting", list(SETTINGS))
-def test_declared_epoch_rows_train_what_the_table1_runner_trains(setting: str, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    data = toy_dataset(tmp_path / "toy")
+def _design(rows: dict) -> dict:
     design = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
     design["train"].update(epochs=EPOCHS, seeds=[0], device="cpu")
     t = design["train"]
@@ -38,10 +36,22 @@ def test_declared_epoch_rows_train_what_the_table1_runner_trains(setting: str, t
         "model_options": {"hidden": design["model"]["hidden"]}, "epochs": EPOCHS, "lr": t["lr"],
         "weight_decay": t["weight_decay"], "momentum": t["momentum"], "batch_size": t["batch_size"], "c": 0.5,
         "eval_batch_size": 8192, "precision": t["precision"], "oracle_metric": "test_gba"}
+    design["biased"]["epochs"] = EPOCHS
     design["studies"].update(seeds=[0], device="cpu")
-    design["studies"]["rows"]["same"] = {"method": "gerne", "select": "val_gba", "search": "none",
-                                         **SETTINGS[setting]}
-    p = parse_params(design)
+    design["studies"]["rows"].update(rows)
+    return design
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    return toy_dataset(tmp_path / "toy")
+
+
+@pytest.mark.parametrize("setting", list(SETTINGS))
+def test_declared_epoch_rows_train_what_the_table1_runner_trains(setting: str, data: Path, tmp_path: Path) -> None:
+    p = parse_params(_design({"same": {"method": "gerne", "select": "val_gba", "search": "none",
+                                       **SETTINGS[setting]}}))
 
     (table1,) = train_runs(p, data, 0.5, setting, tmp_path / "table1", seeds=[0])
     stages.search(p, "toy", "same", data, tmp_path / "sweep", tmp_path / "declared")
@@ -51,3 +61,39 @@ def test_declared_epoch_rows_train_what_the_table1_runner_trains(setting: str, t
     assert declared["history"] == table1["history"]  # every loss and metric of every epoch, bit for bit
     assert declared["selections"] == table1["selections"]
     assert declared["steps_per_epoch"] == table1["steps_per_epoch"]
+
+
+def test_the_reference_model_and_pseudo_row_match_table1s_biased_model_and_unknown_row(data: Path,
+                                                                                       tmp_path: Path) -> None:
+    """Algorithm 2 both ways: the declared reference stage trains the biased model the Table 1 runner trains (same
+    history and selections), scores the same confidences, and a confidence row at the absolute t trains what
+    gerne_unknown trains on pseudo.npz."""
+    t = 0.2  # absolute: the toy data's minority share is larger than C-MNIST's
+    design = _design({"pseudo": {"method": "gerne", "groups": "confidence", "select": "val_gba", "search": "none",
+                                 "config": {"c": 0.5, "beta": 2.5, "t": t, "lr": 1.0e-2}}})
+    design["pseudo"] = {"t_scale": "absolute", "thresholds": [t]}
+    design["settings"]["gerne_unknown"]["t"] = t
+    design["sweep"]["unknown"]["t"] = [t]
+    p = parse_params(design)
+
+    biased = train_biased(p, data, 0.5, tmp_path / "biased.pt", tmp_path / "biased.json")
+    derive_pseudo(p, data, tmp_path / "biased.pt", tmp_path / "pseudo.npz", tmp_path / "quality.json", 0.5)
+    (unknown,) = train_runs(p, data, 0.5, "gerne_unknown", tmp_path / "table1", seeds=[0],
+                            pseudo_file=tmp_path / "pseudo.npz")
+    reference = stages.train_reference(p, "toy", data, tmp_path / "scores.npy", tmp_path / "reference.json")
+    stages.search(p, "toy", "pseudo", data, tmp_path / "sweep", tmp_path / "declared", tmp_path / "scores.npy")
+    declared = json.loads((tmp_path / "declared" / "seed0.json").read_text())
+
+    # loss_lb is logged by the declared reference only (Table 1's biased run does not track it): not training
+    keys = (set(biased["history"][0]) & set(reference["history"][0])) - {"loss_lb"}
+    assert {"loss_b", "loss_ext", "val_cba", "test_gba"} <= keys
+    assert [{k: h[k] for k in keys} for h in reference["history"]] == [{k: h[k] for k in keys} for h in
+                                                                      biased["history"]]
+    for rule, chosen in biased["selections"].items():  # Table 1's f̃ also scores the train split (train_*)
+        theirs = reference["selections"][rule]
+        assert chosen["epoch"] == theirs["epoch"]
+        assert {k: v for k, v in chosen["metrics"].items() if k in keys} == \
+            {k: v for k, v in theirs["metrics"].items() if k in keys}
+    with np.load(tmp_path / "pseudo.npz") as z:
+        assert np.array_equal(np.load(tmp_path / "scores.npy"), z["confidence"].astype(np.float32))
+    assert declared["history"] == unknown["history"] and declared["selections"] == unknown["selections"]

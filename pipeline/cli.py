@@ -58,9 +58,13 @@ def validate(params_path: str, data_root: str) -> None:
 
     items, st = plan(p), p.studies
     if items["sweep"] or items["valonly"]:
-        per_row = st.search.configs + len(st.seeds) - 1
-        click.echo(f"  + declared datasets: {len(items['sweep'])} dataset × row sweeps of {st.search.configs} configs "
-                   f"+ {len(st.seeds) - 1} more seeds = {len(items['sweep']) * per_row} runs, "
+        from pipeline.studies.search import row_configs
+
+        configs = [len(row_configs(p.datasets[i["dataset"]], st.search, st.rows[i["row"]]))
+                   for i in items["sweep"].values()]
+        click.echo(f"  + declared datasets: {len(configs)} dataset × row searches of {sum(configs)} configs in all "
+                   f"+ {len(st.seeds) - 1} more seeds each = {sum(configs) + len(configs) * (len(st.seeds) - 1)} "
+                   "runs at most (grid points outside Eq. 9 are skipped), "
                    f"{len(items['reference'])} reference model(s)"
                    + (f", Table 3: {(st.table3.folds + 1) * len(st.seeds)} runs each" if items["valonly"] else ""))
     else:
@@ -297,8 +301,10 @@ def store_init() -> None:
 @click.option("-n", "--name", default=None, help="The experiment's name (dvc exp show lists it).")
 @click.option("-S", "--set-param", "overrides", multiple=True, metavar="KEY=VALUE",
               help="A params.yaml override, as for dvc exp run (repeatable), e.g. -S datasets.mine.lr=1.0e-3.")
+@click.option("-C", "--copy-path", "copy_paths", multiple=True, metavar="PATH",
+              help="An untracked path the copy needs (e.g. your own data folder), as for dvc exp run (repeatable).")
 @click.argument("targets", nargs=-1)
-def trial(name: str | None, overrides: tuple[str, ...], targets: tuple[str, ...]) -> None:
+def trial(name: str | None, overrides: tuple[str, ...], copy_paths: tuple[str, ...], targets: tuple[str, ...]) -> None:
     """Run a DVC experiment in a temporary copy with params.yaml overrides, regenerating plan.yaml there when they
     change the stage list (a row, dataset or variant added to a study); the workspace stays as it is."""
     from pathlib import Path
@@ -306,7 +312,8 @@ def trial(name: str | None, overrides: tuple[str, ...], targets: tuple[str, ...]
     from pipeline.trial import trial as run_trial
 
     try:  # the store and its experiments exist before the experiment's stages start
-        code = run_trial(Path.cwd(), list(overrides), list(targets), name, before=store_init.callback)
+        code = run_trial(Path.cwd(), list(overrides), list(targets), name, before=store_init.callback,
+                         copy_paths=copy_paths)
     except GerneError as exc:
         _fail(exc)
     sys.exit(code)

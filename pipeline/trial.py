@@ -47,7 +47,7 @@ def _queued(root: Path) -> list[str]:
 
 
 def trial(root: Path, overrides: list[str], targets: list[str], name: str | None,
-          before: Callable[[], None] = lambda: None) -> int:
+          before: Callable[[], None] = lambda: None, copy_paths: tuple[str, ...] = ()) -> int:
     """Run the trial (``before`` once the overrides are valid: e.g. create the MLflow store); DVC's exit status.
     ConfigError, with nothing started, for overrides the stages would refuse."""
     params_path, plan_path = root / "params.yaml", root / PLAN
@@ -55,7 +55,8 @@ def trial(root: Path, overrides: list[str], targets: list[str], name: str | None
     planned = render(parse_params(data, f"{params_path} with {' '.join(overrides) or 'no overrides'}"))
     before()
     committed = plan_path.read_bytes() if plan_path.is_file() else None
-    args = [*(["-n", name] if name else []), *(a for o in overrides for a in ("-S", o)), *targets]
+    args = [*(["-n", name] if name else []), *(a for o in overrides for a in ("-S", o)),
+            *(a for c in copy_paths for a in ("-C", c)), *targets]
     if committed is not None and planned == committed.decode("utf-8"):
         return subprocess.run(["dvc", "exp", "run", "--temp", *args], cwd=root, check=False).returncode
     waiting = _queued(root)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from pipeline.cli import main
@@ -12,7 +13,7 @@ from tests.conftest import REPO
 from tests.helpers import set_dotted, toy_dataset
 
 
-@pytest.mark.parametrize("sub", [[], ["validate"], ["bounds"], ["tracking-uri"], ["ui"]])
+@pytest.mark.parametrize("sub", [[], ["validate"], ["bounds"], ["tracking-uri"], ["ui"], ["trial"], ["plan"]])
 def test_help_on_every_subcommand(sub: list[str]) -> None:
     result = CliRunner().invoke(main, [*sub, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
@@ -21,6 +22,18 @@ def test_help_on_every_subcommand(sub: list[str]) -> None:
 def test_validate_committed_params() -> None:
     result = CliRunner().invoke(main, ["validate", "--params", str(REPO / "params.yaml")])
     assert result.exit_code == 0 and "72 runs" in result.output and "140 grid points" in result.output
+
+
+def test_validate_counts_each_rows_own_search(tmp_path: Path) -> None:
+    data = yaml.safe_load((REPO / "params.yaml").read_text())
+    data["studies"]["rows"]["resample"] = {"method": "gerne", "groups": "known", "config": {"c": 1.0, "beta": 0.0},
+                                           "search": "none"}
+    data["studies"]["rows"]["grid"] = {"method": "gerne", "groups": "known", "search": {"beta": [0.0, 1.0, 2.0]}}
+    data["studies"]["tables"]["table2"].update(datasets=["waterbirds"], rows=["yes_yes", "resample", "grid"])
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    result = CliRunner().invoke(main, ["validate", "--params", str(tmp_path / "p.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "3 dataset × row searches of 20 configs in all + 2 more seeds each = 26 runs at most" in result.output
 
 
 def test_validate_bad_file(tmp_path: Path) -> None:

@@ -121,16 +121,17 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
 def _trial_adds_a_row(root: Path, env: dict[str, str]) -> None:
     """`gerne trial` with an override that changes the stage list (a row added to the study) runs in a temp copy
     with its own plan; the workspace's params, plan, runs and report stay as they are."""
-    run(["git", "add", "-A"], root, env)  # what a user commits before trying things (the data folder included)
+    run(["git", "add", "-A"], root, env)  # what a user commits before trying things; the data folder stays untracked
+    run(["git", "rm", "-r", "-q", "--cached", "mydata"], root, env)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "mine"], root, env)
     kept = {p: (root / p).read_bytes() for p in ("params.yaml", "plan.yaml", "reports/mine.md", "dvc.lock")}
     bad = run(["gerne", "trial", "-S", "studies.tables.mine.rows=[yes_yes,no_yse]", "tables@mine"], root, env,
               check=False)
     assert bad.returncode == 1 and "did you mean 'no_yes'" in bad.stderr  # refused before anything runs
     run(["gerne", "trial", "-n", "with-no-yes", "-S", "studies.tables.mine.rows=[yes_yes,no_no,erm,no_yes]",
-         "tables@mine"], root, env)
+         "-C", "mydata", "tables@mine"], root, env)  # -C: the untracked data folder goes into the copy
     assert {p: (root / p).read_bytes() for p in kept} == kept and not (root / "runs/datasets/mine/no_yes").exists()
-    assert run(["git", "status", "--porcelain"], root, env).stdout == ""
+    assert run(["git", "status", "--porcelain"], root, env).stdout == "?? mydata/\n"
     assert "with-no-yes" in run(["dvc", "exp", "list", "--name-only"], root, env).stdout.split()
     with sqlite3.connect(root / "mlflow.db") as db:  # the trial's runs, the new row's among them
         names = [r[0] for r in db.execute("select r.name from runs r join experiments e using (experiment_id) "

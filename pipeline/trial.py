@@ -46,26 +46,34 @@ def _queued(root: Path) -> list[str]:
     return [line.split()[0] for line in out.splitlines() if line.split() and line.split()[-1] == "Queued"]
 
 
+def planned(root: Path, overrides: list[str]) -> tuple[str, bool]:
+    """The plan.yaml text of ``root``'s params with ``overrides``, and whether it differs from the file there
+    (the trial then changes the stage list). ConfigError for overrides the stages would refuse."""
+    params_path, plan_path = root / "params.yaml", root / PLAN
+    data = apply_overrides(yaml.safe_load(params_path.read_text(encoding="utf-8")), overrides)
+    text = render(parse_params(data, f"{params_path} with {' '.join(overrides) or 'no overrides'}"))
+    return text, not plan_path.is_file() or plan_path.read_text(encoding="utf-8") != text
+
+
 def trial(root: Path, overrides: list[str], targets: list[str], name: str | None,
           before: Callable[[], None] = lambda: None, copy_paths: tuple[str, ...] = ()) -> int:
     """Run the trial (``before`` once the overrides are valid: e.g. create the MLflow store); DVC's exit status.
     ConfigError, with nothing started, for overrides the stages would refuse."""
-    params_path, plan_path = root / "params.yaml", root / PLAN
-    data = apply_overrides(yaml.safe_load(params_path.read_text(encoding="utf-8")), overrides)
-    planned = render(parse_params(data, f"{params_path} with {' '.join(overrides) or 'no overrides'}"))
+    plan_path = root / PLAN
+    text, changed = planned(root, overrides)
     before()
-    committed = plan_path.read_bytes() if plan_path.is_file() else None
     args = [*(["-n", name] if name else []), *(a for o in overrides for a in ("-S", o)),
             *(a for c in copy_paths for a in ("-C", c)), *targets]
-    if committed is not None and planned == committed.decode("utf-8"):
+    if not changed:
         return subprocess.run(["dvc", "exp", "run", "--temp", *args], cwd=root, check=False).returncode
+    committed = plan_path.read_bytes() if plan_path.is_file() else None
     waiting = _queued(root)
     if waiting:
         raise ConfigError(f"this trial changes the stage list, so it runs through the DVC queue, which already "
                           f"holds {waiting}: run them (dvc exp run --run-all) or drop them (dvc queue remove "
                           "--queued) first")
     try:
-        write_text(plan_path, planned)  # only until DVC has taken the experiment's snapshot
+        write_text(plan_path, text)  # only until DVC has taken the experiment's snapshot
         queued = subprocess.run(["dvc", "exp", "run", "--queue", *args], cwd=root, check=False).returncode
     finally:
         if committed is None:

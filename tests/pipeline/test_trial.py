@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from gerne.errors import ConfigError
-from pipeline.trial import apply_overrides
+from pipeline.trial import apply_overrides, planned
+from tests.conftest import REPO
 
 
 def test_overrides_set_nested_values_parsed_as_yaml() -> None:
@@ -24,3 +28,15 @@ def test_overrides_set_nested_values_parsed_as_yaml() -> None:
 def test_malformed_overrides_are_refused(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         apply_overrides({"datasets": {"mine": {"lr": 0.1}}}, [override])
+
+
+def test_a_trial_queues_only_when_its_overrides_change_the_stage_list(tmp_path: Path) -> None:
+    for name in ("params.yaml", "plan.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    committed = (tmp_path / "plan.yaml").read_text()
+    assert planned(tmp_path, ["datasets.waterbirds.lr=1.0e-3", "train.epochs=2"]) == (committed, False)
+    text, changed = planned(tmp_path, ["studies.tables.table2.datasets=[waterbirds]"])
+    assert changed and "sweep" in text and "waterbirds-yes_yes" in text
+    with pytest.raises(ConfigError, match="did you mean 'waterbirds'"):
+        planned(tmp_path, ["studies.tables.table2.datasets=[waterbird]"])
+    assert (tmp_path / "plan.yaml").read_text() == committed  # nothing written

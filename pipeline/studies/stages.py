@@ -126,9 +126,12 @@ def select(sweep_dir: str | Path, trained: list[int], seed: int, metric: str) ->
 
 def _inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row: str, spec: RowParams,
                   grid: list[dict[str, Any]], scores: np.ndarray | None) -> dict[int, str]:
-    """Grid points refused on the training groups (β outside Eq. 9), by index with the reason; a random search
-    draws β inside the bounds and a single config must be admissible, so only grids skip (the others raise)."""
-    skipped = {}
+    """Grid points refused on the training groups (β outside Eq. 9), by index with the reason; a single config
+    must be admissible (it raises here, before anything trains), and a random search draws β inside the bounds, so
+    it is not checked twice (each run checks its own config before training)."""
+    skipped: dict[int, str] = {}
+    if spec.search == "random":
+        return skipped
     for i, cfg in enumerate(grid):
         try:
             grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=cfg, scores=scores)

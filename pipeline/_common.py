@@ -19,6 +19,7 @@ params_option = click.option("--params", "params_path", default="params.yaml", s
                              type=click.Path(dir_okay=False), help="Parameter file to validate and use.")
 ratio_option = click.option("--ratio", required=True, type=float,
                             help="Bias-conflicting share in percent (one of cmnist.ratios).")
+dataset_option = click.option("--dataset", required=True, help="A declared dataset (params.yaml: datasets).")
 data_option = click.option("--data", required=True, type=click.Path(file_okay=False),
                            help="Prepared dataset directory (metadata.csv, images.npy, counts.json).")
 

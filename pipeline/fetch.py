@@ -3,7 +3,7 @@
 
 import click
 
-from pipeline._common import params_option, stage
+from pipeline._common import dataset_option, params_option, stage
 from pipeline._written import wrote
 from pipeline.plan import load_planned
 from pipeline.studies.stages import fetch
@@ -11,7 +11,7 @@ from pipeline.studies.stages import fetch
 
 @click.command()
 @params_option
-@click.option("--dataset", required=True, help="A declared dataset (params.yaml: datasets).")
+@dataset_option
 @click.option("--raw-dir", required=True, type=click.Path(file_okay=False), help="Where the release goes.")
 @stage
 def main(params_path: str, dataset: str, raw_dir: str) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from gerne.io import atomic_path
-from pipeline._common import params_option, stage
+from pipeline._common import dataset_option, params_option, stage
 from pipeline._written import split_sizes, wrote
 from pipeline.plan import load_planned
 from pipeline.studies.stages import prepare
@@ -14,7 +14,7 @@ from pipeline.studies.stages import prepare
 
 @click.command()
 @params_option
-@click.option("--dataset", required=True, help="A declared dataset (params.yaml: datasets).")
+@dataset_option
 @click.option("--raw-dir", required=True, type=click.Path(file_okay=False), help="Release or own-data folder.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Prepared dataset folder.")
 @click.option("--counts", required=True, type=click.Path(dir_okay=False), help="Copy of counts.json (git-tracked).")

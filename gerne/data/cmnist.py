@@ -170,6 +170,12 @@ SOURCES: tuple = ()
 PUBLISHED_COUNTS = None
 
 
+def minority_percent(*, ratio: float, **_: object) -> float:
+    """The bias-conflicting share per class, in percent, of C-MNIST built with these prepare options: the unit of
+    a pseudo-minority threshold t on this dataset (t = 1 means a pseudo-minority as large as the true one)."""
+    return ratio
+
+
 def fetch(raw_dir: str | os.PathLike[str], mirror: str | os.PathLike[str] | None = None) -> dict[str, str]:
     """The four MNIST files into ``raw_dir`` (from ``mirror``, ``$GERNE_MNIST_MIRROR`` or the canonical URLs),
     verified; returns each file's checksum as recorded (MD5 of the decompressed bytes)."""

@@ -30,6 +30,8 @@ class DatasetEntry:
     module: str  # the file a pipeline stage depends on, e.g. gerne/data/waterbirds.py
     fetch_hint: str = ""  # appended to download errors (what to do when the canonical source refuses)
     fetch: Callable[..., dict[str, str]] | None = None  # its own fetch(raw_dir, mirror) instead of SOURCES
+    minority_percent: Callable[..., float] | None = None  # (**prepare options) -> bias-conflicting % per class:
+    # the unit of t where the kind defines one (C-MNIST: its ratio), else t is an absolute share
 
     @property
     def read_in_place(self) -> bool:
@@ -40,7 +42,8 @@ class DatasetEntry:
 def _entry(name: str, module: ModuleType) -> DatasetEntry:
     return DatasetEntry(name, tuple(getattr(module, "SOURCES", ())), module.prepare,
                         getattr(module, "PUBLISHED_COUNTS", None), f"gerne/data/{module.__name__.rsplit('.', 1)[1]}.py",
-                        getattr(module, "FETCH_HINT", ""), getattr(module, "fetch", None))
+                        getattr(module, "FETCH_HINT", ""), getattr(module, "fetch", None),
+                        getattr(module, "minority_percent", None))
 
 
 KINDS: dict[str, DatasetEntry] = {

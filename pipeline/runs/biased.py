@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
-from gerne.core.pseudo import pseudo_attributes, pseudo_minority_detail, pseudo_quality
 from gerne.device import resolve_device
-from gerne.errors import DataError
 from gerne.groups import reference_confidence
-from gerne.io import atomic_paths, write_json, write_npz
+from gerne.io import atomic_paths
 from gerne.methods import build_method
-from gerne.models import build_model
 from gerne.tracking import Tracker
-from gerne.train.loop import LoopConfig, aligned_attributes
+from gerne.train.loop import LoopConfig
 from pipeline.runs.common import load_splits, make_model, tracked_fit, write_summary
+from pipeline.studies.reference import checkpoint, load_checkpoint, split_at, write_scores
 
 if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
     from pipeline.config import Params
-
-log = logging.getLogger(__name__)
 
 
 def train_biased(params: Params, data_dir: str | Path, ratio: float, model_path: str | Path,
@@ -51,39 +45,18 @@ def train_biased(params: Params, data_dir: str | Path, ratio: float, model_path:
     # replaced together or not at all; saved through a file object so the archive's inner folder is not named
     # after the random temporary file (the same weights then give the same bytes and DVC hash)
     with atomic_paths(model_path, summary_path) as (model_tmp, summary_tmp), open(model_tmp, "wb") as fh:
-        torch.save({"state_dict": result.states["best_val"], "model": params.model.model_dump(),
-                    "input_shape": list(train.x.shape[1:]), "num_classes": train.num_classes}, fh)
+        torch.save(checkpoint(result.states["best_val"], params.model.model_dump(), train), fh)
         return write_summary(summary_tmp, result, run_id, info)
 
 
 def derive_pseudo(params: Params, data_dir: str | Path, model_path: str | Path, out_file: str | Path,
-                  quality_path: str | Path, ratio: float) -> dict[str, Any]:
+                 quality_path: str | Path, ratio: float) -> dict[str, Any]:
     """Algorithm 2, step 2: score train samples by softmax(f̃(x))_y and split each class at every t (as an
     absolute share at ``ratio`` %, see ``pseudo.t_scale``)."""
     params = params.for_ratio(ratio)
     device = resolve_device(params.train.device)
     train = load_splits(data_dir, device)["train"]
-    try:
-        ckpt = torch.load(model_path, map_location=device, weights_only=True)
-    except (OSError, RuntimeError, EOFError) as exc:
-        raise DataError(f"cannot read the biased model {model_path} ({exc}); rerun its stage") from exc
-    model = build_model(params.model.name, tuple(ckpt["input_shape"]), ckpt["num_classes"],
-                        hidden=list(ckpt["model"]["hidden"])).to(device)
-    model.load_state_dict(ckpt["state_dict"])
-    confidence = reference_confidence(model, train, batch_size=8192)  # 8192: CPU GEMMs depend on the batch size
-    y = train.y.cpu().numpy()
-    minority = (train.a != aligned_attributes(train)[train.y]).cpu().numpy()
-    arrays: dict[str, np.ndarray] = {"confidence": confidence}
-    quality: dict[str, Any] = {}
-    for t in params.pseudo.thresholds:
-        split = pseudo_minority_detail(confidence, y, t)
-        if split.clamped_classes:
-            log.warning("t = %s: pseudo-minority size clamped to keep both pseudo-groups non-empty in classes %s",
-                        t, split.clamped_classes)
-        arrays[f"t={t!r}"] = pseudo_attributes(split.mask)
-        quality[f"{t!r}"] = {**pseudo_quality(split.mask, y, minority), "size": int(split.mask.sum()),
-                             "clamped_classes": split.clamped_classes}
-    with atomic_paths(out_file, quality_path) as (npz_tmp, quality_tmp):
-        write_npz(npz_tmp, arrays)  # byte-deterministic: the same model gives the same file and DVC hash
-        write_json(quality_tmp, {"true_minority": int(minority.sum()), "thresholds": quality})
-    return quality
+    confidence = reference_confidence(load_checkpoint(model_path, device), train, batch_size=8192)  # 8192: CPU
+    arrays, quality = split_at(confidence, train, params.pseudo.thresholds)  # GEMMs depend on the batch size
+    write_scores(out_file, quality_path, arrays, quality)
+    return quality["thresholds"]

@@ -29,6 +29,7 @@ SEARCHABLE = ("lr", "c", "beta", "t", "dropout")  # the keys of a search config 
 RESERVED = {"valonly", "raw", "scores", "pseudo", "cmnist", "cmnist_sweep", "cmnist_fig2", "datasets", "datasets_sweep",
             "table1_cmnist", "table3", "REPRODUCTION", "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # no dots: names are parts of DVC param paths
+DIR = re.compile(r"^[a-z][a-z0-9_.]*(/[a-z0-9_.]*[a-z0-9_])*$")
 
 
 class Protocol(_Strict):
@@ -55,7 +56,8 @@ class Protocol(_Strict):
     pseudo_batch_size: int | None = Field(None, gt=0, description="B per pseudo-group (CivilComments: 16)")
     c: float = Field(gt=0.0, le=1.0)
     beta: float | None = Field(None, description="config 0's β; null = 1/c − 1 (ours: the paper does not say)")
-    t: float = Field(0.1, gt=0.0, le=0.5, description="config 0's pseudo-minority share (ours)")
+    t: float = Field(0.1, gt=0.0, description="config 0's pseudo-minority share (ours), in the dataset's t units "
+                     "(see Dataset.absolute_t)")
     eval_batch_size: int = Field(256, gt=0)
     track_both_losses: bool = Field(True, description="log L_b and L_lb even where β makes one weight zero")
     precision: Literal["fp32", "bf16"] = "bf16"
@@ -96,6 +98,24 @@ class Dataset(Protocol):
                                     "(false when the table has no bias-attribute column `a`)")
     variant_of: str | None = Field(None, description="another declared dataset this one varies: its files, kind "
                                    "and protocol, with this entry's prepare options (and fields) on top")
+    dir: str = Field("", description="its folder under data/, models/, metrics/ and runs/ ('' = its name), e.g. "
+                     "cmnist/r0.5")
+    pseudo_thresholds: list[float] = Field(default_factory=list, description="t values (in its t units) the scores "
+                                           "stage splits at and rates by precision/recall against the true "
+                                           "attributes (Fig. 3)")
+
+    def minority_percent(self) -> float | None:
+        """The bias-conflicting share per class in percent where the kind defines one (C-MNIST: its ratio)."""
+        from gerne.data.registry import KINDS
+
+        unit = KINDS[self.kind].minority_percent
+        return None if unit is None else float(unit(**self.prepare))
+
+    def absolute_t(self, t: float) -> float:
+        """The pseudo-minority share that ``t`` means here: t × the minority share where the kind defines one
+        (t = 1: as large as the true minority, so one grid fits every ratio), else t itself."""
+        percent = self.minority_percent()
+        return t if percent is None else float(f"{t * percent / 100.0:.12g}")
 
     @property
     def attributes(self) -> bool:
@@ -124,6 +144,14 @@ class Dataset(Protocol):
             raise ValueError(f"a {self.kind} release needs `mirror` (\"\" = download, or a directory holding it)")
         if self.kind == "own" and self.mirror:
             raise ValueError("kind: own reads `root` in place; remove `mirror`")
+        for t in [self.t, *self.pseudo_thresholds]:
+            if not 0.0 < self.absolute_t(t) < 1.0:
+                raise ValueError(f"t = {t} gives a pseudo-minority share of {self.absolute_t(t)}, outside (0, 1)"
+                                 + ("" if self.minority_percent() is None else
+                                    f" (t is in units of the {self.minority_percent()} % minority)"))
+        if self.dir and not DIR.match(self.dir):
+            raise ValueError(f"dir '{self.dir}' must be a relative folder of lower-case letters, digits, _, . and /, "
+                             "e.g. cmnist/r0.5")
         accepted = [n for n, prm in inspect.signature(KINDS[self.kind].prepare).parameters.items()
                     if prm.kind == prm.KEYWORD_ONLY and n != "workers"]
         for key in self.prepare:
@@ -169,6 +197,8 @@ class RowParams(_Strict):
     select: str = Field("val_wga", description=f"one of {list(SELECT_METRICS)}")
     paper_selection: Literal["best_val", "oracle"] = Field(
         "best_val", description="the selection rule the paper's table reports for this row")
+    eval_train: bool = Field(False, description="also score the training split after every evaluation (Fig. 2's "
+                             "curves; about a quarter more time)")
     config: dict[str, float] = Field(default_factory=dict, description="values this row fixes over config 0 and "
                                      "over every searched config, e.g. {c: 1.0, beta: 0.0} (resampling)")
     search: Literal["random", "none"] | dict[str, list[float]] = Field(
@@ -294,7 +324,8 @@ def resolve_variants(datasets: Any) -> Any:
         if not isinstance(entry.get("prepare"), dict):
             raise ValueError(f"datasets.{name} (a variant of '{base}') needs `prepare`: the options it changes, "
                              "e.g. {ratio: 1.0}, or {} for the base's data under another protocol")
-        out[name] = {**datasets[base], **entry,
+        inherited = {k: v for k, v in datasets[base].items() if k != "dir"}  # its own folder, not its base's
+        out[name] = {**inherited, **entry,
                      "prepare": {**(datasets[base].get("prepare") or {}), **entry["prepare"]}}
     return out
 
@@ -306,6 +337,10 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
             raise ValueError(f"dataset name '{name}' must be lower-case letters, digits and _ (no dots: it is part of "
                              f"DVC param paths), not one of {sorted(RESERVED)}; it names data/<name>/ and "
                              "runs/datasets/<name>/")
+    folders = [d.dir or name for name, d in datasets.items()]
+    clash = sorted({f for f in folders if folders.count(f) > 1})
+    if clash:
+        raise ValueError(f"datasets share the folder(s) {clash} (their `dir` or name); give each its own `dir`")
     for study, table in studies.tables.items():
         for row in table.rows:
             if row not in studies.rows:
@@ -315,6 +350,13 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
             if name not in datasets:
                 raise ValueError(f"studies.tables.{study}.datasets names '{name}', which is not declared under "
                                  f"datasets{_hint(name, datasets)}")
+            for row in table.rows:
+                spec = studies.rows[row]
+                grid = spec.search.get("t", []) if isinstance(spec.search, dict) else []
+                for t in [*grid, *([spec.config["t"]] if "t" in spec.config else [])]:
+                    if spec.groups == "confidence" and not 0.0 < datasets[name].absolute_t(t) < 1.0:
+                        raise ValueError(f"studies.rows.{row}: t = {t} is a pseudo-minority share of "
+                                         f"{datasets[name].absolute_t(t)} on {name}, outside (0, 1)")
             missing = [r for r in table.rows if studies.rows[r].needs_attributes() and not datasets[name].attributes]
             if missing:
                 raise ValueError(f"studies.tables.{study}.rows has {missing}, which need true attributes in "

@@ -23,8 +23,9 @@ from gerne.methods import build_method
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig
 from pipeline.runs.common import seeded_model, tracked_fit, write_summary
-from pipeline.studies.config import REFERENCE, Protocol, RowParams
+from pipeline.studies.config import REFERENCE, Dataset, Protocol, RowParams
 from pipeline.studies.methods import METHOD_OPTIONS
+from pipeline.studies.resume import training_record
 
 
 @dataclass
@@ -45,7 +46,7 @@ def method_for(protocol: Protocol, train: Split, cfg: dict[str, Any], spec: RowP
 
 
 def loop_config(protocol: Protocol, cfg: dict[str, Any], seed: int, select_metric: str,
-                lr_factor: float = 1.0, wd_factor: float = 1.0) -> LoopConfig:
+                lr_factor: float = 1.0, wd_factor: float = 1.0, evaluate_train: bool = False) -> LoopConfig:
     """The loop of the protocol for one config and seed: ``steps`` evaluated every ``eval_every``, or ``epochs``
     evaluated after each."""
     by_epoch = protocol.epochs is not None
@@ -54,7 +55,7 @@ def loop_config(protocol: Protocol, cfg: dict[str, Any], seed: int, select_metri
                       steps_per_epoch=protocol.steps_per_epoch if by_epoch else protocol.eval_every,
                       total_steps=0 if by_epoch else protocol.steps, seed=seed, select_metric=select_metric,
                       oracle_metric=protocol.oracle_metric,
-                      evaluate_train=False, precision=protocol.precision, optimizer=protocol.optimizer,
+                      evaluate_train=evaluate_train, precision=protocol.precision, optimizer=protocol.optimizer,
                       schedule=protocol.schedule, clip_norm=protocol.clip_norm,
                       eval_batch_size=protocol.eval_batch_size)
 
@@ -73,20 +74,36 @@ def experiment(dataset: str, protocol: Protocol) -> str:
     return getattr(protocol, "variant_of", None) or dataset
 
 
-def grouped_method(protocol: Protocol, train: Split, *, dataset: str, row: str, spec: RowParams,
+def grouped_method(protocol: Dataset, train: Split, *, dataset: str, row: str, spec: RowParams,
                    cfg: dict[str, Any], scores: np.ndarray | None) -> tuple[Split, Any]:
     """The training split with the row's groups and its method set up on them; ConfigError (before anything
     trains) where the config is inadmissible there, e.g. β outside Eq. 9."""
     if spec.groups == "confidence":
         if scores is None:
             raise DataError(f"row {row} needs the reference model's scores (run its reference stage first)")
-        train = apply_grouping("confidence", train, scores=scores, t=cfg["t"])
+        train = apply_grouping("confidence", train, scores=scores, t=protocol.absolute_t(cfg["t"]))
     else:
         train = apply_grouping(spec.groups, train)
     return train, method_for(protocol, train, cfg, spec, what=f"{row} training groups of {dataset}")
 
 
-def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, row: str, spec: RowParams,
+def expected_record(protocol: Dataset, spec: RowParams, cfg: dict[str, Any], seed: int, lr_factor: float = 1.0,
+                    wd_factor: float = 1.0) -> dict[str, Any]:
+    """What decides the numbers of the run of ``cfg`` with ``seed`` (``pipeline.studies.resume``)."""
+    return _record(protocol, spec, cfg, loop_config(protocol, cfg, seed, spec.select, lr_factor, wd_factor,
+                                                    spec.eval_train))
+
+
+def _record(protocol: Dataset, spec: RowParams, cfg: dict[str, Any], loop: LoopConfig) -> dict[str, Any]:
+    pseudo = spec.groups == "confidence"
+    batch = {"batch_size": protocol.batch_size, "batch_unit": protocol.batch_unit,
+             "pseudo_batch_size": protocol.pseudo_batch_size if pseudo else None,
+             "track_both_losses": protocol.track_both_losses}
+    return training_record(spec.method, spec.groups, cfg, protocol.absolute_t(cfg["t"]) if pseudo else None,
+                           {"name": protocol.model, **protocol.model_options}, batch, loop.__dict__)
+
+
+def run(protocol: Dataset, splits: dict[str, Split], *, dataset: str, row: str, spec: RowParams,
         cfg: dict[str, Any], seed: int, out_path: str | Path, scores: np.ndarray | None = None,
         tracker: Tracker | None = None, name: str | None = None, lr_factor: float = 1.0,
         wd_factor: float = 1.0) -> RunOutput:
@@ -94,10 +111,11 @@ def run(protocol: Protocol, splits: dict[str, Split], *, dataset: str, row: str,
     metric)."""
     train, method = grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=cfg,
                                    scores=scores)
-    loop = loop_config(protocol, cfg, seed, spec.select, lr_factor, wd_factor)
+    loop = loop_config(protocol, cfg, seed, spec.select, lr_factor, wd_factor, spec.eval_train)
     config = {"dataset": dataset, "setting": row, "row": spec.model_dump(), "search_config": cfg,
               "beta": getattr(method, "beta", None), "loop": loop.__dict__,
-              "protocol": protocol.model_dump(include=set(Protocol.model_fields))}
+              "protocol": protocol.model_dump(include=set(Protocol.model_fields)),
+              "training": _record(protocol, spec, cfg, loop)}
     tags = {"stage": "reference" if spec is REFERENCE else "sweep", "dataset": dataset, "setting": row,
             "method": spec.method, "seed": seed}
     evals = {k: splits[k] for k in ("train", "val", "test")}

@@ -1,4 +1,5 @@
-"""What each stage of a declared dataset does: fetch, prepare, reference (biased) model, sweep + seeds, Table 3.
+"""What each stage of a declared dataset does: fetch, prepare, sweep + seeds, Table 3 (the reference model and its
+scores: ``pipeline.studies.reference``).
 
 The search follows SubpopBench: ``search.configs`` configurations with ``search.seed`` (config 0 = the paper's
 values; a row may instead train config 0 alone or its own grid, and fix values: ``studies.rows.<row>.search`` /
@@ -20,11 +21,12 @@ import torch
 from gerne.data.contract import Split
 from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
-from gerne.groups import reference_confidence
-from gerne.io import atomic_path, reuse_finished, staged_dir, write_json
+from gerne.io import reuse_finished, staged_dir, write_json
 from pipeline.runs.common import load_splits
-from pipeline.studies.config import DEFAULT_ROWS, REFERENCE, Dataset, RowParams, StudiesParams
-from pipeline.studies.runs import grouped_method, run
+from pipeline.studies.config import DEFAULT_ROWS, Dataset, RowParams, StudiesParams
+from pipeline.studies.reference import load_confidence
+from pipeline.studies.resume import is_done
+from pipeline.studies.runs import expected_record, grouped_method, run
 from pipeline.studies.search import config0, row_configs
 
 if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
@@ -73,55 +75,41 @@ def _splits(params: Params, data_dir: str | Path) -> dict[str, Split]:
     return load_splits(data_dir, resolve_device(params.studies.device, "studies.device"))
 
 
-def train_reference(params: Params, dataset: str, data_dir: str | Path, scores_path: str | Path,
-                    summary_path: str | Path) -> dict[str, Any]:
-    """Algorithm 2 step 1: class-balanced ERM with lr ×0.1 and wd ×2 at config 0, checkpoint by val CBA; writes
-    softmax(f̃(x))_y of every training sample to ``scores_path`` (``.npy``)."""
-    sp, protocol = declared(params, dataset)
-    protocol = protocol.model_copy(update={"track_both_losses": False})  # ERM: no L_lb to log (as Table 1's f̃)
-    splits = _splits(params, data_dir)
-    cfg = {**config0(protocol), "c": 1.0, "beta": -1.0}  # class-balanced ERM: β = −1 leaves the biased batch
-    out = run(protocol, splits, dataset=dataset, row="biased", spec=REFERENCE, cfg=cfg, seed=sp.reference.seed,
-              out_path=summary_path, name=f"{dataset}-biased", lr_factor=sp.reference.lr_factor,
-              wd_factor=sp.reference.weight_decay_factor)
-    out.model.load_state_dict(out.states["best_val"])
-    scores = reference_confidence(out.model, splits["train"], protocol.eval_batch_size)
-    with atomic_path(scores_path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, scores.astype(np.float32))
-    return out.summary
-
-
-def _reusable(path: Path, cfg: dict[str, Any]) -> bool:
-    if not path.is_file():
-        return False
-    try:
-        return json.loads(path.read_text())["config"]["search_config"] == json.loads(json.dumps(cfg))
-    except (json.JSONDecodeError, KeyError):
-        return False
-
-
 def _load_scores(setting: str, spec: RowParams, scores_path: str | Path | None) -> np.ndarray | None:
-    if spec.groups != "confidence":
-        return None
-    if scores_path is None or not Path(scores_path).is_file():
-        raise DataError(f"row {setting} needs the reference model's scores ({scores_path}); run its reference stage")
-    return np.load(scores_path)
+    return load_confidence(scores_path, f"row {setting}") if spec.groups == "confidence" else None
 
 
-def select(sweep_dir: str | Path, trained: list[int], seed: int, metric: str) -> dict[str, Any]:
-    """The config with the best validation ``metric`` at its best-validation checkpoint among the ``trained``
-    indices (ties: lowest index)."""
+CASE = {"known": "known", "confidence": "unknown", "none": "none"}  # a grid point's folder prefix (Table 1's)
+
+
+def point_of(protocol: Dataset, spec: RowParams, cfg: dict[str, Any]) -> dict[str, Any]:
+    """A config's grid values as recorded (t as the absolute share); the whole config for other searches."""
+    if not isinstance(spec.search, dict):
+        return dict(cfg)
+    return {k: protocol.absolute_t(cfg[k]) if k == "t" else cfg[k] for k in spec.search}
+
+
+def folder_of(spec: RowParams, index: int, point: dict[str, Any]) -> str:
+    """Where a config's run lies: named by its grid values (``sweep_known_c0.5_b1.0``: stable when the grid is
+    extended), or ``config<i>`` for the seeded draws (stable as well: draw i never changes)."""
+    if isinstance(spec.search, dict):
+        return f"sweep_{CASE[spec.groups]}_" + "_".join(f"{k[0]}{v!r}" for k, v in point.items())
+    return f"config{index}"
+
+
+def select(sweep_dir: str | Path, trained: list[dict[str, Any]], seed: int, metric: str) -> dict[str, Any]:
+    """The ``trained`` config (``name``: its folder) with the best validation ``metric`` at its best-validation
+    checkpoint (ties: the first in search order)."""
     if not trained:
         raise DataError(f"{sweep_dir}: no config was trained (every grid point lies outside Eq. 9?); widen the "
                         "row's search grid")
     scored = []
-    for i in trained:
-        summary = json.loads((Path(sweep_dir) / f"config{i}" / f"seed{seed}.json").read_text())
+    for entry in trained:
+        summary = json.loads((Path(sweep_dir) / entry["name"] / f"seed{seed}.json").read_text())
         best = summary["selections"].get("best_val")
         value = best["metrics"].get(metric, float("-inf")) if best else float("-inf")
-        scored.append({"config": i, "search_config": summary["config"]["search_config"], "value": value})
-    winner = max(scored, key=lambda s: (s["value"], -s["config"]))
-    return {"metric": metric, "best": winner, "candidates": scored}
+        scored.append({**entry, "metric": metric, "value": value, "epoch": best["epoch"] if best else None})
+    return {"metric": metric, "best": max(scored, key=lambda s: s["value"]), "candidates": scored}
 
 
 def _inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row: str, spec: RowParams,
@@ -145,10 +133,12 @@ def _inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row
 
 def search(params: Params, dataset: str, setting: str, data_dir: str | Path, sweep_dir: str | Path,
            out_dir: str | Path, scores_path: str | Path | None = None) -> dict[str, Any]:
-    """Search ``studies.search.configs`` configs, select on validation, rerun the winner per seed.
+    """Train every config of the row's search once (``studies.search.seed``), select on validation, rerun the
+    winner with every other seed (the search run is the winner's run for the search seed).
 
     Both folders are built beside their targets and swapped in when complete, so a failure or kill leaves the
-    previous results; a rerun resumes from the partial folder and reuses every run of an unchanged config.
+    previous results; a rerun resumes from the partial folder and reuses every run whose fingerprint
+    (``pipeline.studies.resume``) matches, in either folder.
     """
     sp, protocol = declared(params, dataset)
     if setting not in sp.rows:
@@ -157,26 +147,33 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
     grid, seed0 = row_configs(protocol, sp.search, spec), sp.search.seed
     skipped = _inadmissible(protocol, splits, dataset, setting, spec, grid, scores)
+    entries = []
+    for i, cfg in enumerate(grid):
+        point = point_of(protocol, spec, cfg)
+        entries.append({"config": i, "name": folder_of(spec, i, point), "point": point, "search_config": cfg})
     with staged_dir(sweep_dir, resume=True) as work:
-        for i, cfg in enumerate(grid):
-            def done(folder: Path, c: dict[str, Any] = cfg) -> bool:
-                return _reusable(folder / f"seed{seed0}.json", c)
+        for entry in entries:
+            def done(folder: Path, e: dict[str, Any] = entry) -> bool:
+                return is_done(folder / f"seed{seed0}.json", expected_record(protocol, spec, e["search_config"],
+                                                                             seed0))
 
-            if i in skipped or reuse_finished(work, Path(sweep_dir), f"config{i}", done):
+            if entry["config"] in skipped or reuse_finished(work, Path(sweep_dir), entry["name"], done):
                 continue
-            run(protocol, splits, dataset=dataset, row=setting, spec=spec, cfg=cfg, seed=seed0, scores=scores,
-                out_path=work / f"config{i}" / f"seed{seed0}.json", name=f"{dataset}-{setting}-config{i}")
-        choice = select(work, [i for i in range(len(grid)) if i not in skipped], seed0, spec.select)
-        choice["skipped"] = [{"config": i, "search_config": grid[i], "reason": why} for i, why in skipped.items()]
+            run(protocol, splits, dataset=dataset, row=setting, spec=spec, cfg=entry["search_config"], seed=seed0,
+                scores=scores, out_path=work / entry["name"] / f"seed{seed0}.json",
+                name=f"{dataset}-{setting}-{entry['name']}")
+        choice = {"seed": seed0, "kind": CASE[spec.groups],
+                  **select(work, [e for e in entries if e["config"] not in skipped], seed0, spec.select),
+                  "skipped": [{**entries[i], "reason": why} for i, why in skipped.items()]}
         write_json(work / "selected.json", choice)
     best = choice["best"]
     with staged_dir(out_dir, resume=True) as work:
         for seed in sp.seeds:
             if seed == seed0:
-                winner = Path(sweep_dir) / f"config{best['config']}" / f"seed{seed}.json"
-                shutil.copyfile(winner, work / f"seed{seed}.json")
+                shutil.copyfile(Path(sweep_dir) / best["name"] / f"seed{seed}.json", work / f"seed{seed}.json")
             elif not reuse_finished(work, Path(out_dir), f"seed{seed}.json",
-                                    lambda f: _reusable(f, best["search_config"])):
+                                    lambda f, s=seed: is_done(f, expected_record(protocol, spec,
+                                                                                  best["search_config"], s))):
                 run(protocol, splits, dataset=dataset, row=setting, spec=spec, cfg=best["search_config"], seed=seed,
                     out_path=work / f"seed{seed}.json", scores=scores, name=f"{dataset}-{setting}-best-s{seed}")
     return choice

@@ -41,7 +41,9 @@ def test_items_per_stage_kind() -> None:
     assert erm["method"] == "gerne/methods/erm.py" and erm["input"] == "metrics/mine/counts.json"
     wb = items["sweep"]["waterbirds-yes_yes"]
     assert wb["input"] == "metrics/waterbirds/counts.json"  # true attributes: never waits for the biased model
-    assert items["sweep"]["mine-no_no"]["input"] == "data/scores/mine/biased.npy"
+    assert items["sweep"]["mine-no_no"]["input"] == "data/pseudo/mine/pseudo.npz"
+    assert list(items["scores"]) == ["waterbirds", "mine"]  # f̃'s checkpoint in, its scores out
+    assert items["scores"]["mine"]["checkpoint"] == items["reference"]["mine"]["checkpoint"] == "models/mine/biased.pt"
     assert items["sweep"]["mine-no_no"]["model"] == "gerne/models/mlp.py"
     assert wb["model"] == "gerne/models/resnet.py" and wb["out_dir"] == "runs/datasets/waterbirds/yes_yes"
     assert list(items["valonly"]) == ["celeba"] and "celeba" not in items["reference"]
@@ -58,10 +60,30 @@ def test_a_variant_prepares_its_base_files_and_adds_only_its_own_items() -> None
     prep = items["prepare"]["wb_small"]
     assert (prep["raw"], prep["data"], prep["base"]) == ("data/raw/waterbirds", "data/wb_small", "waterbirds")
     assert items["sweep"]["wb_small-no_no"]["base"] == "waterbirds"
-    assert items["sweep"]["wb_small-no_no"]["input"] == "data/scores/wb_small/biased.npy"
+    assert items["sweep"]["wb_small-no_no"]["input"] == "data/pseudo/wb_small/pseudo.npz"
     for kind, entries in before.items():  # every item that existed is unchanged: nothing of the base reruns
         assert {k: items[kind][k] for k in entries} == entries, kind
     assert items["prepare"]["waterbirds"]["base"] == "waterbirds"  # no variant: its own name
+
+
+def test_a_dataset_folder_places_every_file_and_folders_must_differ() -> None:
+    data = _design()
+    data["datasets"]["wb_small"] = {"variant_of": "waterbirds", "prepare": {"image_size": 32}, "dir": "wb/s32"}
+    data["studies"]["tables"]["mine"]["datasets"].append("wb_small")
+    items = plan(parse_params(data))
+    assert items["prepare"]["wb_small"]["data"] == "data/wb/s32"
+    assert items["prepare"]["wb_small"]["counts"] == "metrics/wb/s32/counts.json"
+    ref, scores = items["reference"]["wb_small"], items["scores"]["wb_small"]
+    assert (ref["checkpoint"], ref["summary"]) == ("models/wb/s32/biased.pt", "runs/datasets/wb/s32/biased.json")
+    assert (scores["scores"], scores["quality"]) == ("data/pseudo/wb/s32/pseudo.npz", "metrics/wb/s32/pseudo.json")
+    assert items["sweep"]["wb_small-no_no"]["sweep_dir"] == "runs/datasets_sweep/wb/s32/no_no"
+    assert items["prepare"]["waterbirds"]["data"] == "data/waterbirds"  # the base keeps its own folder
+    data["datasets"]["wb_small"]["dir"] = "waterbirds"
+    with pytest.raises(ConfigError, match="share the folder"):
+        parse_params(data)
+    data["datasets"]["wb_small"]["dir"] = "../up"
+    with pytest.raises(ConfigError, match="relative folder"):
+        parse_params(data)
 
 
 def test_stale_plan_is_refused(tmp_path) -> None:

@@ -123,3 +123,37 @@ def _variant(**entry: object):
 ])
 def test_bad_variants_are_refused(edit, message: str) -> None:
     _refused(edit, message)
+
+
+CMNIST = {"kind": "cmnist", "mirror": "", "prepare": {"ratio": 0.5}, "model": "mlp", "epochs": 2, "lr": 1.0e-1,
+          "weight_decay": 1.0e-2, "batch_size": 100, "c": 0.5, "t": 1.0, "precision": "fp32"}
+
+
+def test_t_is_in_units_of_the_minority_share_where_the_kind_defines_one() -> None:
+    """C-MNIST's t counts in units of its ratio (t = 1: the pseudo-minority as large as the true one) at every
+    variant's own ratio; other kinds take t as the absolute share."""
+    data = copy.deepcopy(_params())
+    data["datasets"]["cm"] = {**CMNIST, "pseudo_thresholds": [0.1, 2.0]}
+    data["datasets"]["cm5"] = {"variant_of": "cm", "prepare": {"ratio": 5.0}}
+    data["datasets"]["mine"] = dict(OWN)
+    p = parse_params(data)
+    assert p.datasets["cm"].absolute_t(1.0) == 0.005 and p.datasets["cm5"].absolute_t(1.0) == 0.05
+    assert p.datasets["cm"].absolute_t(0.6) == 0.003  # the same float Table 1's grid records (no 0.0030000000000000001)
+    assert p.datasets["mine"].absolute_t(0.2) == 0.2 and p.datasets["mine"].minority_percent() is None
+    data["datasets"]["cm"]["pseudo_thresholds"] = [300.0]  # 300 × 0.5 % = 1.5: not a share
+    with pytest.raises(ConfigError, match=r"t = 300.0 gives a pseudo-minority share of 1.5.*units of the 0.5 %"):
+        parse_params(data)
+    data["datasets"]["cm"]["pseudo_thresholds"] = []
+    data["studies"]["rows"]["wide"] = {"method": "gerne", "groups": "confidence", "select": "val_gba",
+                                       "search": {"t": [1.0, 250.0]}}
+    data["studies"]["tables"]["mine"] = {"datasets": ["cm"], "rows": ["wide"]}
+    with pytest.raises(ConfigError, match=r"studies.rows.wide: t = 250.0 is a pseudo-minority share of 1.25 on cm"):
+        parse_params(data)
+
+
+def test_a_row_may_score_the_training_split_each_evaluation() -> None:
+    data = copy.deepcopy(_params())
+    data["studies"]["rows"]["curves"] = {"method": "gerne", "groups": "known", "select": "val_gba",
+                                         "eval_train": True}
+    p = parse_params(data)
+    assert p.studies.rows["curves"].eval_train and not p.studies.rows["yes_yes"].eval_train

@@ -8,14 +8,14 @@ import copy
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
+import torch
 import yaml
 
 from pipeline.config import parse_params
 from pipeline.runs.biased import derive_pseudo, train_biased
 from pipeline.runs.train import train_runs
-from pipeline.studies import stages
+from pipeline.studies import reference, stages
 from tests.conftest import REPO
 from tests.helpers import toy_dataset
 
@@ -35,7 +35,8 @@ def _design(rows: dict) -> dict:
         "kind": "own", "root": "unused", "prepare": {}, "model": design["model"]["name"],
         "model_options": {"hidden": design["model"]["hidden"]}, "epochs": EPOCHS, "lr": t["lr"],
         "weight_decay": t["weight_decay"], "momentum": t["momentum"], "batch_size": t["batch_size"], "c": 0.5,
-        "eval_batch_size": 8192, "precision": t["precision"], "oracle_metric": "test_gba"}
+        "eval_batch_size": 8192, "precision": t["precision"], "oracle_metric": "test_gba",
+        "pseudo_thresholds": [0.2]}
     design["biased"]["epochs"] = EPOCHS
     design["studies"].update(seeds=[0], device="cpu")
     design["studies"]["rows"].update(rows)
@@ -80,20 +81,25 @@ def test_the_reference_model_and_pseudo_row_match_table1s_biased_model_and_unkno
     derive_pseudo(p, data, tmp_path / "biased.pt", tmp_path / "pseudo.npz", tmp_path / "quality.json", 0.5)
     (unknown,) = train_runs(p, data, 0.5, "gerne_unknown", tmp_path / "table1", seeds=[0],
                             pseudo_file=tmp_path / "pseudo.npz")
-    reference = stages.train_reference(p, "toy", data, tmp_path / "scores.npy", tmp_path / "reference.json")
-    stages.search(p, "toy", "pseudo", data, tmp_path / "sweep", tmp_path / "declared", tmp_path / "scores.npy")
+    ref = reference.train_reference(p, "toy", data, tmp_path / "ref.pt", tmp_path / "reference.json")
+    reference.score(p, "toy", data, tmp_path / "ref.pt", tmp_path / "scores.npz", tmp_path / "scores.json")
+    stages.search(p, "toy", "pseudo", data, tmp_path / "sweep", tmp_path / "declared", tmp_path / "scores.npz")
     declared = json.loads((tmp_path / "declared" / "seed0.json").read_text())
 
     # loss_lb is logged by the declared reference only (Table 1's biased run does not track it): not training
-    keys = (set(biased["history"][0]) & set(reference["history"][0])) - {"loss_lb"}
+    keys = (set(biased["history"][0]) & set(ref["history"][0])) - {"loss_lb"}
     assert {"loss_b", "loss_ext", "val_cba", "test_gba"} <= keys
-    assert [{k: h[k] for k in keys} for h in reference["history"]] == [{k: h[k] for k in keys} for h in
-                                                                      biased["history"]]
+    assert [{k: h[k] for k in keys} for h in ref["history"]] == [{k: h[k] for k in keys} for h in
+                                                                biased["history"]]
     for rule, chosen in biased["selections"].items():  # Table 1's f̃ also scores the train split (train_*)
-        theirs = reference["selections"][rule]
+        theirs = ref["selections"][rule]
         assert chosen["epoch"] == theirs["epoch"]
         assert {k: v for k, v in chosen["metrics"].items() if k in keys} == \
             {k: v for k, v in theirs["metrics"].items() if k in keys}
-    with np.load(tmp_path / "pseudo.npz") as z:
-        assert np.array_equal(np.load(tmp_path / "scores.npy"), z["confidence"].astype(np.float32))
+    ours, theirs = (torch.load(tmp_path / f, weights_only=True) for f in ("ref.pt", "biased.pt"))
+    assert ours.keys() == theirs.keys() and ours["model"] == theirs["model"]
+    assert all(torch.equal(ours["state_dict"][k], v) for k, v in theirs["state_dict"].items())
+    # the same confidences, pseudo-attributes and precision/recall, byte for byte
+    assert (tmp_path / "scores.npz").read_bytes() == (tmp_path / "pseudo.npz").read_bytes()
+    assert (tmp_path / "scores.json").read_bytes() == (tmp_path / "quality.json").read_bytes()
     assert declared["history"] == unknown["history"] and declared["selections"] == unknown["selections"]

@@ -17,7 +17,7 @@ from gerne.data import civilcomments, waterbirds
 from gerne.errors import DataError
 from gerne.tracking import Tracker
 from pipeline.config import parse_params
-from pipeline.studies import stages
+from pipeline.studies import reference, stages
 from pipeline.studies.report import collect, table2, table3
 from tests.conftest import REPO
 from tests.data.fixtures import bert_vocab_dir, civilcomments_release, extract_tar, waterbirds_release
@@ -56,12 +56,14 @@ def test_waterbirds_biased_search_seeds_and_table2(birds: tuple[Path, dict], tmp
     data, _ = birds
     p = _params({"waterbirds": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},
                 datasets=["waterbirds"])
-    scores = tmp_path / "scores.npy"
-    biased = stages.train_reference(p, "waterbirds", data, scores, tmp_path / "runs/waterbirds/biased.json")
+    scores, ckpt = tmp_path / "pseudo.npz", tmp_path / "biased.pt"
+    biased = reference.train_reference(p, "waterbirds", data, ckpt, tmp_path / "runs/waterbirds/biased.json")
     assert biased["selections"]["best_val"]["metric"] == "val_cba"
     assert biased["setting"] == "biased" and biased["config"]["setting"] == "biased"  # not a table setting
-    conf = np.load(scores)
+    quality = reference.score(p, "waterbirds", data, ckpt, scores, tmp_path / "pseudo.json")
+    conf = reference.load_confidence(scores, "test")
     assert conf.shape == (10,) and ((conf > 0) & (conf < 1)).all()
+    assert quality["thresholds"] == {} and quality["true_minority"] > 0  # no pseudo_thresholds declared
     for setting in ("no_no",):  # yes_yes runs through DVC in tests/pipeline/test_studies.py
         sweep, out = tmp_path / "sweep" / setting, tmp_path / "runs/waterbirds" / setting
         choice = stages.search(p, "waterbirds", setting, data, sweep, out, scores)
@@ -113,8 +115,9 @@ def test_civilcomments_tiny_bert_pseudo_run(tmp_path: Path) -> None:
             "num_heads": 2, "intermediate_size": 37}
     p = _params({"civilcomments": {**TINY, "batch_size": 1, "pseudo_batch_size": 2, "model_options": bert}},
                 datasets=["civilcomments"])
-    scores = tmp_path / "scores.npy"
-    stages.train_reference(p, "civilcomments", data, scores, tmp_path / "biased.json")
+    scores = tmp_path / "pseudo.npz"
+    reference.train_reference(p, "civilcomments", data, tmp_path / "biased.pt", tmp_path / "biased.json")
+    reference.score(p, "civilcomments", data, tmp_path / "biased.pt", scores, tmp_path / "pseudo.json")
     choice = stages.search(p, "civilcomments", "no_yes", data, tmp_path / "sweep", tmp_path / "out", scores)
     assert "dropout" in choice["best"]["search_config"]
     summary = json.loads((tmp_path / "out" / "seed1.json").read_text())
@@ -203,5 +206,18 @@ def test_rows_fix_their_config_or_search_a_grid_skipping_points_outside_eq9(tmp_
     assert [c["config"] for c in choice["candidates"]] == [0, 1]  # β = 50 is refused before training
     (skip,) = choice["skipped"]
     assert skip["config"] == 2 and skip["search_config"]["beta"] == 50.0 and "Eq. 9" in skip["reason"]
-    assert not (sweep / "config2").exists() and json.loads((sweep / "selected.json").read_text()) == choice
+    assert [c["name"] for c in choice["candidates"]] == ["sweep_known_b0.0", "sweep_known_b1.0"]  # by value
+    assert not (sweep / "sweep_known_b50.0").exists() and json.loads((sweep / "selected.json").read_text()) == choice
     assert (tmp_path / "runs/gridded/seed1.json").is_file()
+    # the grid extended in front: the trained points are found by name (no index shift) and reused; one trains
+    trained = {n: (sweep / n / "seed0.json").stat().st_mtime_ns for n in ("sweep_known_b0.0", "sweep_known_b1.0")}
+    rows["gridded"]["search"] = {"beta": [0.5, 0.0, 1.0]}
+    p = _params({"waterbirds": {**TINY, "model": "mlp", "model_options": {"hidden": [8]}}}, seeds=[0, 1], rows=rows)
+    stages.search(p, "waterbirds", "gridded", data, sweep, tmp_path / "runs/gridded")
+    assert {n: (sweep / n / "seed0.json").stat().st_mtime_ns for n in trained} == trained
+    assert (sweep / "sweep_known_b0.5" / "seed0.json").is_file()
+    # what decides the numbers changed (the protocol's weight decay): no point counts as done any more
+    p = _params({"waterbirds": {**TINY, "weight_decay": 0.5, "model": "mlp", "model_options": {"hidden": [8]}}},
+                seeds=[0, 1], rows=rows)
+    stages.search(p, "waterbirds", "gridded", data, sweep, tmp_path / "runs/gridded")
+    assert all((sweep / n / "seed0.json").stat().st_mtime_ns != m for n, m in trained.items())

@@ -1,0 +1,132 @@
+"""Algorithm 2 on a declared dataset: the biased reference model f̃ (step 1), then its confidence scores and the
+pseudo-minority split at each threshold (step 2), with the split's precision and recall where the data has true
+attributes (Fig. 3).
+
+Two stages, two artefacts: ``reference@<dataset>`` trains f̃ and keeps its checkpoint (best validation CBA) and run
+summary; ``scores@<dataset>`` scores the training split, so new thresholds rescore without retraining f̃. Rows on
+pseudo-attributes read the scores file and split at their own t (``gerne.groups.confidence``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from gerne.core.pseudo import pseudo_attributes, pseudo_minority_detail, pseudo_quality
+from gerne.data.contract import Split
+from gerne.device import resolve_device
+from gerne.errors import DataError
+from gerne.groups import reference_confidence
+from gerne.io import atomic_paths, write_json, write_npz
+from gerne.models import build_model
+from gerne.train.loop import aligned_attributes
+from pipeline.runs.common import load_splits
+from pipeline.studies.config import REFERENCE
+from pipeline.studies.runs import run
+from pipeline.studies.search import config0
+
+if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
+    from pipeline.config import Params
+
+log = logging.getLogger(__name__)
+
+
+def checkpoint(state: dict[str, torch.Tensor], model: dict[str, Any], train: Split) -> dict[str, Any]:
+    """What a reference checkpoint holds: the weights, the model family and options, the input shape, classes."""
+    return {"state_dict": state, "model": model, "input_shape": list(train.x.shape[1:]),
+            "num_classes": train.num_classes}
+
+
+def load_checkpoint(path: str | Path, device: torch.device) -> torch.nn.Module:
+    """The reference model of a checkpoint written by :func:`checkpoint` (no weights downloaded: they are in it)."""
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise DataError(f"cannot read the reference model {path} ({exc}); rerun its reference stage") from exc
+    name, shape, classes = ckpt["model"]["name"], tuple(ckpt["input_shape"]), ckpt["num_classes"]
+    options = {k: v for k, v in ckpt["model"].items() if k not in ("name", "pretrained")}
+    try:  # the checkpoint holds the trained weights: never fetch pretrained ones
+        model = build_model(name, shape, classes, pretrained=False, **options)
+    except TypeError:  # a family without pretrained weights (the MLP)
+        model = build_model(name, shape, classes, **options)
+    model.to(device).load_state_dict(ckpt["state_dict"])
+    return model
+
+
+def split_at(confidence: np.ndarray, train: Split, thresholds: list[float],
+             attributes: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The scores file's arrays (``confidence`` and ã per ``t=<t>``) and the split's quality per absolute t: its
+    size, clamped classes and, with true ``attributes``, precision/recall against the bias-conflicting samples."""
+    y = train.y.cpu().numpy()
+    minority = (train.a != aligned_attributes(train)[train.y]).cpu().numpy()
+    arrays: dict[str, np.ndarray] = {"confidence": confidence}
+    quality: dict[str, Any] = {}
+    for t in thresholds:
+        split = pseudo_minority_detail(confidence, y, t)
+        if split.clamped_classes:
+            log.warning("t = %s: pseudo-minority size clamped to keep both pseudo-groups non-empty in classes %s",
+                        t, split.clamped_classes)
+        arrays[f"t={t!r}"] = pseudo_attributes(split.mask)
+        scored = pseudo_quality(split.mask, y, minority) if attributes else {}
+        quality[f"{t!r}"] = {**scored, "size": int(split.mask.sum()), "clamped_classes": split.clamped_classes}
+    head = {"true_minority": int(minority.sum())} if attributes else {}
+    return arrays, {**head, "thresholds": quality}
+
+
+def write_scores(out_file: str | Path, quality_path: str | Path, arrays: dict[str, np.ndarray],
+                 quality: dict[str, Any]) -> None:
+    """Both files together or neither; the npz is byte-deterministic (same model, same file and DVC hash)."""
+    with atomic_paths(out_file, quality_path) as (npz_tmp, quality_tmp):
+        write_npz(npz_tmp, arrays)
+        write_json(quality_tmp, quality)
+
+
+def train_reference(params: Params, dataset: str, data_dir: str | Path, model_path: str | Path,
+                    summary_path: str | Path) -> dict[str, Any]:
+    """Algorithm 2 step 1: class-balanced ERM (β = −1: the biased batch only) with lr ×0.1 and wd ×2 at config 0,
+    checkpoint by val CBA; the checkpoint and the summary are replaced together or not at all."""
+    from pipeline.studies.stages import declared
+
+    sp, protocol = declared(params, dataset)
+    protocol = protocol.model_copy(update={"track_both_losses": False})  # ERM: no L_lb to log
+    splits = load_splits(data_dir, resolve_device(sp.device, "studies.device"))
+    cfg = {**config0(protocol), "c": 1.0, "beta": -1.0}
+    with atomic_paths(model_path, summary_path) as (model_tmp, summary_tmp):
+        out = run(protocol, splits, dataset=dataset, row="biased", spec=REFERENCE, cfg=cfg, seed=sp.reference.seed,
+                  out_path=summary_tmp, name=f"{dataset}-biased", lr_factor=sp.reference.lr_factor,
+                  wd_factor=sp.reference.weight_decay_factor)
+        # saved through a file object, so the archive's inner folder is not named after the temporary file
+        with open(model_tmp, "wb") as fh:
+            torch.save(checkpoint(out.states["best_val"], {"name": protocol.model, **protocol.model_options},
+                                  splits["train"]), fh)
+    return out.summary
+
+
+def score(params: Params, dataset: str, data_dir: str | Path, model_path: str | Path, out_file: str | Path,
+          quality_path: str | Path) -> dict[str, Any]:
+    """Algorithm 2 step 2: softmax(f̃(x))_y of every training sample, split at each of the dataset's
+    ``pseudo_thresholds`` (in its t units); returns the quality record."""
+    from pipeline.studies.stages import declared
+
+    sp, decl = declared(params, dataset)
+    device = resolve_device(sp.device, "studies.device")
+    train = load_splits(data_dir, device)["train"]
+    confidence = reference_confidence(load_checkpoint(model_path, device), train, decl.eval_batch_size)
+    arrays, quality = split_at(confidence, train, [decl.absolute_t(t) for t in decl.pseudo_thresholds],
+                               decl.attributes)
+    write_scores(out_file, quality_path, arrays, quality)
+    return quality
+
+
+def load_confidence(path: str | Path | None, what: str) -> np.ndarray:
+    """The ``confidence`` array of a scores file (DataError naming the stage to run when it is missing)."""
+    if path is None or not Path(path).is_file():
+        raise DataError(f"{what} needs the reference model's scores ({path}); run its scores stage (dvc repro)")
+    with np.load(path) as z:
+        if "confidence" not in z:
+            raise DataError(f"{path} holds no confidence scores; rerun its scores stage")
+        return z["confidence"]

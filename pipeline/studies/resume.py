@@ -1,0 +1,72 @@
+"""When a finished run counts as done: a fingerprint of what decides its numbers, read from its summary.
+
+A run is decided by its method and grouping, the method's c, β (or its position β_u inside Eq. 9) and t (as the
+absolute share), the model family and its options, the batch, the loss tracking and the whole loop (budget,
+optimiser, lr, seed, selection metrics, precision). Not part of it: where the data lies, the run's name or id, how
+runs share a stacked model. Summaries of both schemas are read: the declared runner's (``config.training``) and
+the C-MNIST Table 1 runner's (``config.setting`` / ``model`` / ``train``), so every committed sweep point of the
+Table 1 column counts as done for the declared rows that mean the same run. A loop option a summary predates is
+filled with its default, which that run trained with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from gerne.train.loop import LoopConfig
+
+LOOP_DEFAULTS = {f.name: f.default for f in dataclasses.fields(LoopConfig) if f.default is not dataclasses.MISSING}
+GROUPS_OF = {"known": "known", "pseudo": "confidence", "none": "none"}  # Table 1's attributes → its grouping
+SEARCHED = ("c", "beta", "beta_u", "t", "dropout")
+
+
+def training_record(method: str, groups: str, cfg: dict[str, Any], t: float | None, model: dict[str, Any],
+                    batch: dict[str, Any], loop: dict[str, Any]) -> dict[str, Any]:
+    """The fingerprinted record of one run: ``cfg``'s searched values (``t`` given as the absolute share), the
+    model, the batch options (batch_size, batch_unit, pseudo_batch_size, track_both_losses) and the loop."""
+    values = {k: float(cfg[k]) for k in SEARCHED if k in cfg and k != "t"}
+    if groups == "confidence":
+        values["t"] = t
+    return {"method": method, "groups": groups, **values, "model": model, **batch,
+            "loop": {**LOOP_DEFAULTS, **loop}}
+
+
+def _legacy(config: dict[str, Any]) -> dict[str, Any]:
+    """The record of a Table 1 runner summary (always GERNE; B per class or per group)."""
+    setting, train = config["setting"], config["train"]
+    batch = {"batch_size": train["batch_size"], "batch_unit": train["batch_unit"], "pseudo_batch_size": None,
+             "track_both_losses": train["track_both_losses"]}
+    return training_record("gerne", GROUPS_OF[setting["attributes"]], setting, setting.get("t"),
+                           dict(config["model"]), batch, config["loop"])
+
+
+def record_of(config: dict[str, Any]) -> dict[str, Any] | None:
+    """The record a summary's ``config`` holds (either schema), or None when it has neither."""
+    if "training" in config:
+        rec = dict(config["training"])
+        return {**rec, "loop": {**LOOP_DEFAULTS, **rec["loop"]}}
+    if {"setting", "train", "model", "loop"} <= set(config) and isinstance(config["setting"], dict):
+        return _legacy(config)
+    return None
+
+
+def fingerprint(record: dict[str, Any]) -> str:
+    """A short hash of a record (JSON with sorted keys; ints and floats of equal value hash alike)."""
+    canonical = json.loads(json.dumps(record), parse_int=float)
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def is_done(path: str | Path, expected: dict[str, Any]) -> bool:
+    """True if ``path`` is a finished summary of exactly the run ``expected`` describes."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        rec = record_of(json.loads(path.read_text()).get("config", {}))
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return False
+    return rec is not None and fingerprint(rec) == fingerprint(expected)

@@ -3,9 +3,10 @@ VENV    ?= .venv
 PYTHON  ?= python3
 BIN     := $(CURDIR)/$(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-SMOKE   := -S 'cmnist.ratios=[0.5]' -S 'train.seeds=[0]' -S train.epochs=2 -S biased.epochs=2 \
-           -S train.steps_per_epoch=10 -S 'sweep.known.c=[0.5]' -S 'sweep.known.beta=[1.0]' \
-           -S 'sweep.unknown.t=[1.0]' -S 'sweep.unknown.beta=[2.5]' report
+SMOKE   := -S 'studies.tables.table1.datasets=[cmnist]' -S 'studies.seeds=[0]' -S datasets.cmnist.epochs=2 \
+           -S datasets.cmnist.steps_per_epoch=10 -S 'studies.rows.gerne_tuned_known.search.c=[0.5]' \
+           -S 'studies.rows.gerne_tuned_known.search.beta=[1.0]' -S 'studies.rows.gerne_tuned_unknown.search.t=[1.0]' \
+           -S 'studies.rows.gerne_tuned_unknown.search.beta=[2.5]' report@table1
 
 .PHONY: setup repro plan smoke test bench ui browser
 
@@ -25,18 +26,18 @@ repro: $(STAMP)
 	$(BIN)/gerne store-init
 	PATH=$(BIN):$$PATH dvc repro
 
-## Smoke run: one ratio, one seed, 2 epochs, as a DVC experiment in a temp copy: the workspace, params.yaml and
-## every committed result stay as they are; `dvc exp show` lists it, MLflow files its runs under "<dataset> (trials)"
+## Smoke run: one ratio, one seed, 2 epochs, as a DVC experiment in a temp copy (`gerne trial`: the overrides change
+## the stage list): the workspace, params.yaml and every committed result stay as they are; `dvc exp show` lists
+## it, MLflow files its runs under "<dataset> (trials)"
 smoke: $(STAMP)
-	$(BIN)/gerne store-init
-	PATH=$(BIN):$$PATH dvc exp run --temp -n smoke-$$(date +%Y%m%d-%H%M%S) $(SMOKE)
+	PATH=$(BIN):$$PATH $(BIN)/gerne trial -n smoke-$$(date +%Y%m%d-%H%M%S) $(SMOKE)
 
 ## Tests: lint + unit + integration (real DVC pipeline and MLflow store in temp dirs)
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	PATH=$(BIN):$$PATH $(BIN)/python -m pytest
 
-## Training-speed benchmark on C-MNIST 0.5 % (needs `make repro` or `dvc repro build@0.5` first)
+## Training-speed benchmark on C-MNIST 0.5 % (needs `make repro` or `dvc repro prepare@cmnist` first)
 bench: $(STAMP)
 	PATH=$(BIN):$$PATH python -m benchmarks.run
 

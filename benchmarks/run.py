@@ -5,23 +5,23 @@ from pathlib import Path
 import click
 
 from benchmarks.measure.suite import run_suite, to_markdown
+from gerne.device import resolve_device
 from gerne.io import read_json, write_json, write_text
 from gerne.tracking import Tracker
 from pipeline.config import Params, load_params
-from pipeline.runs.common import resolve_device
 
 
 def column_runs(p: Params) -> tuple[int, int]:
-    """Training runs `dvc repro` makes for the C-MNIST column (table rows, sweep points, Fig. 2, biased models),
-    and how many of them are sweep points (which `train.stack_size` stacks)."""
-    from pipeline.runs.sweep import grid
+    """Training runs `dvc repro` makes for the design (rows × seeds, search configs, reference models), and how
+    many of them are search configs (grid points outside Eq. 9 included: they are skipped, not priced away)."""
+    from pipeline.plan import plan
+    from pipeline.studies.search import row_configs
 
-    ratios, seeds = len(p.cmnist.ratios), len(p.train.seeds)
-    n = ratios * len(p.table_settings()) * seeds + ratios
-    sweep = 0 if p.sweep is None else ratios * sum(len(grid(p, kind)) for kind in ("known", "unknown"))
-    if p.figures is not None:
-        n += len(p.figures.fig2_settings) * seeds
-    return n + sweep, sweep
+    items, st = plan(p), p.studies
+    seeds = len(st.seeds)
+    sweep = sum(len(row_configs(p.datasets[i["dataset"]], st.search, st.rows[i["row"]]))
+                for i in items["sweep"].values())
+    return (len(items["train"]) + len(items["sweep"])) * seeds + sweep + len(items["reference"]), sweep
 
 
 @click.command()
@@ -45,7 +45,7 @@ def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: t
         result = read_json(from_json)
     else:
         if not Path(data).is_dir():
-            raise click.BadParameter(f"directory '{data}' does not exist; build it first (`dvc repro build@0.5`)",
+            raise click.BadParameter(f"directory '{data}' does not exist; build it first (`dvc repro prepare@cmnist`)",
                                      param_hint="--data")
         total, sweep = column_runs(load_params(params_path))
         result = run_suite(data, resolve_device(device), epochs=epochs, stack=stack, column_runs=total,

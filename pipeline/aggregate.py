@@ -1,27 +1,32 @@
-"""DVC stage `aggregate`: every run summary of the current design into one CSV (a row per run and selection)."""
+"""DVC stage `aggregate@<study>`: every run summary of Table 1's datasets × rows × seeds into one CSV (a row per run
+and selection rule)."""
 
 import click
 
 from gerne.io import atomic_path
 from pipeline._common import params_option, stage
 from pipeline._written import wrote
-from pipeline.config import load_params
+from pipeline.plan import load_planned
 from pipeline.reports.aggregate import collect
+from pipeline.reports.study import columns
 
 
 @click.command()
 @params_option
-@click.option("--runs", required=True, type=click.Path(file_okay=False), help="Directory of run summaries.")
+@click.option("--study", default="table1", show_default=True, help="The study reported as Table 1.")
+@click.option("--runs", default="runs", show_default=True, type=click.Path(file_okay=False),
+              help="Directory of run summaries (runs/<dataset folder>/<row>/seed<n>.json).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output CSV.")
 @click.option("--allow-missing", is_flag=True, help="Leave out runs without a summary (the report marks them).")
 @stage
-def main(params_path: str, runs: str, out: str, allow_missing: bool) -> None:
-    """Collect the summaries of ratios × run_settings × seeds."""
-    p = load_params(params_path)
-    table = collect(runs, p.cmnist.ratios, list(p.table_settings()), p.train.seeds, allow_missing=allow_missing)
+def main(params_path: str, study: str, runs: str, out: str, allow_missing: bool) -> None:
+    """Collect the summaries of the study's datasets × rows × studies.seeds."""
+    p = load_planned(params_path)
+    cols, rows, seeds = columns(p, study), p.studies.tables[study].rows, p.studies.seeds
+    table = collect(runs, [(c.ratio, c.folder) for c in cols], rows, seeds, allow_missing=allow_missing)
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
-    expected = len(p.cmnist.ratios) * len(p.table_settings()) * len(p.train.seeds)
+    expected = len(cols) * len(rows) * len(seeds)
     found = len(table[["ratio", "setting", "seed"]].drop_duplicates())
     wrote([out], f"{found} of {expected} runs, {len(table)} rows (one per run and selection)"
                  + (f"; {expected - found} not run yet" if found < expected else ""))

@@ -25,7 +25,7 @@ def _fail(exc: GerneError) -> None:
 @main.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--data-root", default="data", show_default=True, type=click.Path(file_okay=False),
-              help="Where the stages put prepared data (cmnist/r<ratio>/, pseudo/cmnist/r<ratio>/pseudo.npz).")
+              help="Where the stages put prepared data (<dataset folder>/, pseudo/<dataset folder>/pseudo.npz).")
 def validate(params_path: str, data_root: str) -> None:
     """Validate a params file strictly, refuse what a stage would refuse (devices, β outside Eq. 9 on the data
     already prepared) and list the runs it defines."""
@@ -45,30 +45,22 @@ def validate(params_path: str, data_root: str) -> None:
             click.echo(f"error: {message}", err=True)
         click.echo(f"{params_path}: {len(errors)} problem(s); the stages would refuse them", err=True)
         sys.exit(1)
-    rows = p.table_settings()
-    n = len(p.cmnist.ratios) * len(rows) * len(p.train.seeds)
-    click.echo(f"{params_path}: ok — Table 1: {len(p.cmnist.ratios)} ratios × {len(rows)} rows × "
-               f"{len(p.train.seeds)} seeds = {n} runs, {p.train.epochs} epochs each")
-    if p.sweep is not None:
-        from pipeline.spaces import points as space
-
-        points = sum(len(space("grid", p, kind)) for kind in ("known", "unknown")) * len(p.cmnist.ratios)
-        click.echo(f"  + sweep: {points} grid points (seed {p.sweep.seed}; those outside Eq. 9 are skipped)")
     from pipeline.plan import plan
 
     items, st = plan(p), p.studies
-    if items["sweep"] or items["valonly"]:
+    if items["train"] or items["sweep"] or items["valonly"]:
         from pipeline.studies.search import row_configs
 
         configs = [len(row_configs(p.datasets[i["dataset"]], st.search, st.rows[i["row"]]))
                    for i in items["sweep"].values()]
-        click.echo(f"  + declared datasets: {len(configs)} dataset × row searches of {sum(configs)} configs in all "
-                   f"+ {len(st.seeds) - 1} more seeds each = {sum(configs) + len(configs) * (len(st.seeds) - 1)} "
-                   "runs at most (grid points outside Eq. 9 are skipped), "
+        runs = len(items["train"]) * len(st.seeds) + sum(configs) + len(configs) * (len(st.seeds) - 1)
+        click.echo(f"{params_path}: ok — {len(items['prepare'])} dataset(s): {len(items['train'])} row(s) × "
+                   f"{len(st.seeds)} seeds, {len(configs)} search(es) of {sum(configs)} configs + the winners' "
+                   f"other seeds = {runs} runs at most (grid points outside Eq. 9 are skipped), "
                    f"{len(items['reference'])} reference model(s)"
                    + (f", Table 3: {(st.table3.folds + 1) * len(st.seeds)} runs each" if items["valonly"] else ""))
     else:
-        click.echo("  declared datasets (Table 2/3, your own): none in a study — list them under studies.tables")
+        click.echo(f"{params_path}: ok — no study lists a dataset: list them under studies.tables")
     for note in notes:
         click.echo(f"  {note}")
 
@@ -79,10 +71,6 @@ def _device_errors(p: object) -> list[str]:
 
     errors = []
     try:
-        resolve_device(p.train.device, "train.device")
-    except GerneError as exc:
-        errors.append(str(exc))
-    try:
         check_device_name(p.studies.device)
         if any(t.datasets for t in p.studies.tables.values()) or p.studies.table3.datasets:  # only their stages use it
             resolve_device(p.studies.device, "studies.device")
@@ -92,29 +80,26 @@ def _device_errors(p: object) -> list[str]:
 
 
 def _beta_checks(p: object, data_root: os.PathLike[str]) -> tuple[list[str], list[str]]:
-    """(errors, notes): Eq. 9 for every setting the pipeline trains, on each C-MNIST ratio's prepared data.
+    """(errors, notes): Eq. 9 for every row with one config (``train@`` items) on its dataset's prepared data.
 
-    The same shares as the training stage (``pipeline.runs.train.setup_method``): the true groups (attributes:
-    known), one group per class (none), the pseudo-groups of ``pseudo.npz`` at the absolute t of that ratio
-    (pseudo). Sweep points outside Eq. 9 are not errors: the sweep skips and records them by design.
+    The same groups as the training stage (``pipeline.studies.runs.grouped_method``): the true groups (known), one
+    group per class (none), the pseudo-groups of the scores file at the row's absolute t (confidence). Search
+    configs outside Eq. 9 are not errors: a grid search skips and records them by design.
     """
     from pathlib import Path
 
-    from gerne.core.shares import check_beta, group_shares, plain
     from gerne.data.groups import train_counts_and_shares
-    from gerne.errors import ConfigError
+    from pipeline.plan import plan
 
-    data_root = Path(data_root)
-    errors: list[str] = []
-    notes: list[str] = []
-    figures = p.figures
-    for ratio in p.cmnist.ratios:
-        data_dir = data_root / "cmnist" / f"r{ratio}"
-        trained = {name: "run_settings.known" for name in p.run_settings.known}
-        if figures is not None and ratio == figures.ratio:
-            trained.update({name: "figures.fig2_settings" for name in figures.fig2_settings if name not in trained})
+    data_root, errors, notes = Path(data_root), [], []
+    items = plan(p)
+    by_dataset: dict[str, list[dict]] = {}
+    for item in items["train"].values():
+        by_dataset.setdefault(item["dataset"], []).append(item)
+    for dataset, trains in by_dataset.items():
+        data_dir = data_root / Path(trains[0]["data"]).relative_to("data")
         if not (data_dir / "metadata.csv").is_file():
-            notes.append(f"β (Eq. 9) at {ratio} %: not checked, {data_dir} is not prepared yet; the check runs when "
+            notes.append(f"β (Eq. 9) on {dataset}: not checked, {data_dir} is not prepared yet; the check runs when "
                          "the stage has the data (each training stage checks β before it trains)")
             continue
         try:
@@ -122,70 +107,56 @@ def _beta_checks(p: object, data_root: os.PathLike[str]) -> tuple[list[str], lis
         except GerneError as exc:
             errors.append(str(exc))
             continue
-        for name, listed_in in trained.items():
-            s = p.settings[name]
-            shares = alpha if s.attributes == "known" else group_shares(counts.sum(axis=1, keepdims=True))
-            try:
-                check_beta(shares, s.c, s.beta, what=f"{s.attributes} training attributes of cmnist {ratio}%")
-            except ConfigError as exc:
-                errors.append(f"settings.{name}.beta = {plain(s.beta)} (c = {plain(s.c)}; trained at {ratio} % via "
-                              f"{listed_in}) is refused on {data_dir}: {exc}")
-        note = f"β (Eq. 9) at {ratio} %: {len(trained)} setting(s) checked on {data_dir}"
-        pseudo_file = data_root / "pseudo" / "cmnist" / f"r{ratio}" / "pseudo.npz"
-        unknown = list(p.run_settings.unknown)
-        if unknown and not pseudo_file.is_file():
-            note += (f"; {', '.join(unknown)} (attributes: pseudo) not checked yet: {pseudo_file} is not written yet "
-                     "(the pseudo stage derives it)")
-        elif unknown:
-            found, pending, checked = _pseudo_beta_errors(p, ratio, data_dir, pseudo_file, unknown)
+        scores = data_root / Path(items["scores"][dataset]["scores"]).relative_to("data") \
+            if dataset in items["scores"] else None
+        checked, pending = 0, []
+        for item in trains:
+            found, note = _row_beta_error(p, dataset, item["row"], counts, alpha, data_dir, scores)
             errors += found
-            note += f", {checked} on the pseudo-groups of {pseudo_file}" + "".join(f"; {n}" for n in pending)
-        notes.append(note)
+            checked += note is None
+            pending += [note] if note else []
+        notes.append(f"β (Eq. 9) on {dataset}: {checked} row(s) checked on {data_dir}"
+                     + "".join(f"; {n}" for n in pending))
     return errors, notes
 
 
-def _pseudo_beta_errors(p: object, ratio: float, data_dir: os.PathLike[str], pseudo_file: os.PathLike[str],
-                        names: list[str]) -> tuple[list[str], list[str], int]:
-    """(errors, notes, settings checked) of Eq. 9 on the pseudo-groups (Ã ∈ {0, 1}) of ``pseudo_file``.
-
-    A file from other thresholds or another build is stale, not wrong: the pseudo stage derives it again first.
-    """
+def _row_beta_error(p: object, dataset: str, row: str, counts: np.ndarray, alpha: np.ndarray,
+                    data_dir: os.PathLike[str], scores: os.PathLike[str] | None) -> tuple[list[str], str | None]:
+    """([error] or [], None when checked or a note why not) for one row's config on its training groups."""
     import zipfile
 
     from gerne.core.shares import check_beta, group_shares, plain
     from gerne.data.contract import group_counts, load_metadata
     from gerne.errors import ConfigError
+    from pipeline.studies.search import row_configs
 
-    try:
-        meta, K, _ = load_metadata(data_dir)
-        y = meta.loc[meta["split"] == "train", "y"].to_numpy()
-        with np.load(pseudo_file) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (GerneError, OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        return [f"cannot read {pseudo_file} ({exc}); delete it and rerun the pseudo stage"], [], 0
-    absolute = p.for_ratio(ratio)  # t as the absolute share the pseudo stage derived at this ratio
-    errors, notes, checked = [], [], 0
-    for name in names:
-        s, t = p.settings[name], float(absolute.settings[name].t)
-        key = f"t={t!r}"
-        if key not in arrays:
-            notes.append(f"{name} not checked yet: {pseudo_file} has no pseudo-attributes for its t = {t} (a file "
-                         "from other thresholds; the pseudo stage derives them again before it trains)")
-            continue
-        a = arrays[key]
-        if len(a) != len(y):
-            notes.append(f"{name} not checked yet: {pseudo_file} holds {len(a)} pseudo-attributes for {len(y)} "
-                         f"training samples (a file from another build; the pseudo stage derives it again)")
-            continue
-        checked += 1
+    d, spec = p.datasets[dataset], p.studies.rows[row]
+    (cfg,) = row_configs(d, p.studies.search, spec)
+    if "beta" not in cfg:
+        return [], None
+    shares = alpha if spec.groups == "known" else group_shares(counts.sum(axis=1, keepdims=True))
+    where = f"the {spec.groups} training groups of {dataset}"
+    if spec.groups == "confidence":
+        t = d.absolute_t(cfg["t"])
+        if scores is None or not os.path.isfile(scores):
+            return [], f"{row} not checked yet: {scores} is not written yet (the scores stage derives it)"
         try:
-            check_beta(group_shares(group_counts(y, a, K, 2)), s.c, s.beta,
-                       what=f"pseudo training attributes of cmnist {ratio}%")
-        except ConfigError as exc:
-            errors.append(f"settings.{name}.beta = {plain(s.beta)} (c = {plain(s.c)}, t = {plain(s.t)}; trained at "
-                          f"{ratio} % via run_settings.unknown) is refused on the pseudo-groups of {pseudo_file}: "
-                          f"{exc}")
-    return errors, notes, checked
+            meta, k, _ = load_metadata(data_dir)
+            y = meta.loc[meta["split"] == "train", "y"].to_numpy()
+            with np.load(scores) as z:
+                a = z[f"t={t!r}"] if f"t={t!r}" in z.files else None
+        except (GerneError, OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            return [f"cannot read {scores} ({exc}); delete it and rerun the scores stage"], None
+        if a is None or len(a) != len(y):
+            return [], (f"{row} not checked yet: {scores} has no pseudo-attributes for t = {t} of this build (the "
+                        "scores stage derives them again before it trains)")
+        shares, where = group_shares(group_counts(y, a, k, 2)), f"the pseudo-groups (t = {plain(t)}) of {scores}"
+    try:
+        check_beta(shares, cfg["c"], cfg["beta"], what=f"{spec.groups} training attributes of {dataset}")
+    except ConfigError as exc:
+        return [f"studies.rows.{row}: beta = {plain(cfg['beta'])} (c = {plain(cfg['c'])}; trained on {dataset}) is "
+                f"refused on {where}: {exc}"], None
+    return [], None
 
 
 @main.command("plan")
@@ -290,7 +261,7 @@ def store_init() -> None:
     from gerne.tracking import _artifact_root, default_tracking_uri
 
     uri = default_tracking_uri()
-    names = ["cmnist", "benchmarks", *_declared_experiments()]
+    names = list(dict.fromkeys(["benchmarks", *_declared_experiments()]))
     ids = init_store(uri, [*names, *(f"{n} (trials)" for n in names)], _artifact_root(uri))  # dvc exp runs: trials
     click.echo(f"MLflow store: {uri}")
     for name, exp_id in ids.items():

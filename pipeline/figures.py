@@ -11,18 +11,17 @@ from gerne.data.groups import train_counts_and_shares
 from gerne.errors import ConfigError, DataError
 from pipeline._common import data_option, params_option, stage
 from pipeline._written import log_to_mlflow, wrote
-from pipeline.config import load_params
-from pipeline.reports.aggregate import summary_path
+from pipeline.plan import load_planned
 from pipeline.reports.figures import figure2, figure3
 from pipeline.reports.sweeps import best_beta_per_t
 
 
-def _histories(runs: str, ratio: float, setting: str, seeds: list[int]) -> list[list[dict]]:
+def _histories(runs: str, dataset: str, setting: str, seeds: list[int]) -> list[list[dict]]:
     out = []
     for seed in seeds:
-        path = summary_path(runs, ratio, setting, seed)
+        path = Path(runs) / setting / f"seed{seed}.json"
         if not path.is_file():
-            raise DataError(f"missing run summary {path}; run `dvc repro` (stage fig2@{setting})")
+            raise DataError(f"missing run summary {path}; run `dvc repro` (stage train@{dataset}-{setting})")
         out.append(json.loads(path.read_text())["history"])
     return out
 
@@ -44,21 +43,22 @@ def main() -> None:
 @main.command()
 @params_option
 @data_option
-@click.option("--runs", required=True, type=click.Path(file_okay=False), help="Directory of run summaries.")
+@click.option("--runs", required=True, type=click.Path(file_okay=False),
+              help="The dataset's runs folder (<row>/seed<n>.json).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="PNG to write.")
 @stage
 def fig2(params_path: str, data: str, runs: str, out: str) -> None:
     """Fig. 2: losses and minority/majority accuracies per β, plus what happens above Eq. 9's bound."""
-    p = load_params(params_path)
+    p = load_planned(params_path)
     if p.figures is None:
         raise ConfigError("params.yaml has no `figures` section; add it to draw the figures")
-    f = p.figures
-    curves = {p.settings[s].beta: _histories(runs, f.ratio, s, p.train.seeds) for s in f.fig2_settings}
-    c = p.settings[f.fig2_settings[0]].c
+    f, rows, seeds = p.figures, p.studies.rows, p.studies.seeds
+    curves = {rows[s].config["beta"]: _histories(runs, f.dataset, s, seeds) for s in f.fig2_rows}
+    c = rows[f.fig2_rows[0]].config.get("c", p.datasets[f.dataset].c)
     _, alpha = train_counts_and_shares(data)
     figure2(curves, out, refused_caption(alpha, c, f.beyond_bound_beta))
     log_to_mlflow(f"figure-{Path(out).stem}", [out])
-    wrote([out], f"Fig. 2: β = {', '.join(map(str, curves))} at {f.ratio} %, {len(p.train.seeds)} seed(s) each")
+    wrote([out], f"Fig. 2: β = {', '.join(map(str, curves))} on {f.dataset}, {len(seeds)} seed(s) each")
 
 
 @main.command()

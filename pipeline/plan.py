@@ -3,13 +3,17 @@
 DVC cannot interpolate lists into ``deps``, and a ``matrix`` is a full product (a dataset without attributes must not
 get the rows that need them), so the studies are expanded here into one item per stage instance, each with its
 resolved paths: ``fetch@<dataset>``, ``prepare@<dataset>``, ``reference@<dataset>`` and ``scores@<dataset>`` (only
-where a row needs pseudo-attributes), ``sweep@<dataset>-<row>``, ``valonly@<dataset>`` and ``tables@<study>``, its
-files under the dataset's folder (``dir``, default its name). A variant (``variant_of: <base>``, e.g. one bias ratio
-of a synthetic benchmark) fetches nothing of its own: it prepares its base's raw files with its own options, and its
-stages read both its params and its base's (``item.base``; the dataset itself when no variant). Every ``sweep`` item
-has one upstream input: the reference scores for pseudo-attribute rows, the dataset's counts otherwise, so rows with
-true attributes never wait for (or rerun after) the biased model. ``gerne plan`` writes the file, ``make repro`` runs
-it first, and every stage of these datasets refuses to run on a stale plan.
+where a row needs pseudo-attributes), ``train@<dataset>-<row>`` (a row with one config: every seed) or
+``sweep@<dataset>-<row>`` (a row that searches: every config, then the winner with every seed), ``valonly@<dataset>``,
+the reports (``tables@<study>``; Table 1's ``aggregate@``, ``report@``, ``reproduction@``) and the figures
+(``figure2@<dataset>``, ``figure3@<dataset>``). Files lie under the dataset's folder (``dir``, default its name):
+``data/<folder>``, ``models/<folder>``, ``metrics/<folder>``, ``runs/<folder>/<row>`` and
+``runs/sweeps/<folder>/<row>``. A variant (``variant_of: <base>``, e.g. one bias ratio of a synthetic benchmark)
+fetches nothing of its own: it prepares its base's raw files with its own options, and its stages read both its
+params and its base's (``item.base``; the dataset itself when no variant). Every training item has one upstream
+input: the reference scores for pseudo-attribute rows, the dataset's counts otherwise, so rows with true
+attributes never wait for (or rerun after) the biased model. ``gerne plan`` writes the file, ``make repro`` runs it
+first, and every stage of these datasets refuses to run on a stale plan.
 """
 
 from __future__ import annotations
@@ -29,57 +33,102 @@ PLAN = "plan.yaml"
 HEADER = "# Generated from params.yaml by `gerne plan` (make repro runs it); do not edit. dvc.yaml reads it.\n"
 
 
-def used_datasets(p: Params) -> list[str]:
-    """The declared datasets some study trains on, in order of first use."""
-    names = [n for t in p.studies.tables.values() for n in t.datasets] + list(p.studies.table3.datasets)
-    return list(dict.fromkeys(names))
-
-
 def _rows(p: Params) -> dict[str, list[str]]:
+    """Per dataset some study or figure uses, the rows trained on it (in order of first use)."""
     rows: dict[str, list[str]] = {}
-    for table in p.studies.tables.values():
-        for name in table.datasets:
-            rows[name] = list(dict.fromkeys([*rows.get(name, []), *table.rows]))
+    uses = [(t.datasets, t.rows) for t in p.studies.tables.values()]
+    if p.figures is not None:
+        uses.append(([p.figures.dataset], p.figures.rows()))
+    for datasets, names in uses:
+        for name in datasets:
+            rows[name] = list(dict.fromkeys([*rows.get(name, []), *names]))
     return rows
+
+
+def used_datasets(p: Params) -> list[str]:
+    """The declared datasets some study or figure trains on, in order of first use."""
+    return list(dict.fromkeys([*_rows(p), *p.studies.table3.datasets]))
+
+
+KINDS = ("fetch", "prepare", "reference", "scores", "train", "sweep", "valonly", "tables", "table1", "figures")
+TABLE1 = {"runs_table": "metrics/cmnist_runs.csv", "out": "reports/table1_cmnist", "headline": "metrics/headline.json",
+          "reproduction": "reports/REPRODUCTION.md"}  # the one Table 1 report's files
+
+
+def folder(p: Params, name: str) -> str:
+    """``name``'s folder under data/, models/, metrics/ and runs/."""
+    return p.datasets[name].dir or name
+
+
+def runs_of(p: Params, datasets: list[str]) -> str:
+    """The one folder a report stage depends on: the deepest holding every run of ``datasets`` (``runs/cmnist`` for
+    Table 1; ``runs`` for datasets in unrelated folders), or plan.yaml when the study lists none (DVC takes one
+    path per dependency slot, and a study's report must not wait on runs of datasets it does not show)."""
+    import os
+
+    if not datasets:
+        return PLAN
+    return os.path.commonpath([f"runs/{folder(p, name)}" for name in datasets])
+
+
+def _trains(p: Params, out: dict[str, dict[str, dict[str, Any]]], name: str, base: str, rows: list[str]) -> None:
+    """The reference, scores and training items of one dataset."""
+    from gerne.methods import METHODS
+    from gerne.models import FILES
+
+    d, where = p.datasets[name], folder(p, name)
+    data, counts, model = f"data/{where}", f"metrics/{where}/counts.json", FILES[d.model]
+    checkpoint, scores = f"models/{where}/biased.pt", f"data/pseudo/{where}/pseudo.npz"
+    pseudo = {r for r in rows if p.studies.rows[r].groups == "confidence"}
+    if pseudo:
+        common = {"dataset": name, "base": base, "data": data, "model": model, "checkpoint": checkpoint}
+        out["reference"][name] = {**common, "summary": f"runs/{where}/biased.json"}
+        out["scores"][name] = {**common, "scores": scores, "quality": f"metrics/{where}/pseudo.json"}
+    for row in rows:
+        method = METHODS[p.studies.rows[row].method].__module__.replace(".", "/") + ".py"
+        item = {"dataset": name, "base": base, "row": row, "data": data, "model": model, "method": method,
+                "input": scores if row in pseudo else counts, "out_dir": f"runs/{where}/{row}"}
+        if p.studies.rows[row].search == "none":
+            out["train"][f"{name}-{row}"] = item
+        else:
+            out["sweep"][f"{name}-{row}"] = {**item, "sweep_dir": f"runs/sweeps/{where}/{row}"}
 
 
 def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
     """The stage items of every declared dataset a study uses (pure: params in, mapping out)."""
     from gerne.data.registry import get_dataset
-    from gerne.methods import METHODS
     from gerne.models import FILES
 
-    out: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in ("fetch", "prepare", "reference", "scores",
-                                                                 "sweep", "valonly", "tables")}
+    out: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
     rows = _rows(p)
     for name in used_datasets(p):
         d, entry = p.datasets[name], get_dataset(p.datasets[name].kind)
         base = d.variant_of or name  # a variant prepares its base's files; its stages also read the base's params
         raw = d.root if entry.read_in_place else f"data/raw/{base}"
-        folder = d.dir or name  # data/<folder>, models/<folder>, metrics/<folder>, runs/datasets/<folder>
-        data, counts, model = f"data/{folder}", f"metrics/{folder}/counts.json", FILES[d.model]
+        where = folder(p, name)
+        data, counts = f"data/{where}", f"metrics/{where}/counts.json"
         if not entry.read_in_place:
             out["fetch"][base] = {"dataset": base, "module": entry.module, "raw": raw}
         out["prepare"][name] = {"dataset": name, "base": base, "module": entry.module, "raw": raw, "data": data,
                                 "counts": counts}
-        checkpoint, scores = f"models/{folder}/biased.pt", f"data/pseudo/{folder}/pseudo.npz"
-        pseudo = {r for r in rows.get(name, []) if p.studies.rows[r].groups == "confidence"}
-        if pseudo:
-            common = {"dataset": name, "base": base, "data": data, "model": model, "checkpoint": checkpoint}
-            out["reference"][name] = {**common, "summary": f"runs/datasets/{folder}/biased.json"}
-            out["scores"][name] = {**common, "scores": scores, "quality": f"metrics/{folder}/pseudo.json"}
-        for row in rows.get(name, []):
-            method = METHODS[p.studies.rows[row].method].__module__.replace(".", "/") + ".py"
-            out["sweep"][f"{name}-{row}"] = {
-                "dataset": name, "base": base, "row": row, "data": data, "model": model, "method": method,
-                "input": scores if row in pseudo else counts,
-                "sweep_dir": f"runs/datasets_sweep/{folder}/{row}", "out_dir": f"runs/datasets/{folder}/{row}"}
+        _trains(p, out, name, base, rows.get(name, []))
         if name in p.studies.table3.datasets:
-            out["valonly"][name] = {"dataset": name, "base": base, "data": data, "model": model,
-                                    "method": "gerne/methods/gerne.py",
-                                    "out_dir": f"runs/datasets/{folder}/valonly"}
-    for study in [*p.studies.tables, "table3"]:
-        out["tables"][study] = {"study": study, "md": f"reports/{study}.md", "csv": f"reports/{study}.csv"}
+            out["valonly"][name] = {"dataset": name, "base": base, "data": data, "model": FILES[d.model],
+                                    "method": "gerne/methods/gerne.py", "out_dir": f"runs/{where}/valonly"}
+    for study, table in p.studies.tables.items():
+        runs = runs_of(p, table.datasets)
+        if table.report == "table1":
+            out["table1"][study] = {"study": study, "runs": runs, **TABLE1}
+        else:
+            out["tables"][study] = {"study": study, "runs": runs, "md": f"reports/{study}.md",
+                                    "csv": f"reports/{study}.csv"}
+    out["tables"]["table3"] = {"study": "table3", "runs": runs_of(p, p.studies.table3.datasets),
+                               "md": "reports/table3.md", "csv": "reports/table3.csv"}
+    if p.figures is not None:
+        f, where = p.figures, folder(p, p.figures.dataset)
+        out["figures"][f.dataset] = {"dataset": f.dataset, "data": f"data/{where}", "runs": f"runs/{where}",
+                                     "quality": f"metrics/{where}/pseudo.json",
+                                     "sweep": f"runs/sweeps/{where}/{f.fig3_row}"}
     return out
 
 

@@ -1,4 +1,4 @@
-"""DVC stage `report`: Table 1's C-MNIST column (markdown + CSV) beside the paper's values, the headline metrics
+"""DVC stage `report@<study>`: Table 1's C-MNIST column (markdown + CSV) beside the paper's values, the headline metrics
 file of `dvc exp show`, and the tables logged to MLflow."""
 
 from pathlib import Path
@@ -9,27 +9,29 @@ import pandas as pd
 from gerne.io import atomic_path, write_json, write_text
 from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow
-from pipeline.config import load_params
+from pipeline.plan import load_planned
+from pipeline.reports.study import columns, row_attributes
 from pipeline.reports.table import headline, paper_targets, summarise, to_markdown, with_paper
 
 
 @click.command()
 @params_option
+@click.option("--study", default="table1", show_default=True, help="The study reported as Table 1.")
 @click.option("--runs-table", required=True, type=click.Path(dir_okay=False, exists=True), help="Aggregate CSV.")
 @click.option("--out", required=True, help="Output path without extension (.md and .csv are written).")
 @click.option("--headline", "headline_path", default=None, type=click.Path(dir_okay=False),
               help="Also write the headline test GBA/WGA per cell (best_val selection) as JSON here.")
 @stage
-def main(params_path: str, runs_table: str, out: str, headline_path: str | None) -> None:
+def main(params_path: str, study: str, runs_table: str, out: str, headline_path: str | None) -> None:
     """Write <out>.md and <out>.csv (and the headline JSON), and log them to MLflow."""
-    p = load_params(params_path)
+    p = load_planned(params_path)
     targets = paper_targets("cmnist")
     runs = pd.read_csv(runs_table)
     table = with_paper(summarise(runs, targets["metric"]), targets)
-    attrs = p.table_settings()
+    attrs, ratios = row_attributes(p, study), [c.ratio for c in columns(p, study)]
     with atomic_path(Path(f"{out}.csv")) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
-    write_text(f"{out}.md", to_markdown(table, targets, attrs, p.cmnist.ratios, len(p.train.seeds),
+    write_text(f"{out}.md", to_markdown(table, targets, attrs, ratios, len(p.studies.seeds),
                                         "Table 1 — C-MNIST (reproduction)"))
     written = [f"{out}.md", f"{out}.csv"]
     if headline_path:

@@ -21,14 +21,14 @@ def _datasets(p: Params, study: str) -> list[str]:
 @click.command()
 @params_option
 @click.option("--study", required=True, help="table2, table3 or a name under studies.tables.")
-@click.option("--runs", default="runs/datasets", show_default=True, type=click.Path(file_okay=False))
+@click.option("--runs", default="runs", show_default=True, type=click.Path(file_okay=False))
 @click.option("--md", "md_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--csv", "csv_path", required=True, type=click.Path(dir_okay=False))
 @stage
 def main(params_path: str, study: str, runs: str, md_path: str, csv_path: str) -> None:
     """Collect the run summaries under RUNS and write STUDY's table as Markdown and CSV ("not run" where absent)."""
     p = load_planned(params_path)
-    table = collect(runs)
+    table = collect(runs, {name: d.dir or name for name, d in p.datasets.items()})
     if study in PAPER_TABLES:
         text, frame = PAPER_TABLES[study](table)
     else:

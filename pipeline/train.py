@@ -1,30 +1,30 @@
-"""DVC stages `train@…` and `train_unknown@…`: the GERNE runs of one (ratio, setting), every seed."""
+"""DVC stage `train@<dataset>-<row>`: a row with one config (``search: none``) trained with every seed."""
 
 from pathlib import Path
 
 import click
 
-from pipeline._common import data_option, params_option, ratio_option, stage
-from pipeline._written import run_stats, wrote
-from pipeline.config import load_params
-from pipeline.runs.train import train_runs
+from pipeline._common import data_option, dataset_option, params_option, stage
+from pipeline._written import read_summaries, run_stats, wrote
+from pipeline.plan import load_planned
+from pipeline.studies.stages import train
 
 
 @click.command()
 @params_option
-@ratio_option
-@click.option("--setting", required=True, help="A key of `settings` in params.yaml.")
-@click.option("--seed", "seeds", multiple=True, type=int, help="Seeds to run (repeatable; default: train.seeds).")
+@dataset_option
+@click.option("--row", required=True, help="A row of studies.rows with search: none (erm, gerne_known, …).")
 @data_option
-@click.option("--pseudo", default=None, type=click.Path(dir_okay=False), help="Pseudo-attributes (unknown case).")
+@click.option("--input", "upstream", default=None, type=click.Path(dir_okay=False),
+              help="The reference scores (pseudo-attribute rows) or the dataset's counts.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Writes seed<seed>.json here.")
 @stage
-def main(params_path: str, ratio: float, setting: str, seeds: tuple[int, ...], data: str, pseudo: str | None,
-         out_dir: str) -> None:
-    """Train with the setting's c, β (checked against Eq. 9 first), train.stack_size seeds per stacked model."""
-    p = load_params(params_path)
-    summaries = train_runs(p, data, p.ratio(ratio), setting, out_dir, seeds=list(seeds) or None, pseudo_file=pseudo)
-    wrote([Path(out_dir) / f"seed{s['seed']}.json" for s in summaries], run_stats(summaries))
+def main(params_path: str, dataset: str, row: str, data: str, upstream: str | None, out_dir: str) -> None:
+    """Train ROW on DATASET with every seed of studies.seeds (β checked against Eq. 9 first)."""
+    p = load_planned(params_path)
+    train(p, dataset, row, data, out_dir, upstream)
+    finals = [Path(out_dir) / f"seed{s}.json" for s in p.studies.seeds]
+    wrote(finals, run_stats(read_summaries(finals), p.datasets[dataset].oracle_metric))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ MEASURED_BY = {"cpu": "`make bench` (`python -m benchmarks.run`, DVC stage `benc
 GPU_NOTES = [
     "On a GPU the C-MNIST MLP is launch-bound: a step's few dozen small kernels take longer to launch than to run,",
     "so its floor ratio measures launch overhead, and GERNE's second batch costs almost nothing. Stacking runs",
-    "(`train.stack_size`: seeds, and the points of a sweep) is the remedy the stacked rows measure; runs/hour and the",
+    "(`studies.stack_size`: seeds, and a sweep's points) is the remedy the stacked rows measure; runs/hour and the",
     "column estimate use the fastest stack size. The ResNet-50 rows use random weights with BatchNorm statistics",
     "calibrated on one batch (pretrained weights are not downloadable there); β = −0.5 so that both batches train.",
     "",

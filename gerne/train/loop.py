@@ -127,11 +127,7 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
     opt = build_optimizer(cfg0.optimizer, stack.parameters(), lr=cfg0.lr, momentum=cfg0.momentum,
                           weight_decay=cfg0.weight_decay, total_steps=sum(intervals), schedule=cfg0.schedule,
                           clip_norm=cfg0.clip_norm)
-    aligned = aligned_attributes(eval_splits["train"]) if "train" in eval_splits else None
-    if aligned is None:
-        raise ValueError("eval_splits must hold the 'train' split (true attributes) to define aligned groups; "
-                         "pass evaluate_train=False to skip scoring it")
-    evals = {k: v for k, v in eval_splits.items() if k != "train" or cfg0.evaluate_train}
+    aligned, evals = _eval_splits(eval_splits, cfg0)
     results = [TrainResult(steps_per_epoch=steps) for _ in models]
     best = [{name: float("nan") for name in RULES} for _ in models]
     train_time = 0.0
@@ -171,6 +167,15 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
     stack.sync_to_models()
     _finish(results, stack, train_time)
     return results
+
+
+def _eval_splits(eval_splits: dict[str, Split], cfg: LoopConfig) -> tuple[torch.Tensor, dict[str, Split]]:
+    """The aligned attribute of each class (from the true training attributes) and the splits scored per epoch."""
+    if "train" not in eval_splits:
+        raise ValueError("eval_splits must hold the 'train' split (true attributes) to define aligned groups; "
+                         "pass evaluate_train=False to skip scoring it")
+    return (aligned_attributes(eval_splits["train"]),
+            {k: v for k, v in eval_splits.items() if k != "train" or cfg.evaluate_train})
 
 
 def _finish(results: list[TrainResult], stack: ModelStack, train_time: float) -> None:

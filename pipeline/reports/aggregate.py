@@ -20,24 +20,26 @@ COLUMNS = ["ratio", "setting", "seed", "selection", "epoch", *KEPT_METRICS, "epo
            "seconds_per_epoch", "mlflow_run_id"]
 
 
-def summary_path(runs_dir: str | Path, ratio: float, setting: str, seed: int) -> Path:
-    """Where the pipeline writes the summary of run (ratio, setting, seed)."""
-    return Path(runs_dir) / f"r{ratio}" / setting / f"seed{seed}.json"
+def summary_path(runs_dir: str | Path, folder: str, setting: str, seed: int) -> Path:
+    """Where the pipeline writes the summary of run (dataset folder, row, seed)."""
+    return Path(runs_dir) / folder / setting / f"seed{seed}.json"
 
 
-def collect(runs_dir: str | Path, ratios: Iterable[float], settings: Iterable[str],
+def collect(runs_dir: str | Path, columns: Iterable[tuple[float, str]], settings: Iterable[str],
             seeds: Iterable[int], allow_missing: bool = False) -> pd.DataFrame:
-    """Rows (ratio, setting, seed, selection, epoch, metrics…, mlflow_run_id) for every expected run.
+    """Rows (ratio, setting, seed, selection, epoch, metrics…, mlflow_run_id) for every expected run of the
+    ``columns`` (ratio, dataset folder) × ``settings`` × ``seeds``.
 
     Only the runs of the current design are read, so summaries left from older params never leak in. A missing
     summary is an error naming the file unless ``allow_missing`` (then it is logged and left out: the report marks
     its cell).
     """
     rows = []
-    for ratio in ratios:
+    settings, seeds = list(settings), list(seeds)
+    for ratio, folder in columns:
         for setting in settings:
             for seed in seeds:
-                path = summary_path(runs_dir, ratio, setting, seed)
+                path = summary_path(runs_dir, folder, setting, seed)
                 if not path.is_file():
                     if allow_missing:
                         log.warning("no summary %s yet; its cell is reported as not run", path)

@@ -26,10 +26,10 @@ def conflicting(counts_file: Path, split: str = "train") -> list[int]:
     return [n for key, n in cells.items() if key.split(",")[0] != key.split(",")[1]]
 
 
-def compute_spent(runs_root: Path) -> tuple[int, float]:
-    """(runs, training hours) over every run summary under ``runs_root`` (evaluation and start-up excluded)."""
+def compute_spent(*roots: Path) -> tuple[int, float]:
+    """(runs, training hours) over every run summary under ``roots`` (evaluation and start-up excluded)."""
     n, seconds = 0, 0.0
-    for path in runs_root.rglob("*.json"):
+    for path in (p for root in roots for p in root.rglob("*.json")):
         summary = json.loads(path.read_text())
         if "seconds_per_epoch" in summary and "epochs_run" in summary:
             n += 1
@@ -61,9 +61,9 @@ def _pseudo_rows(pseudo_file: Path) -> list[str]:
     return rows
 
 
-def _recall_rows(metrics_root: Path, ratios: list[float]) -> list[str]:
+def _recall_rows(metrics: dict[float, Path]) -> list[str]:
     """Pseudo-minority recall (and size) at every t, per ratio: how much of the true minority each t can cover."""
-    found = {r: json.loads(f.read_text()) for r in ratios if (f := metrics_root / f"r{r}" / "pseudo.json").is_file()}
+    found = {r: json.loads(f.read_text()) for r, m in metrics.items() if (f := m / "pseudo.json").is_file()}
     if not found:
         return []
     width = max(len(q["thresholds"]) for q in found.values())
@@ -93,26 +93,29 @@ def _erm_rows(runs: pd.DataFrame, ratios: list[float]) -> list[str]:
             "the last epoch |", "|---|---|---|---|---|---|", *rows]
 
 
-def _selections(sweep_root: Path) -> list[str]:
+def _finished(sweeps: list[tuple[float, Path]]) -> list[tuple[float, dict[str, Any], Path]]:
+    """(ratio, selection, folder) of every sweep that has finished (its selected.json exists), in order."""
+    return [(r, json.loads((d / "selected.json").read_text()), d) for r, d in sweeps if (d / "selected.json").is_file()]
+
+
+def _selections(sweeps: list[tuple[float, Path]]) -> list[str]:
     rows = []
-    for path in sorted(sweep_root.glob("r*/*/selected.json")):
-        s = json.loads(path.read_text())
+    for ratio, s, _ in _finished(sweeps):
         best = s["best"]
-        rows.append(f"| {s['ratio']} | {s['kind']} | {best['point']} | {best['value'] * 100:.2f} | "
+        rows.append(f"| {ratio} | {s['kind']} | {best['point']} | {best['value'] * 100:.2f} | "
                     f"{len(s['candidates'])} trained, {len(s['skipped'])} outside Eq. 9 |")
     return rows or ["| – | – | no sweep has finished yet | – | – |"]
 
 
-def _candidates(sweep_root: Path) -> list[str]:
+def _candidates(sweeps: list[tuple[float, Path]]) -> list[str]:
     """Per finished sweep: every trained point's val GBA (the selector) beside its test GBA at that checkpoint
     (evidence only; never used to choose)."""
     rows = []
-    for path in sorted(sweep_root.glob("r*/*/selected.json")):
-        s = json.loads(path.read_text())
-        rows += [f"### {s['kind']} attributes, {s['ratio']} %", "", "| point | val GBA % | test GBA % at that "
+    for ratio, s, folder in _finished(sweeps):
+        rows += [f"### {s['kind']} attributes, {ratio} %", "", "| point | val GBA % | test GBA % at that "
                  "checkpoint | selected |", "|---|---|---|---|"]
         rows += [f"| {c['point']} | {c['val_gba'] * 100:.2f} | {c['test_gba'] * 100:.2f} | "
-                 f"{'yes' if c['selected'] else ''} |" for c in candidate_scores(path.parent)]
+                 f"{'yes' if c['selected'] else ''} |" for c in candidate_scores(folder)]
         rows.append("")
     return rows
 
@@ -123,11 +126,11 @@ def _power(x: float) -> str:
     return f"{x / 10 ** exponent:g}e{exponent}"
 
 
-def _erm_recipe(runs_root: Path, ratios: list[float]) -> str:
+def _erm_recipe(runs: dict[float, Path]) -> str:
     """How the committed ERM runs were optimised, read from their summaries: ``SGD, lr 0.1, weight decay 1e-2,
     65 epochs``."""
-    for r in ratios:
-        path = runs_root / "cmnist" / f"r{r}" / "erm" / "seed0.json"
+    for folder in runs.values():
+        path = folder / "erm" / "seed0.json"
         loop = json.loads(path.read_text()).get("config", {}).get("loop") if path.is_file() else None
         if loop:
             return (f"{loop.get('optimizer', 'sgd').upper()}, lr {loop['lr']:g}, weight decay "
@@ -135,11 +138,11 @@ def _erm_recipe(runs_root: Path, ratios: list[float]) -> str:
     return "not recorded"
 
 
-def _split_rows(metrics_root: Path, ratios: list[float]) -> list[str]:
+def _split_rows(metrics: dict[float, Path]) -> list[str]:
     """Conflicting training images per ratio, ours beside DFA's, and how many validation groups are (nearly) empty."""
     rows = []
-    for r in ratios:
-        counts = metrics_root / f"r{r}" / "counts.json"
+    for r, folder in metrics.items():
+        counts = folder / "counts.json"
         dfa = DFA_CONFLICTING.get(r)
         if not counts.is_file():
             rows.append(f"| {r} | not built | {dfa or 'not stated'} | – |")
@@ -150,12 +153,15 @@ def _split_rows(metrics_root: Path, ratios: list[float]) -> list[str]:
     return rows
 
 
-def build(table_csv: Path, metrics_root: Path, runs_root: Path, ratios: list[float], epochs: int,
-          runs_csv: Path, figure_ratio: float = 0.5) -> str:
+def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[float, Path], runs: dict[float, Path],
+          sweeps: list[tuple[float, Path]], epochs: int, figure_ratio: float = 0.5) -> str:
     """The markdown of reports/REPRODUCTION.md (``runs_csv``: the aggregate stage's one row per run and selection;
-    ``figure_ratio``: the ratio of Figs. 2-3)."""
+    ``spent``: the folders whose runs the compute total counts; ``metrics`` / ``runs``: per ratio its dataset's
+    metrics and runs folders; ``sweeps``: (ratio, sweep folder) of
+    the tuned rows in report order; ``figure_ratio``: the ratio of Figs. 2-3)."""
+    ratios = list(metrics)
     table = pd.read_csv(table_csv)
-    n_runs, hours = compute_spent(runs_root)
+    n_runs, hours = compute_spent(*spent)
     verdicts = _verdicts(table)
     matched = sum("| yes |" in v for v in verdicts)
     lines: list[Any] = [
@@ -173,9 +179,9 @@ def build(table_csv: Path, metrics_root: Path, runs_root: Path, ratios: list[flo
         "images per class; DFA's released split (the one the paper used) is not available here. Conflicting "
         "training images:", "",
         "| ratio % | ours (train) | DFA / paper | validation conflicting images |", "|---|---|---|---|",
-        *_split_rows(metrics_root, ratios), "",
+        *_split_rows(metrics), "",
         "- **ERM row.** Ours is class-balanced ERM (β = −1 of the same trainer, with GERNE's optimisation: "
-        f"{_erm_recipe(runs_root, ratios)}); the paper's ERM row is copied from LC, trained with LC's own "
+        f"{_erm_recipe(runs)}); the paper's ERM row is copied from LC, trained with LC's own "
         "optimiser and schedule. Under our settings ERM learns the colour shortcut within the first epochs and then "
         "loses test GBA, so no checkpoint comes near LC's numbers (test GBA averaged over seeds):", "",
         *_erm_rows(pd.read_csv(runs_csv), ratios), "",
@@ -184,20 +190,20 @@ def build(table_csv: Path, metrics_root: Path, runs_root: Path, ratios: list[flo
         "`oracle` rows of the Table 1 report bound what a perfect selector could reach.",
         "- **Unknown attributes.** The pseudo-minority share t has to cover the true minority, which grows with "
         "the ratio. The paper states its t grid, {5, 10, 30, 50, 100}·1e-4, for 0.5 % only (Fig. 3); an absolute "
-        "grid that fits 0.5 % covers a small part of the minority at 2–5 %. With `pseudo.t_scale: ratio` every t "
-        "is a multiple of the ratio (0.1, 0.2, 0.6, 1, 2 × r/100: the paper's grid at 0.5 %). Average recall of "
+        "grid that fits 0.5 % covers a small part of the minority at 2–5 %. On C-MNIST every t is a multiple of the "
+        "ratio (0.1, 0.2, 0.6, 1, 2 × r/100: the paper's grid at 0.5 %). Average recall of "
         "the pseudo-minority (its size in brackets) for every t derived, per ratio:", "",
-        *_recall_rows(metrics_root, ratios), "",
+        *_recall_rows(metrics), "",
         f"## Epochs: {epochs}", "",
         "The paper does not state them; Fig. 2's x-axis runs to about 65 epochs, so every C-MNIST run trains "
         f"{epochs} epochs of ceil(55,000 / (B·K)) steps and the checkpoint is chosen afterwards.", "",
         "## Hyper-parameter selection (validation GBA only, seed 0, then every seed)", "",
         "| ratio % | kind | selected point | val GBA % | grid |", "|---|---|---|---|---|",
-        *_selections(runs_root / "cmnist_sweep"), "",
+        *_selections(sweeps), "",
         "Every trained point of each finished sweep, with the test GBA its selected checkpoint reached (shown as "
         "evidence of how well validation GBA ranks the points; test data never selects):", "",
-        *_candidates(runs_root / "cmnist_sweep"),
+        *_candidates(sweeps),
         f"## Pseudo-attributes at {figure_ratio:g} % (Fig. 3's precision/recall)", "",
-        *_pseudo_rows(metrics_root / f"r{figure_ratio}" / "pseudo.json"), "",
+        *_pseudo_rows(metrics.get(figure_ratio, Path("-")) / "pseudo.json"), "",
     ]
     return "\n".join(lines)

@@ -12,7 +12,9 @@ def candidate_scores(sweep_dir: str | Path) -> list[dict[str, Any]]:
     test GBA at that same checkpoint (evidence only, never used to choose) and whether it was selected."""
     sweep_dir = Path(sweep_dir)
     selected = json.loads((sweep_dir / "selected.json").read_text())
-    seed = json.loads((sweep_dir / "grid.json").read_text())["seed"]
+    seed = selected.get("seed")
+    if seed is None:  # selections written before they recorded their seed have it in grid.json
+        seed = json.loads((sweep_dir / "grid.json").read_text())["seed"]
     rows = []
     for c in selected["candidates"]:
         summary = json.loads((sweep_dir / c["name"] / f"seed{seed}.json").read_text())

@@ -64,7 +64,8 @@ def to_markdown(table: pd.DataFrame, targets: dict[str, Any], settings: dict[str
              "`dvc repro` from the run summaries in `runs/` (each names its MLflow run).", "",
              "Rows: `gerne_known` / `gerne_unknown` use the fixed c, β (t) of `params.yaml`; `gerne_tuned_*` use the "
              "grid point with the best validation GBA of the `sweep` (seed 0; points outside Eq. 9 skipped; choice in "
-             "`runs/cmnist_sweep/r<ratio>/<kind>/selected.json`), rerun with every seed. Test data never selects.", ""]
+             "`runs/sweeps/cmnist/r<ratio>/gerne_tuned_<kind>/selected.json`), rerun with every seed. Test data never "
+             "selects.", ""]
     if missing:
         lines += [f"**Incomplete: {missing} of {n_seeds * len(settings) * len(ratios)} runs are not in `runs/` yet** "
                   "(`dvc status` lists the stages still to run).", ""]

@@ -11,7 +11,7 @@ import functools
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import torch
@@ -23,9 +23,6 @@ from gerne.io import write_json
 from gerne.models import build_model
 from gerne.tracking import Run, Tracker
 from gerne.train.loop import LoopConfig, TrainResult, fit_stack
-
-if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
-    from pipeline.config import Params
 
 
 def load_splits(data_dir: str | Path, device: torch.device) -> dict[str, Split]:
@@ -40,11 +37,6 @@ def seeded_model(name: str, split: Split, seed: int, device: torch.device, **opt
     """Model family ``name`` for ``split``'s inputs and classes, initialised from ``torch.manual_seed(seed)``."""
     torch.manual_seed(seed)
     return build_model(name, tuple(split.x.shape[1:]), split.num_classes, **options).to(device)
-
-
-def make_model(params: Params, split: Split, seed: int, device: torch.device) -> torch.nn.Module:
-    """The C-MNIST design's model (``model`` section) for one seed."""
-    return seeded_model(params.model.name, split, seed, device, hidden=list(params.model.hidden))
 
 
 def write_summary(summary_path: str | Path, result: TrainResult, run_id: str, info: dict[str, Any]) -> dict:

@@ -1,5 +1,5 @@
-"""The ``datasets`` and ``studies`` sections of params.yaml: every dataset besides C-MNIST's Table 1 column (the Table
-2/3 releases and your own data) is declared once, and studies train rows × seeds on them.
+"""The ``datasets`` and ``studies`` sections of params.yaml: every dataset (C-MNIST at each ratio, the Table 2/3
+releases, your own data) is declared once, and studies train rows × seeds on them.
 
 A declaration names a registry ``kind`` (``gerne.data.registry``), where its files come from and its training
 protocol (SubpopBench's step budget, model, optimiser, batch, config 0 = the paper's values, Appendix F). A study is
@@ -10,6 +10,7 @@ params.yaml (strict keys, ranges, did-you-mean hints); defaults not stated by th
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal
 
@@ -26,8 +27,11 @@ ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_a
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
 ORACLE_METRICS = ("test_wga", "test_gba", "test_acc", "test_conflicting_acc", "test_worst_class")
 SEARCHABLE = ("lr", "c", "beta", "t", "dropout")  # the keys of a search config (pipeline/studies/search.py)
-RESERVED = {"valonly", "raw", "scores", "pseudo", "cmnist", "cmnist_sweep", "cmnist_fig2", "datasets", "datasets_sweep",
-            "table1_cmnist", "table3", "REPRODUCTION", "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}
+VALUE_RANGE = {"lr": (lambda v: v > 0.0, "positive"), "c": (lambda v: 0.0 < v <= 1.0, "in (0, 1] (Eq. 4)"),
+               "beta": (lambda v: True, "finite (Eq. 9 bounds it on the training groups)"),
+               "t": (lambda v: v > 0.0, "positive"), "dropout": (lambda v: 0.0 <= v < 1.0, "in [0, 1)")}
+RESERVED = {"valonly", "raw", "scores", "pseudo", "sweeps", "datasets", "table1_cmnist", "table3", "REPRODUCTION",
+            "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}  # folders and reports the pipeline writes
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # no dots: names are parts of DVC param paths
 DIR = re.compile(r"^[a-z][a-z0-9_.]*(/[a-z0-9_.]*[a-z0-9_])*$")
 
@@ -208,8 +212,10 @@ class RowParams(_Strict):
     @field_validator("config")
     @classmethod
     def _config_keys(cls, v: dict[str, float]) -> dict[str, float]:
-        for key in v:
+        for key, value in v.items():
             registered("config key", key, SEARCHABLE)
+            if not math.isfinite(value) or not VALUE_RANGE[key][0](value):
+                raise ValueError(f"config {key} = {value} must be {VALUE_RANGE[key][1]}")
         return v
 
     @field_validator("search")
@@ -259,11 +265,17 @@ DEFAULT_ROWS = {
 REFERENCE = RowParams(method="gerne", groups="none", select="val_cba")
 
 
+REPORTS = ("table1", "table2")  # report layouts: pipeline/reports (Table 1), pipeline/studies/report.py (Table 2)
+
+
 class TableStudy(_Strict):
-    """One report table: the rows trained on each of its datasets."""
+    """One report table: the rows trained on each of its datasets, and the layout it is reported in."""
 
     datasets: list[str] = Field(default_factory=list, description="declared datasets; [] = the table reads not run")
     rows: list[str] = Field(default_factory=lambda: list(PAPER_ROWS), min_length=1)
+    report: Literal["table1", "table2"] = Field(
+        "table2", description="table1: a column per dataset by its minority share beside Table 1's values "
+        "(reports/table1_cmnist.md, REPRODUCTION.md); table2: datasets × rows as Table 2 (reports/<study>.md)")
 
 
 class Table3Params(_Strict):
@@ -276,6 +288,8 @@ class Table3Params(_Strict):
 class StudiesParams(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     device: DeviceName = "auto"
+    stack_size: int = Field(1, ge=1, description="runs of one stage (seeds, search configs) trained together as one "
+                            "stacked model (torch.func); 1 on a CPU, 8-32 for small models on a GPU")
     search: SearchParams = SearchParams()
     reference: ReferenceParams = ReferenceParams()
     rows: dict[str, RowParams] = Field(min_length=1, description="name → row (method, grouping, selection)")
@@ -336,11 +350,14 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
         if not NAME.match(name) or name in RESERVED:
             raise ValueError(f"dataset name '{name}' must be lower-case letters, digits and _ (no dots: it is part of "
                              f"DVC param paths), not one of {sorted(RESERVED)}; it names data/<name>/ and "
-                             "runs/datasets/<name>/")
+                             "runs/<name>/")
     folders = [d.dir or name for name, d in datasets.items()]
-    clash = sorted({f for f in folders if folders.count(f) > 1})
+    clash = sorted({f for f in folders if folders.count(f) > 1 or any(g.startswith(f"{f}/") for g in folders)})
     if clash:
-        raise ValueError(f"datasets share the folder(s) {clash} (their `dir` or name); give each its own `dir`")
+        raise ValueError(f"datasets share (or nest) the folder(s) {clash} (their `dir` or name); give each its own "
+                         "`dir`")
+    if sum(t.report == "table1" for t in studies.tables.values()) > 1:
+        raise ValueError("only one study can be reported as Table 1 (report: table1)")
     for study, table in studies.tables.items():
         for row in table.rows:
             if row not in studies.rows:
@@ -350,6 +367,9 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
             if name not in datasets:
                 raise ValueError(f"studies.tables.{study}.datasets names '{name}', which is not declared under "
                                  f"datasets{_hint(name, datasets)}")
+            if table.report == "table1" and datasets[name].minority_percent() is None:
+                raise ValueError(f"studies.tables.{study} (report: table1) has a column per minority share; "
+                                 f"datasets.{name} (kind {datasets[name].kind}) defines none")
             for row in table.rows:
                 spec = studies.rows[row]
                 grid = spec.search.get("t", []) if isinstance(spec.search, dict) else []

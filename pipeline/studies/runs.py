@@ -103,27 +103,69 @@ def _record(protocol: Dataset, spec: RowParams, cfg: dict[str, Any], loop: LoopC
                            {"name": protocol.model, **protocol.model_options}, batch, loop.__dict__)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One run of a stage: its config, seed, summary path and MLflow run name."""
+
+    cfg: dict[str, Any]
+    seed: int
+    out_path: Path
+    name: str
+
+
+def stacks(protocol: Dataset, spec: RowParams, jobs: list[Job], size: int) -> list[list[Job]]:
+    """``jobs`` in order, cut into stacks of at most ``size`` runs that can share one stacked model (the same
+    schedule: budget, lr, optimiser, precision; the same model options): a random search's configs draw their own
+    lr, so they stack only with the seeds of the same config."""
+    def key(job: Job) -> tuple:
+        c = loop_config(protocol, job.cfg, job.seed, spec.select)
+        return (c.epochs, c.lr, c.weight_decay, c.total_steps, c.steps_per_epoch, job.cfg.get("dropout"))
+
+    out: list[list[Job]] = []
+    for job in jobs:
+        if out and len(out[-1]) < size and key(out[-1][0]) == key(job):
+            out[-1].append(job)
+        else:
+            out.append([job])
+    return out
+
+
+def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, dataset: str, row: str,
+              spec: RowParams, scores: np.ndarray | None = None, tracker: Tracker | None = None,
+              lr_factor: float = 1.0, wd_factor: float = 1.0) -> list[RunOutput]:
+    """Train ``jobs`` (configs and seeds of one row) as one stacked model (``torch.func``; one job: a plain run),
+    each its own MLflow run, and write each summary (last, best-val and oracle selections with every metric)."""
+    evals = {k: splits[k] for k in ("train", "val", "test")}
+    models, methods, loops, specs = [], [], [], []
+    for job in jobs:
+        train, method = grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=job.cfg,
+                                       scores=scores)
+        loop = loop_config(protocol, job.cfg, job.seed, spec.select, lr_factor, wd_factor, spec.eval_train)
+        config = {"dataset": dataset, "setting": row, "row": spec.model_dump(), "search_config": job.cfg,
+                  "beta": getattr(method, "beta", None), "loop": loop.__dict__,
+                  "protocol": protocol.model_dump(include=set(Protocol.model_fields)),
+                  "training": _record(protocol, spec, job.cfg, loop)}
+        tags = {"stage": "reference" if spec is REFERENCE else "train", "dataset": dataset, "setting": row,
+                "method": spec.method, "seed": job.seed, "stacked_runs": len(jobs)}
+        models.append(build(protocol, train, job.cfg, job.seed, train.y.device))
+        methods.append(method)
+        loops.append(loop)
+        specs.append({"name": job.name, "config": config, "tags": tags})
+    fitted = tracked_fit(tracker or Tracker(experiment(dataset, protocol)), specs, models, methods, evals, loops)
+    outputs = []
+    for job, run_spec, model, (result, run_id) in zip(jobs, specs, models, fitted, strict=True):
+        info = {"benchmark": dataset, "setting": row, "method": spec.method, "seed": job.seed,
+                "config": run_spec["config"], "paper_selection": spec.paper_selection}
+        outputs.append(RunOutput(write_summary(job.out_path, result, run_id, info), model, result.states))
+    return outputs
+
+
 def run(protocol: Dataset, splits: dict[str, Split], *, dataset: str, row: str, spec: RowParams,
         cfg: dict[str, Any], seed: int, out_path: str | Path, scores: np.ndarray | None = None,
         tracker: Tracker | None = None, name: str | None = None, lr_factor: float = 1.0,
         wd_factor: float = 1.0) -> RunOutput:
-    """Train one run of ``row`` (``spec``) and write its summary (last, best-val and oracle selections with every
-    metric)."""
-    train, method = grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=cfg,
-                                   scores=scores)
-    loop = loop_config(protocol, cfg, seed, spec.select, lr_factor, wd_factor, spec.eval_train)
-    config = {"dataset": dataset, "setting": row, "row": spec.model_dump(), "search_config": cfg,
-              "beta": getattr(method, "beta", None), "loop": loop.__dict__,
-              "protocol": protocol.model_dump(include=set(Protocol.model_fields)),
-              "training": _record(protocol, spec, cfg, loop)}
-    tags = {"stage": "reference" if spec is REFERENCE else "sweep", "dataset": dataset, "setting": row,
-            "method": spec.method, "seed": seed}
-    evals = {k: splits[k] for k in ("train", "val", "test")}
-    model = build(protocol, train, cfg, seed, train.y.device)
-    run_spec = {"name": name or f"{dataset}-{row}-s{seed}", "config": config, "tags": tags}
-    ((result, run_id),) = tracked_fit(tracker or Tracker(experiment(dataset, protocol)), [run_spec], [model],
-                                      [method], evals, [loop])
-    info = {"benchmark": dataset, "setting": row, "method": spec.method, "seed": seed, "config": config,
-            "paper_selection": spec.paper_selection}
-    summary = write_summary(out_path, result, run_id, info)
-    return RunOutput(summary, model, result.states)
+    """Train one run of ``row`` (``spec``) and write its summary (:func:`run_stack` of one job)."""
+    job = Job(cfg, seed, Path(out_path), name or f"{dataset}-{row}-s{seed}")
+    (out,) = run_stack(protocol, splits, [job], dataset=dataset, row=row, spec=spec, scores=scores,
+                       tracker=tracker, lr_factor=lr_factor, wd_factor=wd_factor)
+    return out

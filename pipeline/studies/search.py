@@ -48,16 +48,33 @@ def configs(protocol: Protocol, search: SearchParams) -> list[dict[str, Any]]:
     return out
 
 
-def row_configs(protocol: Protocol, search: SearchParams, row: RowParams) -> list[dict[str, Any]]:
-    """The configs a row trains: the seeded random search, config 0 alone, or the full grid of ``row.search`` in
-    its order (last key fastest), each with the row's fixed ``config`` values on top."""
-    if row.search == "random":
-        return [{**cfg, **row.config} for cfg in configs(protocol, search)]
-    base = {**config0(protocol), **row.config}
-    if row.search == "none":
-        return [base]
-    keys = list(row.search)
+def _none(protocol: Protocol, search: SearchParams, row: RowParams) -> list[dict[str, Any]]:
+    return [{**config0(protocol), **row.config}]
+
+
+def _random(protocol: Protocol, search: SearchParams, row: RowParams) -> list[dict[str, Any]]:
+    return [{**cfg, **row.config} for cfg in configs(protocol, search)]
+
+
+def _grid(protocol: Protocol, search: SearchParams, row: RowParams) -> list[dict[str, Any]]:
+    base, keys = _none(protocol, search, row)[0], list(row.search)
     return [{**base, **dict(zip(keys, values, strict=True))} for values in itertools.product(*row.search.values())]
+
+
+# Search spaces by name (a row's ``search``: none, random, or a grid mapping): the configs a row trains, in order.
+SPACES: dict[str, Callable[[Protocol, SearchParams, RowParams], list[dict[str, Any]]]] = {
+    "none": _none, "random": _random, "grid": _grid}
+
+
+def space_of(row: RowParams) -> str:
+    """The name of ``row``'s search space."""
+    return "grid" if isinstance(row.search, dict) else row.search
+
+
+def row_configs(protocol: Protocol, search: SearchParams, row: RowParams) -> list[dict[str, Any]]:
+    """The configs a row trains: config 0 alone (``none``), the seeded random search (``random``) or the full grid
+    of ``row.search`` in its order (last key fastest), each with the row's fixed ``config`` values on top."""
+    return SPACES[space_of(row)](protocol, search, row)
 
 
 def resolve_beta(cfg: dict[str, Any], alpha: np.ndarray) -> float:

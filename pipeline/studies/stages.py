@@ -1,5 +1,5 @@
-"""What each stage of a declared dataset does: fetch, prepare, sweep + seeds, Table 3 (the reference model and its
-scores: ``pipeline.studies.reference``).
+"""What each stage of a declared dataset does: fetch, prepare, train (one config, every seed), sweep (a search, then
+the winner with every seed), Table 3 (the reference model and its scores: ``pipeline.studies.reference``).
 
 The search follows SubpopBench: ``search.configs`` configurations with ``search.seed`` (config 0 = the paper's
 values; a row may instead train config 0 alone or its own grid, and fix values: ``studies.rows.<row>.search`` /
@@ -17,16 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from gerne.data.contract import Split
 from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
 from gerne.io import reuse_finished, staged_dir, write_json
+from gerne.tracking import Tracker
 from pipeline.runs.common import load_splits
+from pipeline.schema import hint as _hint
 from pipeline.studies.config import DEFAULT_ROWS, Dataset, RowParams, StudiesParams
 from pipeline.studies.reference import load_confidence
 from pipeline.studies.resume import is_done
-from pipeline.studies.runs import expected_record, grouped_method, run
+from pipeline.studies.runs import Job, expected_record, experiment, grouped_method, run, run_stack, stacks
 from pipeline.studies.search import config0, row_configs
 
 if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
@@ -131,6 +134,57 @@ def _inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row
     return skipped
 
 
+def _row(params: Params, dataset: str, setting: str) -> tuple[StudiesParams, Dataset, RowParams]:
+    sp, protocol = declared(params, dataset)
+    if setting not in sp.rows:
+        raise ConfigError(f"unknown row '{setting}'; defined under studies.rows{_hint(setting, sp.rows)}")
+    return sp, protocol, sp.rows[setting]
+
+
+def _fit(params: Params, dataset: str, setting: str, splits: dict[str, Split], jobs: list[Job],
+         scores: np.ndarray | None, tracker: Tracker | None = None) -> None:
+    """Train ``jobs`` ``studies.stack_size`` at a time, one stacked model each, with a progress bar over runs."""
+    sp, protocol, spec = _row(params, dataset, setting)
+    bar = tqdm(total=len(jobs), desc=f"{dataset} {setting}", unit="run", disable=None if len(jobs) > 1 else True)
+    for chunk in stacks(protocol, spec, jobs, sp.stack_size):
+        run_stack(protocol, splits, chunk, dataset=dataset, row=setting, spec=spec, scores=scores, tracker=tracker)
+        bar.update(len(chunk))
+    bar.close()
+
+
+def _seeds(params: Params, dataset: str, setting: str, splits: dict[str, Split], cfg: dict[str, Any],
+           out_dir: str | Path, scores: np.ndarray | None, reuse: dict[int, Path] | None = None) -> None:
+    """Every seed of one config into ``out_dir/seed<n>.json``, built beside it and swapped in when complete; a run
+    whose fingerprint matches (in the partial or the finished folder) is reused, and ``reuse`` names finished
+    summaries to copy for some seeds (the search run of the winner)."""
+    sp, protocol, spec = _row(params, dataset, setting)
+    with staged_dir(out_dir, resume=True) as work:
+        jobs = []
+        for seed in sp.seeds:
+            if reuse_finished(work, Path(out_dir), f"seed{seed}.json",
+                              lambda f, s=seed: is_done(f, expected_record(protocol, spec, cfg, s))):
+                log.info("%s %s: seed %d already trained (same fingerprint), reused", dataset, setting, seed)
+            elif reuse and seed in reuse:
+                shutil.copyfile(reuse[seed], work / f"seed{seed}.json")
+            else:
+                jobs.append(Job(cfg, seed, work / f"seed{seed}.json", f"{dataset}-{setting}-s{seed}"))
+        _fit(params, dataset, setting, splits, jobs, scores)
+
+
+def train(params: Params, dataset: str, setting: str, data_dir: str | Path, out_dir: str | Path,
+          scores_path: str | Path | None = None) -> dict[str, Any]:
+    """A row with one config (``search: none``: config 0 with the row's ``config``) trained with every seed; the
+    config is checked on the training groups (β inside Eq. 9) before anything trains. Returns the config."""
+    _, protocol, spec = _row(params, dataset, setting)
+    if spec.search != "none":
+        raise ConfigError(f"row {setting} searches ({spec.search}); it runs in a sweep stage, not a train stage")
+    splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
+    (cfg,) = row_configs(protocol, params.studies.search, spec)
+    grouped_method(protocol, splits["train"], dataset=dataset, row=setting, spec=spec, cfg=cfg, scores=scores)
+    _seeds(params, dataset, setting, splits, cfg, out_dir, scores)
+    return cfg
+
+
 def search(params: Params, dataset: str, setting: str, data_dir: str | Path, sweep_dir: str | Path,
            out_dir: str | Path, scores_path: str | Path | None = None) -> dict[str, Any]:
     """Train every config of the row's search once (``studies.search.seed``), select on validation, rerun the
@@ -140,10 +194,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     previous results; a rerun resumes from the partial folder and reuses every run whose fingerprint
     (``pipeline.studies.resume``) matches, in either folder.
     """
-    sp, protocol = declared(params, dataset)
-    if setting not in sp.rows:
-        raise ConfigError(f"unknown row '{setting}'; defined under studies.rows: {sorted(sp.rows)}")
-    spec = sp.rows[setting]
+    sp, protocol, spec = _row(params, dataset, setting)
     splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
     grid, seed0 = row_configs(protocol, sp.search, spec), sp.search.seed
     skipped = _inadmissible(protocol, splits, dataset, setting, spec, grid, scores)
@@ -152,30 +203,34 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
         point = point_of(protocol, spec, cfg)
         entries.append({"config": i, "name": folder_of(spec, i, point), "point": point, "search_config": cfg})
     with staged_dir(sweep_dir, resume=True) as work:
+        jobs = []
         for entry in entries:
             def done(folder: Path, e: dict[str, Any] = entry) -> bool:
                 return is_done(folder / f"seed{seed0}.json", expected_record(protocol, spec, e["search_config"],
                                                                              seed0))
 
-            if entry["config"] in skipped or reuse_finished(work, Path(sweep_dir), entry["name"], done):
+            if entry["config"] in skipped:
                 continue
-            run(protocol, splits, dataset=dataset, row=setting, spec=spec, cfg=entry["search_config"], seed=seed0,
-                scores=scores, out_path=work / entry["name"] / f"seed{seed0}.json",
-                name=f"{dataset}-{setting}-{entry['name']}")
-        choice = {"seed": seed0, "kind": CASE[spec.groups],
-                  **select(work, [e for e in entries if e["config"] not in skipped], seed0, spec.select),
-                  "skipped": [{**entries[i], "reason": why} for i, why in skipped.items()]}
-        write_json(work / "selected.json", choice)
+            if reuse_finished(work, Path(sweep_dir), entry["name"], done):
+                log.info("%s %s: %s already trained (same fingerprint), reused", dataset, setting, entry["name"])
+                continue
+            jobs.append(Job(entry["search_config"], seed0, work / entry["name"] / f"seed{seed0}.json",
+                            f"{dataset}-{setting}-{entry['name']}"))
+        tracker = Tracker(experiment(dataset, protocol))
+        with tracker.run(f"{dataset}-{setting}-search", params={"search": spec.search, "seed": seed0},
+                         tags={"stage": "sweep", "dataset": dataset, "setting": setting, "configs": len(entries),
+                               "to_train": len(jobs)}) as parent:  # the configs' runs are its children
+            _fit(params, dataset, setting, splits, jobs, scores, tracker.child(parent.run_id))
+            choice = {"seed": seed0, "kind": CASE[spec.groups],
+                      **select(work, [e for e in entries if e["config"] not in skipped], seed0, spec.select),
+                      "skipped": [{**entries[i], "reason": why} for i, why in skipped.items()]}
+            write_json(work / "selected.json", choice)
+            parent.log_metrics({f"best/{spec.select}": choice["best"]["value"], "configs_trained": len(jobs),
+                                "configs_skipped": len(skipped)}, step=0)
+            parent.set_tags({"selected": choice["best"]["name"]})
     best = choice["best"]
-    with staged_dir(out_dir, resume=True) as work:
-        for seed in sp.seeds:
-            if seed == seed0:
-                shutil.copyfile(Path(sweep_dir) / best["name"] / f"seed{seed}.json", work / f"seed{seed}.json")
-            elif not reuse_finished(work, Path(out_dir), f"seed{seed}.json",
-                                    lambda f, s=seed: is_done(f, expected_record(protocol, spec,
-                                                                                  best["search_config"], s))):
-                run(protocol, splits, dataset=dataset, row=setting, spec=spec, cfg=best["search_config"], seed=seed,
-                    out_path=work / f"seed{seed}.json", scores=scores, name=f"{dataset}-{setting}-best-s{seed}")
+    _seeds(params, dataset, setting, splits, best["search_config"], out_dir, scores,
+           reuse={seed0: Path(sweep_dir) / best["name"] / f"seed{seed0}.json"})
     return choice
 
 

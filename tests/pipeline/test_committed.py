@@ -16,7 +16,8 @@ from tests.pipeline.conftest import copy_project, run, stage_env
 
 pytestmark = pytest.mark.integration
 
-DATASET_STAGES = {"download", "build@0.5", "build@1.0", "build@2.0", "build@5.0"}
+DATASET_STAGES = {"fetch@cmnist", "prepare@cmnist", "prepare@cmnist_r1", "prepare@cmnist_r2", "prepare@cmnist_r5"}
+PREPARED = ["prepare@cmnist", "prepare@cmnist_r1", "prepare@cmnist_r2", "prepare@cmnist_r5"]
 
 
 @pytest.fixture(scope="module")
@@ -47,22 +48,23 @@ def _edit(root: Path, **changes: object) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-TRAIN = "train@0.5-gerne_known"
+TRAIN = "train@cmnist-gerne_known"
 BAD_INPUT = {  # params change -> the dvc command that meets it -> what the error must say
-    "beta outside Eq. 9": ({"settings.gerne_known.beta": 5.0}, ["dvc", "repro", TRAIN], "Eq. 9"),
-    "device gpu": ({"train.device": "gpu"}, ["dvc", "repro", "-f", "-s", TRAIN], "train.device"),
-    "misspelled key": ({"train.epochz": 3}, ["dvc", "repro", "-f", "-s", TRAIN], "did you mean 'epochs'"),
-    "missing key": ({"train.epochs": None}, ["dvc", "repro", TRAIN], "train.epochs"),
-    "unknown setting": ({"run_settings.known": ["erm", "gerne_knwn"]}, ["dvc", "repro"], "gerne_knwn"),
-    "trial experiment": ({}, ["dvc", "exp", "run", "--temp", "-S", "settings.gerne_known.beta=5.0", TRAIN],
-                         "Eq. 9"),
+    "beta outside Eq. 9": ({"studies.rows.gerne_known.config.beta": 5.0}, ["dvc", "repro", TRAIN], "Eq. 9"),
+    "device gpu": ({"studies.device": "gpu"}, ["dvc", "repro", "-f", "-s", TRAIN], "studies.device"),
+    "misspelled key": ({"datasets.cmnist.epochz": 3}, ["dvc", "repro", "-f", "-s", TRAIN], "did you mean 'epochs'"),
+    "missing key": ({"datasets.cmnist.lr": None}, ["dvc", "repro", "-f", "-s", TRAIN], "datasets.cmnist.lr"),
+    "unknown row": ({"studies.tables.table1.rows": ["erm", "gerne_knwn"]}, ["dvc", "repro", "-f", "-s", TRAIN],
+                    "gerne_knwn"),
+    "trial experiment": ({}, ["dvc", "exp", "run", "--temp", "-S", "studies.rows.gerne_known.config.beta=5.0",
+                              TRAIN], "Eq. 9"),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))
 def test_bad_input_fails_clearly_and_keeps_every_committed_result(clone, case: str) -> None:
     root, env = clone
-    run(["dvc", "repro", "build@0.5"], root, env)  # the data the stage would train on is there
+    run(["dvc", "repro", "prepare@cmnist"], root, env)  # the data the stage would train on is there
     changes, cmd, message = BAD_INPUT[case]
     _edit(root, **changes)
     try:
@@ -83,7 +85,7 @@ def test_make_repro_validates_params_before_dvc_runs(clone) -> None:
     venv = root / ".venv"
     venv.symlink_to(Path(env["PATH"].split(":")[0]).parent)  # this venv, already installed (its stamp is there)
     data = yaml.safe_load((root / "params.yaml").read_text())
-    data["train"]["epoch"] = data["train"].pop("epochs")
+    data["datasets"]["cmnist"]["epoch"] = data["datasets"]["cmnist"].pop("epochs")
     (root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     try:
         proc = run(["make", "repro"], root, env, check=False)
@@ -92,14 +94,14 @@ def test_make_repro_validates_params_before_dvc_runs(clone) -> None:
         run(["git", "checkout", "params.yaml"], root, env)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "train.epoch: unknown key (did you mean 'epochs'?)" in out, out[-2000:]
+    assert "datasets.cmnist.epoch: unknown key (did you mean 'epochs'?)" in out, out[-2000:]
     assert "Running stage" not in out and "are missing" not in out
 
 
 def test_a_new_method_or_model_module_leaves_every_committed_stage_up_to_date(clone) -> None:
     """Stages depend on the files they run (gerne/methods/gerne.py, gerne/models/mlp.py), not on whole packages."""
     root, env = clone
-    run(["dvc", "repro", "build@0.5", "build@1.0", "build@2.0", "build@5.0"], root, env)
+    run(["dvc", "repro", *PREPARED], root, env)
     added = [root / "gerne/methods/another.py", root / "gerne/models/another.py"]
     for path in added:
         path.write_text('"""A module a newcomer adds."""\n')

@@ -12,6 +12,7 @@ import yaml
 
 from gerne import ConfigError
 from pipeline.config import Params, load_params, parse_params
+from pipeline.reports.study import columns, row_attributes
 from tests.conftest import REPO
 
 PARAMS = REPO / "params.yaml"
@@ -37,194 +38,124 @@ def error_of(data: Any) -> str:
 def test_repo_params_are_valid() -> None:
     p = load_params(PARAMS)
     assert isinstance(p, Params)
-    assert p.cmnist.ratios == [0.5, 1.0, 2.0, 5.0]
-    assert p.train.batch_unit in ("class", "group")
-    for group in ("known", "unknown"):
-        for name in getattr(p.run_settings, group):
-            s = p.setting(name)
-            assert (s.attributes == "pseudo") == (group == "unknown")
-    assert p.setting("erm").beta == -1.0
-    assert p.setting("resample").c == 1.0 and p.setting("resample").beta == 0.0
-    assert p.setting("gerne_unknown").t in p.pseudo.thresholds
+    name, table1 = p.table1()
+    assert name == "table1" and table1.report == "table1"
+    assert [(c.dataset, c.ratio, c.folder) for c in columns(p, name)] == [
+        ("cmnist", 0.5, "cmnist/r0.5"), ("cmnist_r1", 1.0, "cmnist/r1.0"), ("cmnist_r2", 2.0, "cmnist/r2.0"),
+        ("cmnist_r5", 5.0, "cmnist/r5.0")]
+    assert row_attributes(p, name) == {"erm": "none", "resample": "known", "gerne_known": "known",
+                                       "gerne_tuned_known": "known", "gerne_unknown": "pseudo",
+                                       "gerne_tuned_unknown": "pseudo"}
+    for dataset in table1.datasets:  # every ratio shares the one protocol of Table 1's column
+        d = p.datasets[dataset]
+        assert (d.model, d.epochs, d.lr, d.batch_size, d.oracle_metric) == ("mlp", 65, 0.1, 100, "test_gba")
+    assert p.datasets["cmnist_r2"].absolute_t(p.studies.rows["gerne_unknown"].config["t"]) == 0.02
+    assert p.figures is not None and p.figures.dataset == "cmnist"
 
 
 def test_parse_params_of_loaded_dict(raw: dict[str, Any]) -> None:
-    assert parse_params(modified(raw)) == load_params(PARAMS)
+    assert parse_params(raw) == load_params(PARAMS)
 
-
-def test_setting_and_ratio_lookups(raw: dict[str, Any]) -> None:
-    p = parse_params(modified(raw))
-    with pytest.raises(ConfigError, match="unknown setting 'nope'"):
-        p.setting("nope")
-    assert p.ratio(0.5) == 0.5
-    with pytest.raises(ConfigError, match=r"ratio 3\.0"):
-        p.ratio(3.0)
-
-
-# --------------------------------------------------------------------------------------------------- keys
 
 def test_unknown_top_level_key(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["modle"] = {"name": "mlp"}
+    d["trian"] = {}
     msg = error_of(d)
-    assert "modle" in msg and "unknown key" in msg and "did you mean 'model'" in msg
+    assert "trian" in msg and "unknown key" in msg
 
 
-def test_misspelled_setting_key(raw: dict[str, Any]) -> None:
+def test_misspelled_keys_get_a_suggestion(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["settings"]["gerne_known"]["bta"] = d["settings"]["gerne_known"].pop("beta")
+    d["datasets"]["cmnist"]["epoch"] = d["datasets"]["cmnist"].pop("epochs")
     msg = error_of(d)
-    assert "settings.gerne_known.bta" in msg and "did you mean 'beta'" in msg
-
-
-def test_misspelled_train_key(raw: dict[str, Any]) -> None:
+    assert "datasets.cmnist.epoch" in msg and "did you mean 'epochs'" in msg
     d = modified(raw)
-    d["train"]["epoch"] = d["train"].pop("epochs")
+    d["studies"]["rows"]["gerne_known"]["confg"] = d["studies"]["rows"]["gerne_known"].pop("config")
     msg = error_of(d)
-    assert "train.epoch" in msg and "did you mean 'epochs'" in msg
+    assert "studies.rows.gerne_known.confg" in msg and "did you mean 'config'" in msg
 
 
 def test_extra_key_kept_alongside_right_one(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["train"]["lr_decay"] = 0.1
+    d["datasets"]["cmnist"]["lr_decay"] = 0.1
     msg = error_of(d)
-    assert "train.lr_decay" in msg and "unknown key" in msg
+    assert "datasets.cmnist.lr_decay" in msg and "unknown key" in msg
 
 
-# --------------------------------------------------------------------------------------------------- values
-
-@pytest.mark.parametrize("c", [0.0, 1.5, -0.5])
-def test_c_out_of_range(raw: dict[str, Any], c: float) -> None:
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("c", 0.0, "config c = 0.0 must be in (0, 1]"), ("c", 1.5, "config c = 1.5 must be in (0, 1]"),
+    ("t", -1.0, "config t = -1.0 must be positive"), ("lr", 0.0, "config lr = 0.0 must be positive"),
+    ("beta", float("inf"), "config beta = inf must be finite"), ("bta", 1.0, "did you mean 'beta'")])
+def test_row_config_values_are_checked(raw: dict[str, Any], key: str, value: float, message: str) -> None:
     d = modified(raw)
-    d["settings"]["gerne_known"]["c"] = c
-    assert "settings.gerne_known.c" in error_of(d)
-
-
-def test_t_out_of_range(raw: dict[str, Any]) -> None:
-    d = modified(raw)
-    d["settings"]["gerne_unknown"]["t"] = 1.5
-    assert "settings.gerne_unknown.t" in error_of(d)
-
-
-def test_threshold_out_of_range_absolute(raw: dict[str, Any]) -> None:
-    d = modified(raw)
-    d["pseudo"] = {"t_scale": "absolute", "thresholds": [1.0e-3, 1.5]}
-    d["settings"]["gerne_unknown"]["t"] = 1.0e-3
-    d["sweep"]["unknown"]["t"] = [1.0e-3]
+    d["studies"]["rows"]["gerne_known"]["config"][key] = value
     msg = error_of(d)
-    assert "pseudo.thresholds [1.5] give a pseudo-minority share outside (0, 1)" in msg
+    assert "studies.rows.gerne_known.config" in msg and message in msg
 
 
-def test_threshold_out_of_range_in_units_of_the_ratio(raw: dict[str, Any]) -> None:
+def test_pseudo_threshold_outside_the_share_range_in_units_of_the_ratio(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["pseudo"]["thresholds"] = [*d["pseudo"]["thresholds"], 25.0]  # fine at 0.5-2 %, 1.25 of each class at 5 %
-    assert "pseudo.thresholds [25.0] × 5.0 % (pseudo.t_scale: ratio)" in error_of(d)
-
-
-def test_t_in_units_of_the_ratio() -> None:
-    p = load_params(PARAMS)
-    assert p.pseudo.t_scale == "ratio"
-    at = {r: p.for_ratio(r) for r in p.cmnist.ratios}
-    assert at[0.5].pseudo.thresholds == [5.0e-4, 1.0e-3, 3.0e-3, 5.0e-3, 1.0e-2]  # Fig. 3's grid, float for float
-    assert at[5.0].pseudo.thresholds == [5.0e-3, 1.0e-2, 3.0e-2, 5.0e-2, 1.0e-1]
-    assert at[2.0].setting("gerne_unknown").t == 0.02 and at[2.0].sweep.unknown.t == at[2.0].pseudo.thresholds
-    assert at[2.0].for_ratio(2.0) is at[2.0] and at[2.0].pseudo.t_scale == "absolute"  # idempotent
-    assert at[2.0].setting("gerne_known") == p.setting("gerne_known") and at[2.0].train == p.train
-
-
-@pytest.mark.parametrize("ratio", [0.0, 150.0, -1.0, 100.0])
-def test_ratio_out_of_range(raw: dict[str, Any], ratio: float) -> None:
+    d["datasets"]["cmnist_r5"]["pseudo_thresholds"] = [25.0]
+    assert "t = 25.0 gives a pseudo-minority share of 1.25" in error_of(d)
     d = modified(raw)
-    d["cmnist"]["ratios"] = [0.5, ratio]
+    d["studies"]["rows"]["gerne_tuned_unknown"]["search"]["t"] = [0.1, 30.0]
+    assert "studies.rows.gerne_tuned_unknown: t = 30.0 is a pseudo-minority share of 1.5 on cmnist_r5" in error_of(d)
+
+
+def test_ratio_out_of_range_and_bad_batch_unit(raw: dict[str, Any]) -> None:
+    d = modified(raw)
+    d["datasets"]["cmnist"]["batch_unit"] = "sample"
+    assert "datasets.cmnist.batch_unit" in error_of(d)
+    d = modified(raw)
+    d["datasets"]["cmnist"]["epochs"] = 0
+    assert "datasets.cmnist.epochs" in error_of(d)
+
+
+def test_study_names_undefined_rows_and_datasets(raw: dict[str, Any]) -> None:
+    d = modified(raw)
+    d["studies"]["tables"]["table1"]["rows"] = ["erm", "gerne_knwn"]
     msg = error_of(d)
-    assert "cmnist.ratios" in msg and "(0, 100)" in msg
-
-
-def test_duplicate_ratios(raw: dict[str, Any]) -> None:
+    assert "gerne_knwn" in msg and "did you mean 'gerne_known'" in msg
     d = modified(raw)
-    d["cmnist"]["ratios"] = [0.5, 0.5]
-    assert "distinct" in error_of(d)
-
-
-@pytest.mark.parametrize(("section", "key"), [("train", "epochs"), ("biased", "epochs"), ("train", "batch_size")])
-def test_non_positive_counts(raw: dict[str, Any], section: str, key: str) -> None:
-    d = modified(raw)
-    d[section][key] = -5
+    d["studies"]["tables"]["table1"]["datasets"] = ["cmnist", "cmnist_r3"]
     msg = error_of(d)
-    assert f"{section}.{key}" in msg and "greater than 0" in msg
+    assert "cmnist_r3" in msg and "not declared under datasets" in msg
 
 
-def test_bad_batch_unit(raw: dict[str, Any]) -> None:
+def test_table1_needs_a_minority_share_and_is_one_study(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["train"]["batch_unit"] = "sample"
-    assert "train.batch_unit" in error_of(d)
-
-
-def test_run_settings_names_undefined_setting(raw: dict[str, Any]) -> None:
+    d["datasets"]["waterbirds"]["mirror"] = "x"
+    d["studies"]["tables"]["table1"]["datasets"] = ["cmnist", "waterbirds"]
+    assert "(report: table1) has a column per minority share; datasets.waterbirds" in error_of(d)
     d = modified(raw)
-    d["run_settings"]["known"] = ["erm", "gerne_knwn"]
-    msg = error_of(d)
-    assert "gerne_knwn" in msg and "not defined under settings" in msg and "did you mean 'gerne_known'" in msg
+    d["studies"]["tables"]["again"] = {**d["studies"]["tables"]["table1"]}
+    assert "only one study can be reported as Table 1" in error_of(d)
 
 
-def test_pseudo_setting_under_known(raw: dict[str, Any]) -> None:
+def test_figures_are_checked_against_the_rows(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["run_settings"]["known"].append("gerne_unknown")
-    msg = error_of(d)
-    assert "gerne_unknown" in msg and "run_settings.unknown" in msg
-
-
-def test_known_setting_under_unknown(raw: dict[str, Any]) -> None:
+    d["figures"]["fig2_rows"] = ["fig2_beta_0", "gerne_tuned_known"]
+    assert "figures.fig2_rows: 'gerne_tuned_known' must train on known attributes" in error_of(d)
     d = modified(raw)
-    d["run_settings"]["unknown"].append("gerne_known")
-    msg = error_of(d)
-    assert "gerne_known" in msg and "run_settings.known" in msg
-
-
-def test_setting_t_not_in_thresholds(raw: dict[str, Any]) -> None:
+    d["figures"]["fig3_row"] = "gerne_unknown"
+    assert "figures.fig3_row: 'gerne_unknown' must search a grid over t and beta" in error_of(d)
     d = modified(raw)
-    d["settings"]["gerne_unknown"]["t"] = 2.0e-3
-    msg = error_of(d)
-    assert "settings.gerne_unknown.t" in msg and "pseudo.thresholds" in msg
+    d["figures"]["dataset"] = "cmnist_r3"
+    assert "figures.dataset names 'cmnist_r3'" in error_of(d)
 
 
-def test_pseudo_setting_without_t(raw: dict[str, Any]) -> None:
+def test_folders_may_not_nest(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    del d["settings"]["gerne_unknown"]["t"]
-    assert "needs a threshold t" in error_of(d)
-
-
-def test_t_on_known_setting(raw: dict[str, Any]) -> None:
-    d = modified(raw)
-    d["settings"]["gerne_known"]["t"] = 1.0e-3
-    assert "t is only used with attributes: pseudo" in error_of(d)
-
-
-def test_attributes_none_needs_beta_minus_one(raw: dict[str, Any]) -> None:
-    d = modified(raw)
-    d["settings"]["erm"]["beta"] = 0.0
-    msg = error_of(d)
-    assert "settings.erm" in msg and "beta = -1" in msg
-
-
-def test_unknown_attributes_value(raw: dict[str, Any]) -> None:
-    d = modified(raw)
-    d["settings"]["erm"]["attributes"] = "oracle"
-    assert "settings.erm.attributes" in error_of(d)
-
-
-def test_non_finite_beta(raw: dict[str, Any]) -> None:
-    d = modified(raw)
-    d["settings"]["gerne_known"]["beta"] = float("inf")
-    assert "settings.gerne_known.beta" in error_of(d)
+    d["datasets"]["cmnist_r1"]["dir"] = "cmnist/r0.5/more"
+    assert "share (or nest) the folder(s) ['cmnist/r0.5']" in error_of(d)
 
 
 def test_several_errors_listed_together(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["train"]["epochs"] = 0
-    d["settings"]["gerne_known"]["c"] = 2.0
+    d["datasets"]["cmnist"]["epochs"] = 0
+    d["studies"]["rows"]["gerne_known"]["config"]["c"] = 2.0
     msg = error_of(d)
-    assert "train.epochs" in msg and "settings.gerne_known.c" in msg
+    assert "datasets.cmnist.epochs" in msg and "studies.rows.gerne_known.config" in msg
 
 
 def test_not_a_mapping() -> None:
@@ -240,18 +171,18 @@ def test_load_missing_file(tmp_path: Path) -> None:
 
 def test_load_invalid_yaml(tmp_path: Path) -> None:
     bad = tmp_path / "params.yaml"
-    bad.write_text("cmnist: [0.5, 1.0\ntrain: {epochs: 3", encoding="utf-8")
+    bad.write_text("datasets: [0.5, 1.0\nstudies: {seeds: 3", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_params(bad)
 
 
 def test_load_modified_file(tmp_path: Path, raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["train"]["epochs"] = 3
+    d["datasets"]["cmnist"]["epochs"] = 3
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(d), encoding="utf-8")
-    assert load_params(path).train.epochs == 3
-    d["train"]["epoch"] = d["train"].pop("epochs")
+    assert load_params(path).datasets["cmnist_r1"].epochs == 3  # a variant takes its base's protocol
+    d["datasets"]["cmnist"]["epoch"] = d["datasets"]["cmnist"].pop("epochs")
     path.write_text(yaml.safe_dump(d), encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(str(path))):
         load_params(path)
@@ -268,10 +199,10 @@ def test_empty_file(tmp_path: Path) -> None:
 
 def test_unknown_model_name_with_suggestion(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["model"]["name"] = "resnet5"
+    d["datasets"]["cmnist"]["model"] = "resnet5"
     msg = error_of(d)
-    assert "model.name" in msg and "unknown model 'resnet5'" in msg and "did you mean 'resnet50'" in msg
-    d["model"]["name"] = "vit"
+    assert "datasets.cmnist.model" in msg and "unknown model 'resnet5'" in msg and "did you mean 'resnet50'" in msg
+    d["datasets"]["cmnist"]["model"] = "vit"
     msg = error_of(d)
     assert "unknown model 'vit'" in msg and "available: bert, mlp, resnet18, resnet50" in msg
 
@@ -281,20 +212,20 @@ def test_every_registered_model_is_accepted(raw: dict[str, Any]) -> None:
 
     for name in MODELS:
         d = modified(raw)
-        d["model"]["name"] = name
-        assert parse_params(d).model.name == name
+        d["datasets"]["cmnist"]["model"] = name
+        assert parse_params(d).datasets["cmnist"].model == name
 
 
 @pytest.mark.parametrize("device", ["gpu", "cuda:", "tpu"])
-def test_train_device_outside_the_allowed_names(raw: dict[str, Any], device: str) -> None:
+def test_device_outside_the_allowed_names(raw: dict[str, Any], device: str) -> None:
     d = modified(raw)
-    d["train"]["device"] = device
+    d["studies"]["device"] = device
     msg = error_of(d)
-    assert "train.device" in msg and f"'{device}'" in msg and "auto, cpu, cuda, cuda:<n>, mps" in msg
+    assert "studies.device" in msg and f"'{device}'" in msg and "auto, cpu, cuda, cuda:<n>, mps" in msg
 
 
 @pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:1", "mps"])
-def test_train_device_allowed_names(raw: dict[str, Any], device: str) -> None:
+def test_device_allowed_names(raw: dict[str, Any], device: str) -> None:
     d = modified(raw)
-    d["train"]["device"] = device
-    assert parse_params(d).train.device == device
+    d["studies"]["device"] = device
+    assert parse_params(d).studies.device == device

@@ -68,7 +68,7 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
     assert sum(counts["splits"]["train"].values()) == (table.split == "train").sum()
     for row in ("yes_yes", "no_no", "erm"):
         for seed in (0, 1):
-            summary = json.loads((root / f"runs/datasets/mine/{row}/seed{seed}.json").read_text())
+            summary = json.loads((root / f"runs/mine/{row}/seed{seed}.json").read_text())
             assert [h["step"] for h in summary["history"]] == [10.0, 20.0]
             assert summary["config"]["protocol"]["model"] == "mlp"
             assert summary["method"] == ("erm" if row == "erm" else "gerne")
@@ -130,7 +130,7 @@ def _trial_adds_a_row(root: Path, env: dict[str, str]) -> None:
     assert bad.returncode == 1 and "did you mean 'no_yes'" in bad.stderr  # refused before anything runs
     run(["gerne", "trial", "-n", "with-no-yes", "-S", "studies.tables.mine.rows=[yes_yes,no_no,erm,no_yes]",
          "-C", "mydata", "tables@mine"], root, env)  # -C: the untracked data folder goes into the copy
-    assert {p: (root / p).read_bytes() for p in kept} == kept and not (root / "runs/datasets/mine/no_yes").exists()
+    assert {p: (root / p).read_bytes() for p in kept} == kept and not (root / "runs/mine/no_yes").exists()
     assert run(["git", "status", "--porcelain"], root, env).stdout == "?? mydata/\n"
     assert "with-no-yes" in run(["dvc", "exp", "list", "--name-only"], root, env).stdout.split()
     with sqlite3.connect(root / "mlflow.db") as db:  # the trial's runs, the new row's among them

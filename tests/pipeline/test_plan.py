@@ -20,7 +20,10 @@ def test_committed_plan_is_current() -> None:
 
 
 def _design() -> dict:
+    """The committed design without Table 1 and the figures, with Datasets-2 and own data switched on."""
     data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
+    data["studies"]["tables"].pop("table1")
+    data.pop("figures")
     data["datasets"]["mine"] = {**OWN, "prepare": {"attributes": False}}
     data["studies"]["tables"]["table2"]["datasets"] = ["waterbirds"]
     data["studies"]["tables"]["table2"]["rows"] = ["yes_yes", "no_no"]
@@ -28,6 +31,39 @@ def _design() -> dict:
     data["studies"]["tables"]["mine"] = {"datasets": ["mine", "waterbirds"], "rows": ["no_no", "erm"]}
     data["studies"]["table3"]["datasets"] = ["celeba"]
     return data
+
+
+def test_the_committed_cmnist_column() -> None:
+    """Table 1's rows with one config train every seed (train@), the tuned rows search (sweep@); Fig. 2's rows
+    train on the figures' dataset only; every file lies where the committed results are."""
+    items = plan(load_params(REPO / "params.yaml"))
+    assert list(items["fetch"]) == ["cmnist"] and list(items["prepare"]) == ["cmnist", "cmnist_r1", "cmnist_r2",
+                                                                            "cmnist_r5"]
+    assert items["prepare"]["cmnist_r2"]["raw"] == "data/raw/cmnist"  # a variant prepares its base's files
+    assert sorted(k for k in items["train"] if k.startswith("cmnist_r5-")) == [
+        "cmnist_r5-erm", "cmnist_r5-gerne_known", "cmnist_r5-gerne_unknown", "cmnist_r5-resample"]
+    assert [k for k in items["train"] if "fig2" in k] == [f"cmnist-fig2_beta_{b}" for b in ("m1", "0", "1", "1p2")]
+    assert len(items["train"]) == 4 * 4 + 4 and len(items["sweep"]) == 4 * 2
+    tuned = items["sweep"]["cmnist_r1-gerne_tuned_unknown"]
+    assert (tuned["sweep_dir"], tuned["out_dir"], tuned["input"]) == (
+        "runs/sweeps/cmnist/r1.0/gerne_tuned_unknown", "runs/cmnist/r1.0/gerne_tuned_unknown",
+        "data/pseudo/cmnist/r1.0/pseudo.npz")
+    assert items["train"]["cmnist-erm"]["input"] == "metrics/cmnist/r0.5/counts.json"
+    assert items["reference"]["cmnist_r5"]["summary"] == "runs/cmnist/r5.0/biased.json"
+    assert items["table1"] == {"table1": {"study": "table1", "runs": "runs/cmnist",
+                                          "runs_table": "metrics/cmnist_runs.csv", "out": "reports/table1_cmnist",
+                                          "headline": "metrics/headline.json",
+                                          "reproduction": "reports/REPRODUCTION.md"}}
+    assert items["figures"]["cmnist"]["sweep"] == "runs/sweeps/cmnist/r0.5/gerne_tuned_unknown"
+    assert list(items["tables"]) == ["table2", "table3"]
+    assert items["tables"]["table2"]["runs"] == "plan.yaml"  # no dataset: a report waits on no run
+
+
+def test_a_study_report_depends_on_its_own_datasets_runs_only() -> None:
+    items = plan(parse_params(_design()))
+    assert items["tables"]["table2"]["runs"] == "runs/waterbirds"
+    assert items["tables"]["mine"]["runs"] == "runs"  # unrelated folders: the folder that holds both
+    assert items["tables"]["table3"]["runs"] == "runs/celeba"
 
 
 def test_items_per_stage_kind() -> None:
@@ -45,7 +81,7 @@ def test_items_per_stage_kind() -> None:
     assert list(items["scores"]) == ["waterbirds", "mine"]  # f̃'s checkpoint in, its scores out
     assert items["scores"]["mine"]["checkpoint"] == items["reference"]["mine"]["checkpoint"] == "models/mine/biased.pt"
     assert items["sweep"]["mine-no_no"]["model"] == "gerne/models/mlp.py"
-    assert wb["model"] == "gerne/models/resnet.py" and wb["out_dir"] == "runs/datasets/waterbirds/yes_yes"
+    assert wb["model"] == "gerne/models/resnet.py" and wb["out_dir"] == "runs/waterbirds/yes_yes"
     assert list(items["valonly"]) == ["celeba"] and "celeba" not in items["reference"]
     assert list(items["tables"]) == ["table2", "mine", "table3"]
 
@@ -74,12 +110,12 @@ def test_a_dataset_folder_places_every_file_and_folders_must_differ() -> None:
     assert items["prepare"]["wb_small"]["data"] == "data/wb/s32"
     assert items["prepare"]["wb_small"]["counts"] == "metrics/wb/s32/counts.json"
     ref, scores = items["reference"]["wb_small"], items["scores"]["wb_small"]
-    assert (ref["checkpoint"], ref["summary"]) == ("models/wb/s32/biased.pt", "runs/datasets/wb/s32/biased.json")
+    assert (ref["checkpoint"], ref["summary"]) == ("models/wb/s32/biased.pt", "runs/wb/s32/biased.json")
     assert (scores["scores"], scores["quality"]) == ("data/pseudo/wb/s32/pseudo.npz", "metrics/wb/s32/pseudo.json")
-    assert items["sweep"]["wb_small-no_no"]["sweep_dir"] == "runs/datasets_sweep/wb/s32/no_no"
+    assert items["sweep"]["wb_small-no_no"]["sweep_dir"] == "runs/sweeps/wb/s32/no_no"
     assert items["prepare"]["waterbirds"]["data"] == "data/waterbirds"  # the base keeps its own folder
     data["datasets"]["wb_small"]["dir"] = "waterbirds"
-    with pytest.raises(ConfigError, match="share the folder"):
+    with pytest.raises(ConfigError, match=r"share \(or nest\) the folder"):
         parse_params(data)
     data["datasets"]["wb_small"]["dir"] = "../up"
     with pytest.raises(ConfigError, match="relative folder"):

@@ -19,8 +19,9 @@ from mlflow.tracking import MlflowClient
 from tests.helpers import toy_dataset
 from tests.pipeline.test_stages import write_params
 
-LRS = {"q-lr1": "0.1", "q-lr2": "0.05", "q-lr3": "0.02"}  # experiment name → train.lr
-STAGE = "python -m pipeline.train --params params.yaml --ratio 0.5 --setting gerne_known --data toy --out-dir runs"
+LRS = {"q-lr1": "0.1", "q-lr2": "0.05", "q-lr3": "0.02"}  # experiment name → datasets.cmnist.lr
+STAGE = ("python -m pipeline.train --params params.yaml --dataset cmnist --row gerne_known --data toy "
+         "--out-dir runs")
 WAIT_S = 480  # generous bound for the 3 queued experiments (about 1-2 min on 2 idle cores)
 
 
@@ -61,12 +62,12 @@ def test_parallel_queued_experiments_on_a_fresh_store(tmp_path: Path) -> None:
     toy_dataset(root / "toy")
     write_params(root / "params.yaml")
     (root / "dvc.yaml").write_text(yaml.safe_dump(
-        {"stages": {"train": {"cmd": STAGE, "deps": ["toy"], "params": ["train"], "outs": ["runs"]}}}))
+        {"stages": {"train": {"cmd": STAGE, "deps": ["toy"], "params": ["datasets.cmnist"], "outs": ["runs"]}}}))
     (root / ".gitignore").write_text("/mlflow.db\n/mlflow.db.lock\n/mlartifacts/\n")
     _sh(["git", "add", "-A"], root, env)
     _sh(["git", "commit", "-qm", "tiny project"], root, env)
     for name, lr in LRS.items():
-        _sh(["dvc", "exp", "run", "--queue", "-n", name, "-S", f"train.lr={lr}"], root, env)
+        _sh(["dvc", "exp", "run", "--queue", "-n", name, "-S", f"datasets.cmnist.lr={lr}"], root, env)
     assert not (root / "mlflow.db").exists()  # a fresh store: the queued stages create it
 
     start = time.monotonic()
@@ -91,5 +92,5 @@ def test_parallel_queued_experiments_on_a_fresh_store(tmp_path: Path) -> None:
     assert all(r.info.status == "FINISHED" for r in runs)
     assert {experiments[r.info.experiment_id] for r in runs} == {"cmnist (trials)"}
     assert sorted(r.data.tags.get("dvc_experiment") for r in runs) == sorted(LRS)
-    assert {r.data.tags["dvc_experiment"]: r.data.params["train.lr"] for r in runs} == {
+    assert {r.data.tags["dvc_experiment"]: r.data.params["loop.lr"] for r in runs} == {
         name: str(float(lr)) for name, lr in LRS.items()}

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 def toy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     toy_dataset(tmp_path / "toy")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "PYTHONUNBUFFERED": "1",
-           "DVC_STAGE": "train@0.5-gerne_known"}
+           "DVC_STAGE": "train@cmnist-gerne_known"}
     return tmp_path, env
 
 
@@ -55,7 +55,7 @@ def _wait_for(condition, proc: subprocess.Popen, timeout: float = 120.0) -> None
 
 
 def _train(root: Path, params: Path) -> list[str]:
-    return ["pipeline.train", "--params", str(params), "--ratio", "0.5", "--setting", "gerne_known", "--data", "toy",
+    return ["pipeline.train", "--params", str(params), "--dataset", "cmnist", "--row", "gerne_known", "--data", "toy",
             "--out-dir", "runs/gerne_known"]
 
 
@@ -63,7 +63,7 @@ def test_sigterm_ends_the_run_killed_and_keeps_the_previous_result(toy) -> None:
     root, env = toy
     (root / "runs/gerne_known").mkdir(parents=True)
     (root / "runs/gerne_known/seed0.json").write_text('{"committed": true}\n')
-    proc = _start(root, env, _train(root, write_params(root / "p.yaml", **{"train.epochs": 100000})))
+    proc = _start(root, env, _train(root, write_params(root / "p.yaml", **{"datasets.cmnist.epochs": 100000})))
     _wait_for(lambda: any(r.info.status == "RUNNING" for r in _runs(root)), proc)
     proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=60)[0]
@@ -71,13 +71,13 @@ def test_sigterm_ends_the_run_killed_and_keeps_the_previous_result(toy) -> None:
     assert "interrupted (received SIGTERM)" in out
     (run,) = _runs(root)
     assert run.info.status == "KILLED"
-    assert run.data.tags["dvc_stage"] == "train@0.5-gerne_known" and run.data.tags["pid"] == str(proc.pid)
+    assert run.data.tags["dvc_stage"] == "train@cmnist-gerne_known" and run.data.tags["pid"] == str(proc.pid)
     assert (root / "runs/gerne_known/seed0.json").read_text() == '{"committed": true}\n'
 
 
 def test_runs_left_running_by_kill_9_are_closed_when_the_stage_starts_again(toy) -> None:
     root, env = toy
-    proc = _start(root, env, _train(root, write_params(root / "long.yaml", **{"train.epochs": 100000})))
+    proc = _start(root, env, _train(root, write_params(root / "long.yaml", **{"datasets.cmnist.epochs": 100000})))
     _wait_for(lambda: any(r.info.status == "RUNNING" for r in _runs(root)), proc)
     proc.kill()
     proc.wait(timeout=30)
@@ -96,12 +96,13 @@ def _history(path: Path) -> list[dict]:
 
 def test_killed_sweep_resumes_to_the_same_results(toy) -> None:
     root, env = toy
-    params = write_params(root / "p.yaml", **{"train.epochs": 15, "sweep.known": {"c": [0.5, 1.0],
-                                                                                  "beta": [0.0, 0.5]}})
+    params = write_params(root / "p.yaml", **{"datasets.cmnist.epochs": 15,
+                                              "studies.rows.gerne_tuned_known.search": {"c": [0.5, 1.0],
+                                                                                        "beta": [0.0, 0.5]}})
 
     def sweep(out: str) -> list[str]:
-        return ["pipeline.sweep", "--params", str(params), "--ratio", "0.5", "--data", "toy", "--kind", "known",
-                "--sweep-dir", f"{out}/sweep", "--out-dir", f"{out}/tuned"]
+        return ["pipeline.sweep", "--params", str(params), "--dataset", "cmnist", "--row", "gerne_tuned_known",
+                "--data", "toy", "--sweep-dir", f"{out}/sweep", "--out-dir", f"{out}/tuned"]
 
     subprocess.run([sys.executable, "-m", *sweep("straight")], cwd=root, env=env, check=True, capture_output=True)
     partial = root / "killed/.sweep.partial"
@@ -115,7 +116,7 @@ def test_killed_sweep_resumes_to_the_same_results(toy) -> None:
     assert 1 <= len(finished) < 4
     resumed = subprocess.run([sys.executable, "-m", *sweep("killed")], cwd=root, env=env, check=True,
                              capture_output=True, text=True)
-    assert f"sweep point {finished[0]} already trained" in resumed.stdout + resumed.stderr
+    assert f"{finished[0]} already trained" in resumed.stdout + resumed.stderr
     straight, killed = root / "straight/sweep", root / "killed/sweep"
     assert sorted(p.name for p in killed.iterdir()) == sorted(p.name for p in straight.iterdir())
     for point in (p for p in straight.iterdir() if p.is_dir()):

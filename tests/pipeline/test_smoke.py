@@ -1,5 +1,6 @@
-"""The documented smoke run, for real: `dvc exp run --temp -S …` on a project copy, real MLflow SQLite store. The
-trial never touches the workspace; its results live in the DVC experiment and in MLflow's "cmnist (trials)"."""
+"""The documented smoke run, for real: `gerne trial -S …` (the overrides change the stage list: C-MNIST at 0.5 %
+alone) on a project copy, real MLflow SQLite store. The trial never touches the workspace; its results live in the
+DVC experiment and in MLflow's "cmnist (trials)"."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from mlflow.tracking import MlflowClient
 from tests.conftest import REPO
 from tests.pipeline.conftest import run
 
-SMOKE = ["-S", "cmnist.ratios=[0.5]", "-S", "train.seeds=[0]", "-S", "train.epochs=2", "-S", "biased.epochs=2",
-         "-S", "train.steps_per_epoch=10", "-S", "sweep.known.c=[0.5]", "-S", "sweep.known.beta=[1.0]",
-         "-S", "sweep.unknown.t=[1.0]", "-S", "sweep.unknown.beta=[2.5]", "report"]
+SMOKE = ["-S", "studies.tables.table1.datasets=[cmnist]", "-S", "studies.seeds=[0]", "-S", "datasets.cmnist.epochs=2",
+         "-S", "datasets.cmnist.steps_per_epoch=10", "-S", "studies.rows.gerne_tuned_known.search.c=[0.5]",
+         "-S", "studies.rows.gerne_tuned_known.search.beta=[1.0]",
+         "-S", "studies.rows.gerne_tuned_unknown.search.t=[1.0]",
+         "-S", "studies.rows.gerne_tuned_unknown.search.beta=[2.5]", "report@table1"]
 SETTINGS = ("erm", "resample", "gerne_known", "gerne_tuned_known", "gerne_unknown", "gerne_tuned_unknown")
-SWEEP_POINTS = ("sweep_known_c0.5_b1.0", "sweep_unknown_t0.005_c0.5_b2.5")  # t = 1.0 × 0.5 %
 
 
 def test_makefile_smoke_matches_the_tested_overrides() -> None:
@@ -29,9 +31,9 @@ def test_makefile_smoke_matches_the_tested_overrides() -> None:
     smoke = makefile.split("SMOKE   :=")[1].split("\n\n")[0]
     for override in SMOKE[1:-1:2]:
         assert override in smoke
-    assert smoke.rstrip().endswith(" report")
+    assert smoke.rstrip().endswith(" report@table1")
     recipe = makefile.split("\nsmoke:")[1].split("\n\n")[0]
-    assert "dvc exp run --temp" in recipe  # never applied to the workspace
+    assert "gerne trial" in recipe  # a temp copy, never applied to the workspace
 
 
 def _exp_file(root: Path, env: dict[str, str], name: str, path: str) -> str:
@@ -50,7 +52,7 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
     root, env = project_copy
     params_before = (root / "params.yaml").read_bytes()
     start = time.perf_counter()
-    run(["dvc", "exp", "run", "--temp", "-n", "smoke-test", *SMOKE], root, env)
+    run(["gerne", "trial", "-n", "smoke-test", *SMOKE], root, env)
     wall = time.perf_counter() - start
     print(f"smoke run wall time: {wall:.1f} s")
     # Measured 104 s on 2 idle cores; this shared VM has run up to 2.5x slower, so the test guards against
@@ -71,7 +73,8 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
     assert ((table["mean"] - table["paper_mean"]) - table["diff"]).abs().max() < 1e-6
     md = _exp_file(root, env, "smoke-test", "reports/table1_cmnist.md")
     assert "Selection: best_val" in md and "77.79" in md and "Incomplete" not in md
-    selected = json.loads(_exp_file(root, env, "smoke-test", "runs/cmnist_sweep/r0.5/known/selected.json"))
+    selected = json.loads(_exp_file(root, env, "smoke-test",
+                                    "runs/sweeps/cmnist/r0.5/gerne_tuned_known/selected.json"))
     assert selected["best"]["point"] == {"c": 0.5, "beta": 1.0}
 
     # `dvc exp show` answers "what changed" on one screen: the headline metrics are its only metric columns
@@ -90,9 +93,12 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
     assert client.get_experiment_by_name("cmnist") is None
     exp = client.get_experiment_by_name("cmnist (trials)")
     runs = client.search_runs([exp.experiment_id])
-    training = [r for r in runs if r.data.tags["stage"] in ("train", "biased")]
-    assert sorted(r.data.tags["setting"] for r in training) == sorted([*SETTINGS, *SWEEP_POINTS, "biased"])
-    assert {r.data.tags["stage"] for r in runs} == {"train", "biased", "sweep", "report"}
+    training = [r for r in runs if r.data.tags["stage"] in ("train", "reference")]
+    fig2 = ("fig2_beta_m1", "fig2_beta_0", "fig2_beta_1", "fig2_beta_1p2")
+    # the tuned rows: their search point (reused as the winner's seed 0) under the search's parent run
+    assert sorted(r.data.tags["setting"] for r in training) == sorted(
+        [*(s for s in SETTINGS if "tuned" not in s), "gerne_tuned_known", "gerne_tuned_unknown", *fig2, "biased"])
+    assert {r.data.tags["stage"] for r in runs} == {"train", "reference", "sweep", "report"}
     for r in runs:
         assert r.info.status == "FINISHED"
         assert r.data.tags["dvc_experiment"] == "smoke-test" and r.info.run_name.startswith("smoke-test/")
@@ -105,7 +111,8 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
         artifacts = {a.path for a in client.list_artifacts(r.info.run_id)}
         assert {"model", "group_accuracy.csv", "history.csv"} <= artifacts
     sweeps = {r.info.run_id for r in runs if r.data.tags["stage"] == "sweep"}
-    points = [r for r in training if r.data.tags["setting"].startswith("sweep_")]
+    points = [r for r in training if r.info.run_name.split("/", 1)[1].startswith(("cmnist-gerne_tuned_known-sweep_",
+                                                                                  "cmnist-gerne_tuned_unknown-sweep_"))]
     assert len(sweeps) == 2 and all(r.data.tags["mlflow.parentRunId"] in sweeps for r in points)
     (report,) = [r for r in runs if r.data.tags["stage"] == "report"]
     assert {a.path for a in client.list_artifacts(report.info.run_id)} >= {"table1_cmnist.md", "headline.json"}
@@ -119,4 +126,5 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
     quality = json.loads(_exp_file(root, env, "smoke-test", "metrics/cmnist/r0.5/pseudo.json"))
     assert set(quality["thresholds"]) == {"0.0005", "0.001", "0.003", "0.005", "0.01"}  # 0.1-2 × 0.5 %
     unknown = json.loads(_exp_file(root, env, "smoke-test", "runs/cmnist/r0.5/gerne_unknown/seed0.json"))
-    assert unknown["config"]["setting"]["t"] == 0.005  # runs record the share they trained with, not the multiple
+    assert unknown["config"]["training"]["t"] == 0.005  # runs record the share they trained with, not the multiple
+    assert unknown["config"]["search_config"]["t"] == 1.0  # and the multiple of the minority share they were given

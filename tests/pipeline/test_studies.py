@@ -31,7 +31,7 @@ def _switch_on(root: Path, env: dict[str, str], mirror: Path, counts: dict) -> N
 @pytest.mark.integration
 def test_default_design_reports_datasets2_as_not_run(project_copy: tuple[Path, dict[str, str]]) -> None:
     root, env = project_copy
-    (root / "runs/datasets").mkdir(parents=True)  # git-tracked (README) in a real clone
+    (root / "runs").mkdir(parents=True)  # git-tracked (README) in a real clone
     listed = run(["dvc", "stage", "list"], root, env).stdout
     assert "tables@table2" in listed and "fetch@" not in listed and "sweep@" not in listed  # off by default
     run(["dvc", "repro", "--single-item", "tables@table2", "tables@table3"], root, env)
@@ -55,7 +55,7 @@ def test_waterbirds_fetch_prepare_search_report(project_copy: tuple[Path, dict[s
     assert json.loads((root / "metrics/waterbirds/counts.json").read_text())["splits"] == counts
     for setting in ("yes_yes",):
         for seed in (0, 1):
-            summary = json.loads((root / f"runs/datasets/waterbirds/{setting}/seed{seed}.json").read_text())
+            summary = json.loads((root / f"runs/waterbirds/{setting}/seed{seed}.json").read_text())
             assert [h["step"] for h in summary["history"]] == [2.0, 4.0]
     table = pd.read_csv(root / "reports/table2.csv")
     done = table[(table.dataset == "waterbirds") & (table.setting == "yes_yes")]

@@ -73,7 +73,7 @@ def test_figures_stage(tmp_path: Path, monkeypatch) -> None:
     toy_dataset(tmp_path / "toy")
     params = write_params(tmp_path / "p.yaml")
     for i, setting in enumerate(("fig2_beta_m1", "fig2_beta_0", "fig2_beta_1", "fig2_beta_1p2")):
-        path = tmp_path / "runs" / "r0.5" / setting / "seed0.json"
+        path = tmp_path / "runs" / setting / "seed0.json"
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps({"history": _history(4, 1.0 + i)}))
     (tmp_path / "q.json").write_text(json.dumps(_quality()))
@@ -87,9 +87,9 @@ def test_figures_stage(tmp_path: Path, monkeypatch) -> None:
     write_sweep(tmp_path / "sweep", {(5.0e-4, 1.0): (0.8, 0.7)})
     result = CliRunner().invoke(figures.main, fig3)
     assert result.exit_code == 0, result.output
-    (tmp_path / "runs/r0.5/fig2_beta_0/seed0.json").unlink()
+    (tmp_path / "runs/fig2_beta_0/seed0.json").unlink()
     result = CliRunner().invoke(figures.main, args)
-    assert result.exit_code == 1 and "fig2@fig2_beta_0" in result.output
+    assert result.exit_code == 1 and "train@cmnist-fig2_beta_0" in result.output
 
 
 def test_fig2_caption_reads_the_bounds_and_matches_the_stage_error() -> None:

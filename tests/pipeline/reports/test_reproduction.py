@@ -37,11 +37,17 @@ def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
     return table, metrics, runs
 
 
+def _build(tmp_path: Path, ratios: list[float], sweeps: list[tuple[float, Path]] = ()) -> str:
+    table, metrics, runs = tmp_path / "table1.csv", tmp_path / "metrics", tmp_path / "runs"
+    return build(table, tmp_path / "runs.csv", [runs], {r: metrics / f"r{r}" for r in ratios},
+                 {r: runs / "cmnist" / f"r{r}" for r in ratios}, list(sweeps), epochs=65)
+
+
 def test_verdicts_counts_and_compute(tmp_path: Path) -> None:
-    table, metrics, runs = _files(tmp_path)
+    _table, metrics, runs = _files(tmp_path)
     assert conflicting(metrics / "r0.5" / "counts.json") == [1, 0]
     assert compute_spent(runs) == (2, (2.0 * 65 + 36) / 3600)
-    md = build(table, metrics, runs, [0.5, 1.0], epochs=65, runs_csv=tmp_path / "runs.csv")
+    md = _build(tmp_path, [0.5, 1.0])
     assert "1 of 2 trained Table 1 cells" in md  # oracle rows are not verdicts
     assert "| gerne_known | 0.5 | 78.30 ± 1.10 (3 seeds) | 77.79 | +0.51 | yes |" in md
     assert "| erm | 0.5 | 24.50 ± 2.60 (3 seeds) | 35.19 | -10.69 | **no** |" in md
@@ -51,8 +57,8 @@ def test_verdicts_counts_and_compute(tmp_path: Path) -> None:
 
 
 def test_sweep_candidates_show_val_and_test(tmp_path: Path) -> None:
-    table, metrics, runs = _files(tmp_path)
-    sweep = runs / "cmnist_sweep" / "r0.5" / "known"
+    _table, _metrics, runs = _files(tmp_path)
+    sweep = runs / "sweeps" / "cmnist" / "r0.5" / "gerne_tuned_known"
     points = {"sweep_known_c0.5_b0.0": (0.87, 0.749), "sweep_known_c0.5_b1.0": (0.83, 0.779)}
     for name, (val, test) in points.items():
         (sweep / name).mkdir(parents=True)
@@ -62,19 +68,19 @@ def test_sweep_candidates_show_val_and_test(tmp_path: Path) -> None:
     candidates = [{"name": n, "point": {"c": 0.5, "beta": float(n[-3:])}, "value": v[0]} for n, v in points.items()]
     (sweep / "selected.json").write_text(json.dumps({"kind": "known", "ratio": 0.5, "best": candidates[0],
                                                      "candidates": candidates, "skipped": [{"c": 1.0}]}))
-    md = build(table, metrics, runs, [0.5], epochs=65, runs_csv=tmp_path / "runs.csv")
+    md = _build(tmp_path, [0.5], [(0.5, sweep)])
     assert "| 0.5 | known | {'c': 0.5, 'beta': 0.0} | 87.00 | 2 trained, 1 outside Eq. 9 |" in md
     assert "| {'c': 0.5, 'beta': 1.0} | 83.00 | 77.90 |  |" in md
     assert "| {'c': 0.5, 'beta': 0.0} | 87.00 | 74.90 | yes |" in md
 
 
 def test_recall_rows_follow_each_ratios_own_t(tmp_path: Path) -> None:
-    table, metrics, runs = _files(tmp_path)
+    _table, metrics, _runs = _files(tmp_path)
     for ratio, ts in ((0.5, (5.0e-4, 5.0e-3)), (5.0, (5.0e-3, 5.0e-2))):
         (metrics / f"r{ratio}").mkdir(exist_ok=True)
         quality = {repr(t): {"avg_recall": t * 10, "avg_precision": 1.0, "size": int(t * 55_000)} for t in ts}
         (metrics / f"r{ratio}" / "pseudo.json").write_text(json.dumps({"true_minority": int(ratio * 550),
                                                                       "thresholds": quality}))
-    md = build(table, metrics, runs, [0.5, 5.0], epochs=65, runs_csv=tmp_path / "runs.csv")
+    md = _build(tmp_path, [0.5, 5.0])
     assert "| 0.5 | 275 | t = 0.0005: 0.01 (27) | t = 0.005: 0.05 (275) |" in md
     assert "| 5.0 | 2750 | t = 0.005: 0.05 (275) | t = 0.05: 0.50 (2750) |" in md

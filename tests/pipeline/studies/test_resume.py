@@ -19,72 +19,47 @@ from pipeline.studies.stages import folder_of, point_of
 from tests.conftest import REPO
 
 RATIOS = (0.5, 1.0, 2.0, 5.0)
-CMNIST = {"kind": "cmnist", "mirror": "", "model": "mlp", "model_options": {"hidden": [100, 100, 100]},
-          "epochs": 65, "steps_per_epoch": 0, "lr": 1.0e-1, "momentum": 0.9, "weight_decay": 1.0e-2,
-          "batch_size": 100, "c": 0.5, "t": 1.0, "eval_batch_size": 8192, "precision": "fp32",
-          "oracle_metric": "test_gba", "pseudo_thresholds": [0.1, 0.2, 0.6, 1.0, 2.0]}
-SELECT = {"select": "val_gba"}
-ROWS = {
-    "erm": {"method": "gerne", "groups": "none", "search": "none", "config": {"c": 1.0, "beta": -1.0}},
-    "resample": {"method": "gerne", "groups": "known", "search": "none", "config": {"c": 1.0, "beta": 0.0}},
-    "gerne_known": {"method": "gerne", "groups": "known", "search": "none", "config": {"c": 0.5, "beta": 1.0}},
-    "gerne_unknown": {"method": "gerne", "groups": "confidence", "search": "none",
-                      "config": {"c": 0.5, "beta": 2.5, "t": 1.0, "lr": 1.0e-2}},
-    "gerne_tuned_known": {"method": "gerne", "groups": "known",
-                          "search": {"c": [0.5, 1.0], "beta": [-0.5, 0.0, 0.5, 1.0, 1.2]}},
-    "gerne_tuned_unknown": {"method": "gerne", "groups": "confidence", "config": {"lr": 1.0e-2},
-                            "search": {"t": [0.1, 0.2, 0.6, 1.0, 2.0], "c": [0.5],
-                                       "beta": [1.0, 1.5, 2.0, 2.5, 2.8]}},
-    **{f"fig2_beta_{tag}": {"method": "gerne", "groups": "known", "search": "none", "eval_train": True,
-                            "config": {"c": 0.5, "beta": beta}}
-       for tag, beta in (("m1", -1.0), ("0", 0.0), ("1", 1.0), ("1p2", 1.2))},
-}
 SWEPT = {"known": "gerne_tuned_known", "unknown": "gerne_tuned_unknown"}
+FIG2 = ("fig2_beta_m1", "fig2_beta_0", "fig2_beta_1", "fig2_beta_1p2")
 
 
 def _design(**protocol: Any) -> Any:
-    """The C-MNIST column declared on the one harness (four ratio variants, Table 1's rows)."""
+    """The committed design (C-MNIST at four ratios on the one harness), its protocol changed by ``protocol``."""
     data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
-    base = {**CMNIST, **protocol, "dir": "cmnist/r0.5",
-            "prepare": {"ratio": 0.5, "color_std": 5.0e-3, "val_size": 5000, "seed": 0}}
-    data["datasets"] = {"cmnist_0p5": base, **{
-        f"cmnist_{r:g}": {"variant_of": "cmnist_0p5", "dir": f"cmnist/r{r}", "prepare": {"ratio": r}}
-        for r in RATIOS[1:]}}
-    data["studies"]["rows"] = {name: {**SELECT, **row} for name, row in ROWS.items()}
-    data["studies"]["tables"] = {}
+    data["datasets"]["cmnist"].update(protocol)
     return parse_params(data)
 
 
 def _dataset(ratio: float) -> str:
-    return "cmnist_0p5" if ratio == 0.5 else f"cmnist_{ratio:g}"
+    return {0.5: "cmnist", 1.0: "cmnist_r1", 2.0: "cmnist_r2", 5.0: "cmnist_r5"}[ratio]
 
 
 def _committed_points() -> list[tuple[float, str, Path]]:
-    points = sorted((REPO / "runs/cmnist_sweep").glob("r*/*/sweep_*/seed0.json"))
+    points = sorted((REPO / "runs/sweeps/cmnist").glob("r*/*/sweep_*/seed0.json"))
     return [(float(p.parts[-4][1:]), p.parts[-3], p) for p in points]
 
 
 def test_the_committed_column_is_on_disk() -> None:
-    selected = (REPO / "runs/cmnist_sweep").glob("r*/*/selected.json")
+    selected = (REPO / "runs/sweeps/cmnist").glob("r*/*/selected.json")
     skipped = sum(len(json.loads(f.read_text())["skipped"]) for f in selected)
     assert skipped == 4 * 3  # c = 1 with β ∈ {0.5, 1.0, 1.2} breaks Eq. 9 at every ratio
     assert len(_committed_points()) == 4 * (10 + 25) - skipped  # the known and unknown grids at four ratios
-    assert len(list((REPO / "runs/cmnist").glob("r*/*/seed*.json"))) == 4 * 6 * 3
+    assert len(list((REPO / "runs/cmnist").glob("r*/*/seed*.json"))) == 4 * 6 * 3 + 4 * 3  # + Fig. 2's runs
 
 
 @pytest.mark.parametrize("ratio", RATIOS)
 def test_every_committed_sweep_point_counts_as_done_under_its_declared_name(ratio: float) -> None:
     p = _design()
     protocol = p.datasets[_dataset(ratio)]
-    committed = {(kind, path.parent.name): path for r, kind, path in _committed_points() if r == ratio}
+    committed = {(row, path.parent.name): path for r, row, path in _committed_points() if r == ratio}
     declared = {}
     for kind, row in SWEPT.items():
         spec = p.studies.rows[row]
-        selected = REPO / "runs/cmnist_sweep" / f"r{ratio}" / kind / "selected.json"
+        selected = REPO / "runs/sweeps/cmnist" / f"r{ratio}" / SWEPT[kind] / "selected.json"
         refused = json.loads(selected.read_text())["skipped"]  # outside Eq. 9: never trained
         for i, cfg in enumerate(row_configs(protocol, p.studies.search, spec)):
             if point_of(protocol, spec, cfg) not in refused:
-                declared[(kind, folder_of(spec, i, point_of(protocol, spec, cfg)))] = (spec, cfg)
+                declared[(row, folder_of(spec, i, point_of(protocol, spec, cfg)))] = (spec, cfg)
     assert set(declared) == set(committed)  # every grid point has its committed run, by the same folder name
     for key, (spec, cfg) in declared.items():
         assert is_done(committed[key], expected_record(protocol, spec, cfg, 0)), key
@@ -99,8 +74,8 @@ def test_every_committed_row_seed_counts_as_done(ratio: float) -> None:
         spec = p.studies.rows[row]
         configs = row_configs(protocol, p.studies.search, spec)
         if row in SWEPT.values():  # the winner the committed search chose
-            best = json.loads((REPO / "runs/cmnist_sweep" / f"r{ratio}" / row.rsplit("_", 1)[1]
-                               / "selected.json").read_text())["best"]["name"]
+            best = json.loads((REPO / "runs/sweeps/cmnist" / f"r{ratio}" / row / "selected.json").read_text()
+                              )["best"]["name"]
             (cfg,) = [c for i, c in enumerate(configs) if folder_of(spec, i, point_of(protocol, spec, c)) == best]
         else:
             (cfg,) = configs
@@ -110,12 +85,12 @@ def test_every_committed_row_seed_counts_as_done(ratio: float) -> None:
 
 def test_fig2_runs_count_as_done_and_only_with_the_train_split_scored() -> None:
     p = _design()
-    protocol = p.datasets["cmnist_0p5"]
-    for row in (r for r in ROWS if r.startswith("fig2_")):
+    protocol = p.datasets["cmnist"]
+    for row in FIG2:
         spec = p.studies.rows[row]
         (cfg,) = row_configs(protocol, p.studies.search, spec)
         for seed in (0, 1, 2):
-            path = REPO / "runs/cmnist_fig2/r0.5" / row / f"seed{seed}.json"
+            path = REPO / "runs/cmnist/r0.5" / row / f"seed{seed}.json"
             assert is_done(path, expected_record(protocol, spec, cfg, seed))
             unscored = spec.model_copy(update={"eval_train": False})
             assert not is_done(path, expected_record(protocol, unscored, cfg, seed))
@@ -125,17 +100,18 @@ def test_fig2_runs_count_as_done_and_only_with_the_train_split_scored() -> None:
                                     {"model_options": {"hidden": [100, 100]}}])
 def test_a_changed_protocol_leaves_nothing_done(change: dict[str, Any]) -> None:
     p = _design(**change)
-    protocol = p.datasets["cmnist_0p5"]
+    protocol = p.datasets["cmnist"]
     spec = p.studies.rows["gerne_tuned_known"]
     for i, cfg in enumerate(row_configs(protocol, p.studies.search, spec)):
-        path = REPO / "runs/cmnist_sweep/r0.5/known" / folder_of(spec, i, point_of(protocol, spec, cfg)) / "seed0.json"
+        folder = REPO / "runs/sweeps/cmnist/r0.5/gerne_tuned_known" / folder_of(spec, i, point_of(protocol, spec, cfg))
+        path = folder / "seed0.json"
         if cfg["c"] == 0.5:  # the points that trained
             assert path.is_file() and not is_done(path, expected_record(protocol, spec, cfg, 0))
 
 
 def test_another_seed_or_value_is_not_the_same_run() -> None:
     p = _design()
-    protocol, spec = p.datasets["cmnist_0p5"], p.studies.rows["gerne_known"]
+    protocol, spec = p.datasets["cmnist"], p.studies.rows["gerne_known"]
     (cfg,) = row_configs(protocol, p.studies.search, spec)
     path = REPO / "runs/cmnist/r0.5/gerne_known/seed1.json"
     assert is_done(path, expected_record(protocol, spec, cfg, 1))

@@ -84,8 +84,11 @@ def test_waterbirds_biased_search_seeds_and_table2(birds: tuple[Path, dict], tmp
     client = Tracker("waterbirds").client
     exp = client.get_experiment_by_name("waterbirds")
     runs = client.search_runs([exp.experiment_id])
-    assert len(runs) == 1 + 3  # biased + 2 configs + the winner's seed 1
-    assert sorted(r.data.tags["setting"] for r in runs) == ["biased", "no_no", "no_no", "no_no"]
+    searches = [r for r in runs if r.data.tags["stage"] == "sweep"]  # one parent run per search call
+    assert len(searches) == 2 and {r.data.tags["selected"] for r in searches} == {choice["best"]["name"]}
+    trained = [r for r in runs if r.data.tags["stage"] != "sweep"]
+    assert len(trained) == 1 + 3  # biased + 2 configs + the winner's seed 1
+    assert sorted(r.data.tags["setting"] for r in trained) == ["biased", "no_no", "no_no", "no_no"]
 
 
 def test_table3_val_only_folds(tmp_path: Path) -> None:
@@ -137,18 +140,18 @@ def test_failed_search_keeps_the_previous_results(birds: tuple[Path, dict], tmp_
     wider = _params({"waterbirds": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},
                     datasets=["waterbirds"], seeds=[0], search={"configs": 3, "seed": 0})
     trained = []
-    real_run = stages.run
+    real_run = stages.run_stack
 
-    def failing_run(*args, **kwargs):
-        trained.append(kwargs["name"])
+    def failing_run(protocol, splits, jobs, **kwargs):
+        trained.extend(job.name for job in jobs)
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(stages, "run", failing_run)
+    monkeypatch.setattr(stages, "run_stack", failing_run)
     with pytest.raises(RuntimeError):
         stages.search(wider, "waterbirds", "yes_yes", data, sweep, out)
     assert trained == ["waterbirds-yes_yes-config2"]  # configs 0 and 1 reused from the committed folder
     assert {f: f.read_bytes() for f in before} == before and not (sweep / "config2").exists()
-    monkeypatch.setattr(stages, "run", real_run)
+    monkeypatch.setattr(stages, "run_stack", real_run)
     stages.search(wider, "waterbirds", "yes_yes", data, sweep, out)
     assert (sweep / "config2" / "seed0.json").is_file() and (sweep / "config0" / "seed0.json").read_bytes() == \
         before[sweep / "config0" / "seed0.json"]

@@ -7,7 +7,7 @@ import pytest
 
 from gerne.core.shares import beta_bounds
 from pipeline.studies.config import Protocol, RowParams, SearchParams
-from pipeline.studies.search import BETA_CAP, config0, configs, resolve_beta, row_configs
+from pipeline.studies.search import BETA_CAP, SPACES, config0, configs, resolve_beta, row_configs, space_of
 
 WATERBIRDS = Protocol(model="resnet50", steps=5001, eval_every=300, lr=1.0e-4, weight_decay=1.0e-2, batch_size=16,
                       c=0.5)
@@ -53,3 +53,47 @@ def test_a_row_fixes_values_or_searches_its_own_grid() -> None:
                      search={"c": [0.5, 1.0], "beta": [0.0, 1.0]})
     assert [(g["c"], g["beta"], g["lr"]) for g in row_configs(WATERBIRDS, search, grid)] == [
         (0.5, 0.0, 1.0e-3), (0.5, 1.0, 1.0e-3), (1.0, 0.0, 1.0e-3), (1.0, 1.0, 1.0e-3)]  # last key fastest
+
+
+SPACE_ROWS = {  # a row of each registered search space (add yours here: the test fails by name until you do)
+    "none": RowParams(method="gerne", groups="known", search="none", config={"beta": 0.0}),
+    "random": RowParams(method="gerne", groups="known", config={"c": 1.0}),
+    "grid": RowParams(method="gerne", groups="known", config={"c": 0.5}, search={"beta": [0.0, 1.0, 2.0]}),
+}
+
+
+@pytest.mark.parametrize("space", sorted(SPACES))
+def test_every_search_space_gives_configs_with_the_rows_fixed_values(space: str) -> None:
+    assert space in SPACE_ROWS, f"add a row of search space '{space}' to SPACE_ROWS"
+    row = SPACE_ROWS[space]
+    assert space_of(row) == space
+    search = SearchParams(configs=4, seed=0)
+    cfgs = row_configs(WATERBIRDS, search, row)
+    assert cfgs and cfgs == row_configs(WATERBIRDS, search, row)  # deterministic
+    assert all(cfg[k] == v for cfg in cfgs for k, v in row.config.items())  # fixed values hold everywhere
+    assert all({"lr", "c", "t"} <= set(cfg) and ("beta" in cfg or "beta_u" in cfg) for cfg in cfgs)
+
+
+def test_the_spaces_table1_and_table2_use() -> None:
+    assert len(row_configs(WATERBIRDS, SearchParams(), SPACE_ROWS["random"])) == 16  # Table 2: 16 seeded configs
+    grid = row_configs(WATERBIRDS, SearchParams(), RowParams(method="gerne", groups="known",
+                                                             search={"c": [0.5, 1.0], "beta": [-0.5, 0.0, 1.2]}))
+    assert [(g["c"], g["beta"]) for g in grid] == [(0.5, -0.5), (0.5, 0.0), (0.5, 1.2), (1.0, -0.5), (1.0, 0.0),
+                                                   (1.0, 1.2)]  # Table 1: the full grid, last key fastest
+    assert row_configs(WATERBIRDS, SearchParams(), SPACE_ROWS["none"]) == [{**config0(WATERBIRDS), "beta": 0.0}]
+
+
+def test_only_runs_of_one_schedule_share_a_stacked_model() -> None:
+    from pathlib import Path
+
+    from pipeline.studies.runs import Job, stacks
+
+    row = SPACE_ROWS["random"]
+    cfgs = row_configs(WATERBIRDS, SearchParams(configs=3, seed=0), row)
+    jobs = [Job(cfg, seed, Path(f"{i}-{seed}.json"), "x") for i, cfg in enumerate(cfgs) for seed in (0, 1)]
+    grouped = stacks(WATERBIRDS, row, jobs, 4)  # each config draws its own lr: its two seeds stack, no more
+    assert [[j.out_path.name for j in s] for s in grouped] == [["0-0.json", "0-1.json"], ["1-0.json", "1-1.json"],
+                                                               ["2-0.json", "2-1.json"]]
+    grid = row_configs(WATERBIRDS, SearchParams(), SPACE_ROWS["grid"])  # one lr: the grid points stack together
+    assert [len(s) for s in stacks(WATERBIRDS, SPACE_ROWS["grid"], [Job(c, 0, Path("a"), "x") for c in grid], 2)] \
+        == [2, 1]

@@ -1,0 +1,36 @@
+"""Table 1's view of the design: its study's columns (one declared dataset per minority share) and rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gerne.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pipeline.config import Params
+
+ATTRIBUTES = {"known": "known", "none": "none", "confidence": "pseudo"}  # what a row's method sees, as Table 1 says
+
+
+@dataclass(frozen=True)
+class Column:
+    """One Table 1 column: a declared dataset, its bias-conflicting share (%) and its folder under runs/."""
+
+    dataset: str
+    ratio: float
+    folder: str
+
+
+def columns(p: Params, study: str) -> list[Column]:
+    """The columns of ``study`` (report: table1), in its order."""
+    table = p.studies.tables.get(study)
+    if table is None or table.report != "table1":
+        raise ConfigError(f"studies.tables has no study '{study}' with report: table1")
+    return [Column(name, float(p.datasets[name].minority_percent()), p.datasets[name].dir or name)
+            for name in table.datasets]
+
+
+def row_attributes(p: Params, study: str) -> dict[str, str]:
+    """The rows of ``study`` in order, with the attributes each row's method sees (known, none, pseudo)."""
+    return {row: ATTRIBUTES[p.studies.rows[row].groups] for row in p.studies.tables[study].rows}

@@ -81,7 +81,8 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
     with sqlite3.connect(root / "mlflow.db") as db:  # one experiment named after the dataset holds every run
         names = dict(db.execute("select name, experiment_id from experiments").fetchall())
         n_runs = db.execute("select count(*) from runs where experiment_id = ?", (names["mine"],)).fetchone()[0]
-    assert n_runs == 1 + 3 * (2 + 1) + 1  # reference + rows × (configs + the other seed) + the report
+    # reference + rows × (configs + the other seed + the search's parent run) + the report
+    assert n_runs == 1 + 3 * (2 + 1 + 1) + 1
     assert "up to date" in run(["dvc", "status", "tables@mine"], root, env).stdout
     _trial_adds_a_row(root, env)
 

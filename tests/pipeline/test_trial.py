@@ -34,7 +34,7 @@ def test_a_trial_queues_only_when_its_overrides_change_the_stage_list(tmp_path: 
     for name in ("params.yaml", "plan.yaml"):
         shutil.copy(REPO / name, tmp_path / name)
     committed = (tmp_path / "plan.yaml").read_text()
-    assert planned(tmp_path, ["datasets.waterbirds.lr=1.0e-3", "train.epochs=2"]) == (committed, False)
+    assert planned(tmp_path, ["datasets.waterbirds.lr=1.0e-3", "datasets.cmnist.epochs=2"]) == (committed, False)
     text, changed = planned(tmp_path, ["studies.tables.table2.datasets=[waterbirds]"])
     assert changed and "sweep" in text and "waterbirds-yes_yes" in text
     with pytest.raises(ConfigError, match="did you mean 'waterbirds'"):

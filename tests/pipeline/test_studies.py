@@ -33,7 +33,7 @@ def test_default_design_reports_datasets2_as_not_run(project_copy: tuple[Path, d
     root, env = project_copy
     (root / "runs").mkdir(parents=True)  # git-tracked (README) in a real clone
     listed = run(["dvc", "stage", "list"], root, env).stdout
-    assert "tables@table2" in listed and "fetch@" not in listed and "sweep@" not in listed  # off by default
+    assert "tables@table2" in listed and "fetch@waterbirds" not in listed and "sweep@waterbirds" not in listed  # off
     run(["dvc", "repro", "--single-item", "tables@table2", "tables@table3"], root, env)
     md = (root / "reports/table2.md").read_text()
     assert md.count("not run") == 2 * 3 * 3 and "91.98 ± 0.15" in md

@@ -48,7 +48,7 @@ def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: t
             raise click.BadParameter(f"directory '{data}' does not exist; build it first (`dvc repro prepare@cmnist`)",
                                      param_hint="--data")
         total, sweep = column_runs(load_params(params_path))
-        result = run_suite(data, resolve_device(device), epochs=epochs, stack=stack, column_runs=total,
+        result = run_suite(data, resolve_device(device, "--device"), epochs=epochs, stack=stack, column_runs=total,
                            sweep_runs=sweep)
         write_json(json_path, result)
     text = to_markdown(result)

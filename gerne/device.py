@@ -1,4 +1,4 @@
-"""Device names of params.yaml (``train.device``, ``studies.device``): checked in the schema, resolved before a run.
+"""Device names (e.g. a config's ``studies.device``): checked when the config is parsed, resolved before a run.
 
 :func:`check_device_name` is the schema check (no torch import, so loading params.yaml stays cheap);
 :data:`DeviceName` is the same check as an annotated pydantic type. :func:`resolve_device` maps ``auto`` to CUDA
@@ -34,7 +34,7 @@ def check_device_name(name: str) -> str:
 DeviceName = Annotated[str, AfterValidator(check_device_name)]
 
 
-def resolve_device(name: str, key: str = "train.device") -> torch.device:
+def resolve_device(name: str, key: str = "device") -> torch.device:
     """The torch device for params value ``name`` of ``key``: ``auto`` → CUDA if available, else CPU.
 
     Raises :class:`ConfigError` (naming ``key``, the value and the fix) for an unknown name, or when CUDA (any

@@ -60,15 +60,16 @@ def folder(p: Params, name: str) -> str:
     return p.datasets[name].dir or name
 
 
-def runs_of(p: Params, datasets: list[str]) -> str:
-    """The one folder a report stage depends on: the deepest holding every run of ``datasets`` (``runs/cmnist`` for
-    Table 1; ``runs`` for datasets in unrelated folders), or plan.yaml when the study lists none (DVC takes one
-    path per dependency slot, and a study's report must not wait on runs of datasets it does not show)."""
+def runs_of(p: Params, datasets: list[str], under: str = "runs") -> str:
+    """The one folder a report stage depends on: the deepest under ``under`` holding every dataset's folder
+    (``runs/cmnist`` for Table 1; ``runs`` for datasets in unrelated folders), or plan.yaml when the study lists none
+    (DVC takes one path per dependency slot, and a study's report must not wait on runs of datasets it does not
+    show)."""
     import os
 
     if not datasets:
         return PLAN
-    return os.path.commonpath([f"runs/{folder(p, name)}" for name in datasets])
+    return os.path.commonpath([f"{under}/{folder(p, name)}" for name in datasets])
 
 
 def _trains(p: Params, out: dict[str, dict[str, dict[str, Any]]], name: str, base: str, rows: list[str]) -> None:
@@ -118,7 +119,9 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
     for study, table in p.studies.tables.items():
         runs = runs_of(p, table.datasets)
         if table.report == "table1":
-            out["table1"][study] = {"study": study, "runs": runs, **TABLE1}
+            out["table1"][study] = {"study": study, "runs": runs, **TABLE1,
+                                    "metrics": runs_of(p, table.datasets, "metrics"),
+                                    "sweeps": runs_of(p, table.datasets, "runs/sweeps")}
         else:
             out["tables"][study] = {"study": study, "runs": runs, "md": f"reports/{study}.md",
                                     "csv": f"reports/{study}.csv"}

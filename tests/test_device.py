@@ -1,4 +1,4 @@
-"""Device names: the schema check (train.device) and resolve_device (auto, absent GPUs refused with the fix)."""
+"""Device names: the schema check (studies.device) and resolve_device (auto, absent GPUs refused with the fix)."""
 
 from __future__ import annotations
 
@@ -38,11 +38,11 @@ def test_other_names_are_refused_with_the_allowed_list(name: str) -> None:
 
 def test_schema_refuses_gpu_naming_the_key_and_the_allowed_list() -> None:
     data = copy.deepcopy(RAW)
-    data["train"]["device"] = "gpu"
+    data["studies"]["device"] = "gpu"
     with pytest.raises(ConfigError) as info:
         parse_params(data, "params.yaml")
     msg = str(info.value)
-    assert "train.device" in msg and "'gpu'" in msg and ", ".join(ALLOWED) in msg and "'cuda'" in msg
+    assert "studies.device" in msg and "'gpu'" in msg and ", ".join(ALLOWED) in msg and "'cuda'" in msg
 
 
 def test_auto_is_cuda_if_available_else_cpu(monkeypatch: pytest.MonkeyPatch, no_gpu: None) -> None:
@@ -57,8 +57,8 @@ def test_auto_is_cuda_if_available_else_cpu(monkeypatch: pytest.MonkeyPatch, no_
 def test_cuda_without_gpu_names_key_and_fix(no_gpu: None) -> None:
     with pytest.raises(ConfigError) as info:
         resolve_device("cuda")
-    assert str(info.value) == ("train.device is 'cuda' but no CUDA GPU is visible here (torch.cuda.is_available() "
-                               "is False); set train.device: auto or cpu")
+    assert str(info.value) == ("device is 'cuda' but no CUDA GPU is visible here (torch.cuda.is_available() "
+                               "is False); set device: auto or cpu")
     with pytest.raises(ConfigError, match=r"studies\.device is 'cuda:0' .*set studies\.device: auto or cpu"):
         resolve_device("cuda:0", "studies.device")
 
@@ -71,24 +71,24 @@ def test_cuda_index_beyond_visible_gpus(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_mps_unavailable(no_gpu: None) -> None:
-    with pytest.raises(ConfigError, match=r"train\.device is 'mps' .*set train\.device: auto or cpu"):
-        resolve_device("mps")
+    with pytest.raises(ConfigError, match=r"studies\.device is 'mps' .*set studies\.device: auto or cpu"):
+        resolve_device("mps", "studies.device")
 
 
 def test_unknown_name_at_resolve_time_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"train\.device: device 'gpu' is not one of"):
-        resolve_device("gpu")
+    with pytest.raises(ConfigError, match=r"--device: device 'gpu' is not one of"):
+        resolve_device("gpu", "--device")
 
 
 def test_validate_refuses_cuda_without_gpu(tmp_path: Path, no_gpu: None) -> None:
     data = copy.deepcopy(RAW)
-    data["train"]["device"] = "cuda"
+    data["studies"]["device"] = "cuda"
     params = tmp_path / "p.yaml"
     params.write_text(yaml.safe_dump(data, sort_keys=False))
     result = CliRunner().invoke(main, ["validate", "--params", str(params), "--data-root", str(tmp_path)])
     assert result.exit_code == 1
-    assert "train.device is 'cuda' but no CUDA GPU is visible here" in result.output
-    assert "set train.device: auto or cpu" in result.output
+    assert "studies.device is 'cuda' but no CUDA GPU is visible here" in result.output
+    assert "set studies.device: auto or cpu" in result.output
 
 
 def test_validate_refuses_a_studies_device_name(tmp_path: Path) -> None:

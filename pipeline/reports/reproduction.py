@@ -171,7 +171,8 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
         "## Summary", "",
         f"{matched} of {len(verdicts)} trained Table 1 cells (checkpoint by validation GBA) lie within "
         f"{TOLERANCE:g} GBA points of the paper. Training compute so far: {n_runs} runs, {hours:.1f} h of training "
-        "time (evaluation and process start excluded) on a 2-core CPU.", "",
+        "time (evaluation and process start excluded); run summaries do not record their machine, "
+        "`reports/benchmarks.md` measures speed on the one this report's runs were trained on.", "",
         "| setting | ratio % | ours (test GBA) | paper | Δ | within 2 points |", "|---|---|---|---|---|---|",
         *verdicts, "",
         "## Why cells can differ", "",

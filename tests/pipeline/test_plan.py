@@ -53,7 +53,8 @@ def test_the_committed_cmnist_column() -> None:
     assert items["table1"] == {"table1": {"study": "table1", "runs": "runs/cmnist",
                                           "runs_table": "metrics/cmnist_runs.csv", "out": "reports/table1_cmnist",
                                           "headline": "metrics/headline.json",
-                                          "reproduction": "reports/REPRODUCTION.md"}}
+                                          "reproduction": "reports/REPRODUCTION.md", "metrics": "metrics/cmnist",
+                                          "sweeps": "runs/sweeps/cmnist"}}
     assert items["figures"]["cmnist"]["sweep"] == "runs/sweeps/cmnist/r0.5/gerne_tuned_unknown"
     assert list(items["tables"]) == ["table2", "table3"]
     assert items["tables"]["table2"]["runs"] == "plan.yaml"  # no dataset: a report waits on no run

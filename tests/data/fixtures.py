@@ -203,3 +203,31 @@ def tiny_mnist(raw: Path, n_train: int = 1200, n_test: int = 300) -> Path:
         header = (2049).to_bytes(4, "big") + n.to_bytes(4, "big")
         (raw / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
     return raw
+
+
+def cifar10_release(root: Path, train_per_class: int = 30, test_per_class: int = 20, seed: int = 0) -> Path:
+    """``root/cifar-10-batches-py/`` in the real layout (five pickled training batches, ``test_batch``,
+    ``batches.meta``; Python-2 style bytes keys, protocol 2) with smooth random images; returns the folder."""
+    import pickle
+
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+
+    def images(labels: np.ndarray) -> np.ndarray:
+        base = rng.integers(0, 256, (len(labels), 3, 4, 4)).repeat(8, axis=2).repeat(8, axis=3)
+        return (base + rng.integers(0, 8, base.shape)).clip(0, 255).astype(np.uint8).reshape(len(labels), -1)
+
+    train = rng.permutation(np.repeat(np.arange(10), train_per_class))
+    for i, part in enumerate(np.array_split(train, 5), start=1):
+        entry = {b"batch_label": f"training batch {i} of 5".encode(), b"labels": part.tolist(),
+                 b"data": images(part), b"filenames": [f"img_{i}_{k}.png".encode() for k in range(len(part))]}
+        (folder / f"data_batch_{i}").write_bytes(pickle.dumps(entry, protocol=2))
+    test = rng.permutation(np.repeat(np.arange(10), test_per_class))
+    entry = {b"batch_label": b"testing batch 1 of 1", b"labels": test.tolist(), b"data": images(test),
+             b"filenames": [f"test_{k}.png".encode() for k in range(len(test))]}
+    (folder / "test_batch").write_bytes(pickle.dumps(entry, protocol=2))
+    meta = {b"num_cases_per_batch": len(train) // 5, b"label_names": [b"airplane", b"automobile", b"bird", b"cat",
+            b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"], b"num_vis": 3072}
+    (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
+    return folder

@@ -22,6 +22,7 @@ from tests.conftest import REPO
 from tests.data.fixtures import (
     bert_vocab_dir,
     celeba_release,
+    cifar10_release,
     civilcomments_release,
     colour_of,
     extract_tar,
@@ -31,6 +32,7 @@ from tests.data.fixtures import (
 )
 
 SIZE = 16  # image side of the prepared image kinds
+NATIVE_SIDE = {"cmnist": 28, "ccifar10": 32}  # kinds that keep their source's side (no image_size option)
 LENGTH = 16  # token length of the prepared text kinds
 
 # A builder makes a tiny raw directory in ``root`` and returns ``(raw_dir, prepare options)``: what the fetch stage
@@ -86,8 +88,16 @@ def _cmnist(root: Path) -> tuple[Path, dict[str, Any]]:
     return tiny_mnist(root / "raw"), {"ratio": 5.0, "val_size": 100}
 
 
+def _ccifar10(root: Path) -> tuple[Path, dict[str, Any]]:
+    """CIFAR-10's batches in the real pickle layout; LfF's Type 1 list (Type 0's frost needs the textures'
+    wheel, whose real checksums a fixture cannot meet: tests/data/test_ccifar10.py covers it)."""
+    cifar10_release(root / "raw", train_per_class=12, test_per_class=10)
+    return root / "raw", {"ratio": 10.0, "val_size": 20, "corruptions": "type1"}
+
+
 BUILDERS: dict[str, Builder] = {
     "cmnist": _cmnist,
+    "ccifar10": _ccifar10,
     "waterbirds": _waterbirds,
     "celeba": _celeba,
     "civilcomments": _civilcomments,
@@ -123,7 +133,7 @@ def test_kind_meets_the_contract(kind: str, tmp_path: Path) -> None:
         if tokens:
             assert split.x.dtype == torch.int32 and tuple(split.x.shape[1:]) == (LENGTH,), f"{kind}: tokens N×L"
         else:
-            side = options.get("image_size", 28)  # C-MNIST keeps MNIST's 28 px
+            side = options.get("image_size", NATIVE_SIDE.get(kind))  # C-MNIST / C-CIFAR-10 keep their source's side
             assert split.x.dtype == torch.uint8 and tuple(split.x.shape[1:]) == (side, side, 3), f"{kind}: N×H×W×3"
         loaded = counts_to_dict(group_counts(split.y.numpy(), split.a.numpy(), K, A))
         assert info["splits"][name] == loaded, f"{kind} {name}: counts.json differs from the loaded split"

@@ -26,7 +26,8 @@ from gerne.models import build_model
 from gerne.train.loop import aligned_attributes
 from pipeline.runs.common import load_splits
 from pipeline.studies.config import REFERENCE
-from pipeline.studies.runs import run
+from pipeline.studies.resume import is_done
+from pipeline.studies.runs import expected_record, run
 from pipeline.studies.search import config0
 
 if TYPE_CHECKING:  # the params schema is the harness's; the library only reads its fields
@@ -88,13 +89,21 @@ def write_scores(out_file: str | Path, quality_path: str | Path, arrays: dict[st
 def train_reference(params: Params, dataset: str, data_dir: str | Path, model_path: str | Path,
                     summary_path: str | Path) -> dict[str, Any]:
     """Algorithm 2 step 1: class-balanced ERM (β = −1: the biased batch only) with lr ×0.1 and wd ×2 at config 0,
-    checkpoint by val CBA; the checkpoint and the summary are replaced together or not at all."""
+    checkpoint by val CBA; the checkpoint and the summary are replaced together or not at all. A checkpoint whose
+    summary has the same fingerprint (``pipeline.studies.resume``) is kept: a code edit alone retrains nothing."""
+    import json
+
     from pipeline.studies.stages import declared
 
     sp, protocol = declared(params, dataset)
     protocol = protocol.model_copy(update={"track_both_losses": False})  # ERM: no L_lb to log
-    splits = load_splits(data_dir, resolve_device(sp.device, "studies.device"))
     cfg = {**config0(protocol), "c": 1.0, "beta": -1.0}
+    expected = expected_record(protocol, REFERENCE, cfg, sp.reference.seed, sp.reference.lr_factor,
+                               sp.reference.weight_decay_factor)
+    if Path(model_path).is_file() and is_done(summary_path, expected):
+        log.info("%s: reference model already trained (same fingerprint), reused", dataset)
+        return json.loads(Path(summary_path).read_text())
+    splits = load_splits(data_dir, resolve_device(sp.device, "studies.device"))
     with atomic_paths(model_path, summary_path) as (model_tmp, summary_tmp):
         out = run(protocol, splits, dataset=dataset, row="biased", spec=REFERENCE, cfg=cfg, seed=sp.reference.seed,
                   out_path=summary_tmp, name=f"{dataset}-biased", lr_factor=sp.reference.lr_factor,

@@ -91,6 +91,23 @@ def test_waterbirds_biased_search_seeds_and_table2(birds: tuple[Path, dict], tmp
     assert sorted(r.data.tags["setting"] for r in trained) == ["biased", "no_no", "no_no", "no_no"]
 
 
+def test_the_reference_model_is_reused_by_fingerprint(birds: tuple[Path, dict], tmp_path: Path) -> None:
+    """A rerun with the same declaration keeps f̃ (a code edit reruns the stage, not the training); another
+    reference lr trains it again."""
+    data, _ = birds
+    declared = {"waterbirds": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}}
+    p = _params(declared, datasets=["waterbirds"])
+    ckpt, summary = tmp_path / "biased.pt", tmp_path / "biased.json"
+    biased = reference.train_reference(p, "waterbirds", data, ckpt, summary)
+    before = (ckpt.read_bytes(), summary.read_bytes())
+    reused = reference.train_reference(p, "waterbirds", data, ckpt, summary)
+    assert reused == json.loads(summary.read_text()) and reused["mlflow_run_id"] == biased["mlflow_run_id"]
+    assert (ckpt.read_bytes(), summary.read_bytes()) == before
+    other = _params(declared, datasets=["waterbirds"], reference={**p.studies.reference.model_dump(), "lr_factor": 0.5})
+    retrained = reference.train_reference(other, "waterbirds", data, ckpt, summary)
+    assert retrained["mlflow_run_id"] != biased["mlflow_run_id"] and summary.read_bytes() != before[1]
+
+
 def test_table3_val_only_folds(tmp_path: Path) -> None:
     data = toy_dataset(tmp_path / "toy", n_per_split=(60, 90, 60))  # a val split big enough for 3 folds
     p = _params({"celeba": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},

@@ -23,11 +23,11 @@ def main(params_path: str, study: str, runs: str, out: str, allow_missing: bool)
     """Collect the summaries of the study's datasets × rows × studies.seeds."""
     p = load_planned(params_path)
     cols, rows, seeds = columns(p, study), p.studies.tables[study].rows, p.studies.seeds
-    table = collect(runs, [(c.ratio, c.folder) for c in cols], rows, seeds, allow_missing=allow_missing)
+    table = collect(runs, [(c.benchmark, c.ratio, c.folder) for c in cols], rows, seeds, allow_missing=allow_missing)
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
     expected = len(cols) * len(rows) * len(seeds)
-    found = len(table[["ratio", "setting", "seed"]].drop_duplicates())
+    found = len(table[["benchmark", "ratio", "setting", "seed"]].drop_duplicates())
     wrote([out], f"{found} of {expected} runs, {len(table)} rows (one per run and selection)"
                  + (f"; {expected - found} not run yet" if found < expected else ""))
 

@@ -51,8 +51,8 @@ def used_datasets(p: Params) -> list[str]:
 
 
 KINDS = ("fetch", "prepare", "reference", "scores", "train", "sweep", "valonly", "tables", "table1", "figures")
-TABLE1 = {"runs_table": "metrics/cmnist_runs.csv", "out": "reports/table1_cmnist", "headline": "metrics/headline.json",
-          "reproduction": "reports/REPRODUCTION.md"}  # the one Table 1 report's files
+TABLE1 = {"runs_table": "metrics/cmnist_runs.csv", "out": "reports/table1_cmnist", "full": "reports/table1",
+          "headline": "metrics/headline.json", "reproduction": "reports/REPRODUCTION.md"}  # the one Table 1 report
 
 
 def folder(p: Params, name: str) -> str:

@@ -1,5 +1,5 @@
-"""DVC stage `report@<study>`: Table 1's C-MNIST column (markdown + CSV) beside the paper's values, the headline metrics
-file of `dvc exp show`, and the tables logged to MLflow."""
+"""DVC stage `report@<study>`: Table 1's C-MNIST column (markdown + CSV) and Table 1 with every benchmark's columns
+beside the paper's values, the headline metrics file of `dvc exp show`, and the tables logged to MLflow."""
 
 from pathlib import Path
 
@@ -10,6 +10,7 @@ from gerne.io import atomic_path, write_json, write_text
 from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow
 from pipeline.plan import load_planned
+from pipeline.reports import table1
 from pipeline.reports.study import columns, row_attributes
 from pipeline.reports.table import headline, paper_targets, summarise, to_markdown, with_paper
 
@@ -18,22 +19,26 @@ from pipeline.reports.table import headline, paper_targets, summarise, to_markdo
 @params_option
 @click.option("--study", default="table1", show_default=True, help="The study reported as Table 1.")
 @click.option("--runs-table", required=True, type=click.Path(dir_okay=False, exists=True), help="Aggregate CSV.")
-@click.option("--out", required=True, help="Output path without extension (.md and .csv are written).")
+@click.option("--out", required=True, help="C-MNIST's table: path without extension (.md and .csv are written).")
+@click.option("--full", required=True, help="Table 1 with every benchmark: path without extension (.md, .csv).")
 @click.option("--headline", "headline_path", default=None, type=click.Path(dir_okay=False),
               help="Also write the headline test GBA/WGA per cell (best_val selection) as JSON here.")
 @stage
-def main(params_path: str, study: str, runs_table: str, out: str, headline_path: str | None) -> None:
-    """Write <out>.md and <out>.csv (and the headline JSON), and log them to MLflow."""
+def main(params_path: str, study: str, runs_table: str, out: str, full: str, headline_path: str | None) -> None:
+    """Write <out>.md and <out>.csv, <full>.md and <full>.csv (and the headline JSON), and log them to MLflow."""
     p = load_planned(params_path)
     targets = paper_targets("cmnist")
     runs = pd.read_csv(runs_table)
-    table = with_paper(summarise(runs, targets["metric"]), targets)
-    attrs, ratios = row_attributes(p, study), [c.ratio for c in columns(p, study)]
-    with atomic_path(Path(f"{out}.csv")) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
-    write_text(f"{out}.md", to_markdown(table, targets, attrs, ratios, len(p.studies.seeds),
-                                        "Table 1 — C-MNIST (reproduction)"))
-    written = [f"{out}.md", f"{out}.csv"]
+    table = with_paper(summarise(runs[runs["benchmark"] == "cmnist"], targets["metric"]), targets)
+    attrs, n_seeds = row_attributes(p, study), len(p.studies.seeds)
+    ratios = [c.ratio for c in columns(p, study) if c.benchmark == "cmnist"]
+    everything = table1.summary(runs)
+    for path, frame in ((f"{out}.csv", table), (f"{full}.csv", everything)):
+        with atomic_path(Path(path)) as tmp:
+            frame.to_csv(tmp, index=False, float_format="%.4f")
+    write_text(f"{out}.md", to_markdown(table, targets, attrs, ratios, n_seeds, "Table 1 — C-MNIST (reproduction)"))
+    write_text(f"{full}.md", table1.to_markdown(everything, attrs, n_seeds))
+    written = [f"{out}.md", f"{out}.csv", f"{full}.md", f"{full}.csv"]
     if headline_path:
         write_json(headline_path, headline(runs))
         written.append(headline_path)

@@ -34,7 +34,7 @@ def _common(folders: list[str]) -> str:
 def main(params_path: str, study: str, table: str, runs_table: str, metrics: str, runs: str, out: str) -> None:
     """Write the reproduction summary."""
     p = load_planned(params_path)
-    cols = columns(p, study)
+    cols = [c for c in columns(p, study) if c.benchmark == "cmnist"]  # this report is C-MNIST's (Table 1 and Figs.)
     tuned = [r for r in p.studies.tables[study].rows if p.studies.rows[r].search != "none"]
     sweeps = [(c.ratio, Path(runs) / "sweeps" / c.folder / row) for c in cols for row in tuned]
     figure = p.datasets[p.figures.dataset].minority_percent() if p.figures is not None else cols[0].ratio

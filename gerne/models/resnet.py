@@ -4,7 +4,9 @@ Inputs follow the dataset contract: uint8 images N×H×W×3. They are read as fl
 the model's device; the NHWC storage is exactly the channels-last layout of N×3×H×W, so convolutions run
 channels-last without a copy. As in SubpopBench, every BatchNorm layer stays in eval mode during training: running
 statistics never change and outputs do not depend on the batch (its affine weights still train). Head:
-Linear(features → K).
+Linear(features → K). ``input_size`` resizes the images on the device (bilinear, after normalisation) to that side
+before the backbone, e.g. 224 for 32 px CIFAR images at ImageNet's resolution (49× the compute); None keeps the
+data's size, as LfF and DFA train C-CIFAR-10 at 32 px.
 """
 
 from __future__ import annotations
@@ -23,8 +25,13 @@ DEPTHS = (18, 50)
 class ResNet(nn.Module):
     """ResNet backbone (``backbone``, fc removed) + linear head ``fc``; ``features(x)`` gives the pooled features."""
 
-    def __init__(self, num_classes: int, depth: int = 50, pretrained: bool = True, freeze_bn: bool = True) -> None:
+    def __init__(self, num_classes: int, depth: int = 50, pretrained: bool = True, freeze_bn: bool = True,
+                 input_size: int | None = None) -> None:
         super().__init__()
+        if input_size is not None and (not isinstance(input_size, int) or input_size < 32):
+            raise ConfigError(f"ResNet input_size must be an integer side of at least 32 px (or null), got "
+                              f"{input_size}")
+        self.input_size = input_size
         from torchvision import models  # imported here: torchvision.models takes seconds to import
 
         if depth not in DEPTHS:
@@ -61,6 +68,9 @@ class ResNet(nn.Module):
             raise ValueError(f"ResNet expects images N×H×W×3, got shape {tuple(x.shape)}")
         scale = self.scale if not x.is_floating_point() else self.scale * 255.0
         x = torch.addcmul(self.shift, x.permute(0, 3, 1, 2).float(), scale)
+        if self.input_size is not None and tuple(x.shape[-2:]) != (self.input_size, self.input_size):
+            x = nn.functional.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
+                                          align_corners=False)
         return x.contiguous(memory_format=torch.channels_last)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -73,8 +83,8 @@ class ResNet(nn.Module):
 
 
 def build_resnet(input_shape: tuple[int, ...], num_classes: int, *, depth: int = 50, pretrained: bool = True,
-                 freeze_bn: bool = True) -> ResNet:
+                 freeze_bn: bool = True, input_size: int | None = None) -> ResNet:
     """Registry entry: ``input_shape`` is H×W×3 (the dataset contract)."""
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ConfigError(f"ResNet needs RGB images H×W×3, the data has samples of shape {tuple(input_shape)}")
-    return ResNet(num_classes, depth=depth, pretrained=pretrained, freeze_bn=freeze_bn)
+    return ResNet(num_classes, depth=depth, pretrained=pretrained, freeze_bn=freeze_bn, input_size=input_size)

@@ -16,7 +16,7 @@ KEPT_METRICS = ("test_gba", "test_wga", "test_acc", "test_aligned_acc", "test_co
                 "val_wga", "val_cba", "train_aligned_acc", "train_conflicting_acc")
 
 
-COLUMNS = ["ratio", "setting", "seed", "selection", "epoch", *KEPT_METRICS, "epochs_run", "diverged",
+COLUMNS = ["benchmark", "ratio", "setting", "seed", "selection", "epoch", *KEPT_METRICS, "epochs_run", "diverged",
            "seconds_per_epoch", "mlflow_run_id"]
 
 
@@ -25,10 +25,10 @@ def summary_path(runs_dir: str | Path, folder: str, setting: str, seed: int) -> 
     return Path(runs_dir) / folder / setting / f"seed{seed}.json"
 
 
-def collect(runs_dir: str | Path, columns: Iterable[tuple[float, str]], settings: Iterable[str],
+def collect(runs_dir: str | Path, columns: Iterable[tuple[str, float, str]], settings: Iterable[str],
             seeds: Iterable[int], allow_missing: bool = False) -> pd.DataFrame:
-    """Rows (ratio, setting, seed, selection, epoch, metrics…, mlflow_run_id) for every expected run of the
-    ``columns`` (ratio, dataset folder) × ``settings`` × ``seeds``.
+    """Rows (benchmark, ratio, setting, seed, selection, epoch, metrics…, mlflow_run_id) for every expected run of
+    the ``columns`` (benchmark = the dataset's kind, ratio, dataset folder) × ``settings`` × ``seeds``.
 
     Only the runs of the current design are read, so summaries left from older params never leak in. A missing
     summary is an error naming the file unless ``allow_missing`` (then it is logged and left out: the report marks
@@ -36,7 +36,7 @@ def collect(runs_dir: str | Path, columns: Iterable[tuple[float, str]], settings
     """
     rows = []
     settings, seeds = list(settings), list(seeds)
-    for ratio, folder in columns:
+    for benchmark, ratio, folder in columns:
         for setting in settings:
             for seed in seeds:
                 path = summary_path(runs_dir, folder, setting, seed)
@@ -52,7 +52,8 @@ def collect(runs_dir: str | Path, columns: Iterable[tuple[float, str]], settings
                 for selection, chosen in summary["selections"].items():
                     metrics = chosen["metrics"]
                     rows.append({
-                        "ratio": ratio, "setting": setting, "seed": seed, "selection": selection,
+                        "benchmark": benchmark, "ratio": ratio, "setting": setting, "seed": seed,
+                        "selection": selection,
                         "epoch": chosen["epoch"], **{m: metrics.get(m) for m in KEPT_METRICS},
                         "epochs_run": summary["epochs_run"], "diverged": summary["diverged"],
                         "seconds_per_epoch": summary["seconds_per_epoch"], "mlflow_run_id": summary["mlflow_run_id"],

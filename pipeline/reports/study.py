@@ -15,11 +15,13 @@ ATTRIBUTES = {"known": "known", "none": "none", "confidence": "pseudo"}  # what 
 
 @dataclass(frozen=True)
 class Column:
-    """One Table 1 column: a declared dataset, its bias-conflicting share (%) and its folder under runs/."""
+    """One Table 1 column: a declared dataset, its bias-conflicting share (%), its folder under runs/ and its
+    benchmark (the dataset's kind: cmnist, ccifar10, ...)."""
 
     dataset: str
     ratio: float
     folder: str
+    benchmark: str
 
 
 def columns(p: Params, study: str) -> list[Column]:
@@ -27,8 +29,8 @@ def columns(p: Params, study: str) -> list[Column]:
     table = p.studies.tables.get(study)
     if table is None or table.report != "table1":
         raise ConfigError(f"studies.tables has no study '{study}' with report: table1")
-    return [Column(name, float(p.datasets[name].minority_percent()), p.datasets[name].dir or name)
-            for name in table.datasets]
+    return [Column(name, float(p.datasets[name].minority_percent()), p.datasets[name].dir or name,
+                   p.datasets[name].kind) for name in table.datasets]
 
 
 def row_attributes(p: Params, study: str) -> dict[str, str]:

@@ -81,6 +81,22 @@ def test_rejects_non_rgb_inputs(shape: tuple[int, ...]) -> None:
         build_model("resnet18", shape, 2, pretrained=False)
 
 
+def test_input_size_resizes_on_the_device_and_none_keeps_the_data_side() -> None:
+    x = _images(2, 32)
+    torch.manual_seed(0)
+    native = build_model("resnet18", (32, 32, 3), 10, pretrained=False)
+    torch.manual_seed(0)
+    upsampled = build_model("resnet18", (32, 32, 3), 10, pretrained=False, input_size=64)
+    assert native.normalise(x).shape[-2:] == (32, 32) and upsampled.normalise(x).shape[-2:] == (64, 64)
+    z = F.interpolate(native.normalise(x), size=(64, 64), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(upsampled.normalise(x), z)
+    assert upsampled.normalise(x).is_contiguous(memory_format=torch.channels_last)
+    assert upsampled(x).shape == (2, 10)
+    for bad in (16, 64.0):
+        with pytest.raises(ConfigError, match="input_size must be an integer side of at least 32 px"):
+            build_model("resnet18", (32, 32, 3), 10, pretrained=False, input_size=bad)
+
+
 def test_rejects_unknown_depth() -> None:
     from gerne.models.resnet import build_resnet
 

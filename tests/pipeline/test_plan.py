@@ -52,6 +52,7 @@ def test_the_committed_cmnist_column() -> None:
     assert items["reference"]["cmnist_r5"]["summary"] == "runs/cmnist/r5.0/biased.json"
     assert items["table1"] == {"table1": {"study": "table1", "runs": "runs/cmnist",
                                           "runs_table": "metrics/cmnist_runs.csv", "out": "reports/table1_cmnist",
+                                          "full": "reports/table1",
                                           "headline": "metrics/headline.json",
                                           "reproduction": "reports/REPRODUCTION.md", "metrics": "metrics/cmnist",
                                           "sweeps": "runs/sweeps/cmnist"}}

@@ -30,7 +30,8 @@ def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
         path = runs / "cmnist" / "r0.5" / "erm" / f"seed{i}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"seconds_per_epoch": spe, "epochs_run": epochs, "selections": {}}))
-    pd.DataFrame([{"ratio": 0.5, "setting": "erm", "seed": i, "selection": k, "epoch": e + i, "test_gba": g + i / 10}
+    pd.DataFrame([{"benchmark": "cmnist", "ratio": 0.5, "setting": "erm", "seed": i, "selection": k, "epoch": e + i,
+                   "test_gba": g + i / 10}
                   for i, epochs in enumerate((65, 36))
                   for k, e, g in (("best_val", 1, 0.25), ("oracle", 3, 0.3), ("last", epochs, 0.1))]
                  ).to_csv(tmp_path / "runs.csv", index=False)  # the aggregate stage's per-run table

@@ -26,13 +26,13 @@ def test_collect_reads_only_the_current_design(tmp_path: Path) -> None:
     for seed, v in ((0, 0.70), (1, 0.80)):
         _summary(summary_path(tmp_path, "r0.5", "resample", seed), {"best_val": v, "last": v - 0.1})
     _summary(summary_path(tmp_path, "r0.5", "resample", 7), {"best_val": 0.0})  # stale run of an older design
-    runs = collect(tmp_path, [(0.5, "r0.5")], ["resample"], [0, 1])
+    runs = collect(tmp_path, [("cmnist", 0.5, "r0.5")], ["resample"], [0, 1])
     assert sorted(runs["seed"].unique()) == [0, 1]
     assert set(runs["selection"]) == {"best_val", "last"}
     assert runs.loc[runs["selection"] == "best_val", "mlflow_run_id"].tolist() == ["id-seed0", "id-seed1"]
     with pytest.raises(DataError, match=r"seed2\.json"):
-        collect(tmp_path, [(0.5, "r0.5")], ["resample"], [0, 1, 2])
-    partial = collect(tmp_path, [(0.5, "r0.5")], ["resample"], [0, 1, 2], allow_missing=True)
+        collect(tmp_path, [("cmnist", 0.5, "r0.5")], ["resample"], [0, 1, 2])
+    partial = collect(tmp_path, [("cmnist", 0.5, "r0.5")], ["resample"], [0, 1, 2], allow_missing=True)
     assert sorted(partial["seed"].unique()) == [0, 1]
 
 

@@ -1,0 +1,52 @@
+"""Table 1 with every benchmark: each benchmark's metric, cells of benchmarks not run marked with the paper's value,
+and two benchmarks at the same ratio never merged; the headline keeps C-MNIST at the top level."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipeline.reports import table1
+from pipeline.reports.table import headline
+
+
+def _runs() -> pd.DataFrame:
+    rows = []
+    for benchmark, gba, conflicting in (("cmnist", 0.80, 0.70), ("ccifar10", 0.40, 0.30), ("bffhq", 0.9, 0.65)):
+        for seed in (0, 1):
+            rows.append({"benchmark": benchmark, "ratio": 0.5, "setting": "resample", "seed": seed,
+                         "selection": "best_val", "test_gba": gba + seed / 100, "test_wga": 0.1,
+                         "test_conflicting_acc": conflicting + seed / 100, "diverged": False})
+    return pd.DataFrame(rows)
+
+
+def test_benchmarks_in_the_papers_order() -> None:
+    assert table1.benchmarks() == ["cmnist", "ccifar10", "bffhq"]
+
+
+def test_each_benchmark_is_summarised_on_its_own_metric() -> None:
+    table = table1.summary(_runs()).set_index("benchmark")
+    assert table.loc["cmnist", "mean"] == pytest.approx(80.5) and table.loc["cmnist", "paper_mean"] == 77.68
+    assert table.loc["ccifar10", "mean"] == pytest.approx(40.5) and table.loc["ccifar10", "paper_mean"] == 45.10
+    assert table.loc["bffhq", "metric"] == "test_conflicting_acc" and table.loc["bffhq", "mean"] == pytest.approx(65.5)
+    assert table.loc["bffhq", "diff"] == pytest.approx(65.5 - 69.80)
+
+
+def test_markdown_marks_what_did_not_run() -> None:
+    runs = _runs()
+    md = table1.to_markdown(table1.summary(runs[runs["benchmark"] == "cmnist"]), {"resample": "known", "erm": "none"},
+                            2)
+    header = next(line for line in md.splitlines() if line.startswith("| setting"))
+    assert header.count("|") == 2 + 9 + 1 and "C-CIFAR-10 0.5 %" in header and "bFFHQ 0.5 %" in header
+    row = next(line for line in md.splitlines() if line.startswith("| resample"))
+    assert "80.50 ± 0.71 (paper 77.68 ± 0.89, Δ +2.82)" in row
+    assert "not run (paper 45.10 ± 0.60)" in row and "not run (paper 69.80 ± 1.33)" in row
+    assert "not run (paper 35.19 ± 3.49)" in md  # erm at C-MNIST 0.5 %
+    assert md.count("## Selection:") == 3
+
+
+def test_headline_keeps_cmnist_on_top_and_nests_the_others() -> None:
+    out = headline(_runs())
+    assert out["r0.5"]["resample"]["test_gba"] == pytest.approx(80.5)
+    assert out["ccifar10"]["r0.5"]["resample"]["test_gba"] == pytest.approx(40.5)
+    assert set(out) == {"r0.5", "ccifar10", "bffhq"}

@@ -50,7 +50,13 @@ def crop_resize(img: Image.Image, size: int) -> Image.Image:
     return center_crop(img, CELEBA_CROP).resize((size, size), Image.Resampling.BILINEAR)
 
 
+def resize(img: Image.Image, size: int) -> Image.Image:
+    """Resize to ``size``² (bFFHQ, as DFA does)."""
+    return img.resize((size, size), Image.Resampling.BILINEAR)
+
+
 TRANSFORMS: dict[str, Callable[[Image.Image, int], Image.Image]] = {
+    "resize": resize,
     "resize_crop": resize_crop,
     "crop_resize": crop_resize,
 }

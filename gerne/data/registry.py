@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
-from gerne.data import ccifar10, celeba, civilcomments, cmnist, own, waterbirds
+from gerne.data import bffhq, ccifar10, celeba, civilcomments, cmnist, own, waterbirds
 from gerne.data.counts import Prepared
 from gerne.data.sources import Source
 from gerne.errors import ConfigError
@@ -48,8 +48,8 @@ def _entry(name: str, module: ModuleType) -> DatasetEntry:
 
 KINDS: dict[str, DatasetEntry] = {
     name: _entry(name, module)
-    for name, module in (("cmnist", cmnist), ("ccifar10", ccifar10), ("waterbirds", waterbirds), ("celeba", celeba),
-                         ("civilcomments", civilcomments), ("own", own))
+    for name, module in (("cmnist", cmnist), ("ccifar10", ccifar10), ("bffhq", bffhq), ("waterbirds", waterbirds),
+                         ("celeba", celeba), ("civilcomments", civilcomments), ("own", own))
 }
 
 

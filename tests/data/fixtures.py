@@ -231,3 +231,25 @@ def cifar10_release(root: Path, train_per_class: int = 30, test_per_class: int =
             b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"], b"num_vis": 3072}
     (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
     return folder
+
+
+# (part, folder under bffhq/, [(age, gender, n)]) of the bFFHQ fixture: DFA's layout, class folders in train only.
+BFFHQ_PARTS = [("align", "0.5pct/align/0", [(0, 0, 5)]), ("align", "0.5pct/align/1", [(1, 1, 4)]),
+               ("conflict", "0.5pct/conflict/0", [(0, 1, 1)]), ("conflict", "0.5pct/conflict/1", [(1, 0, 1)]),
+               ("valid", "valid", [(0, 0, 2), (1, 1, 2), (0, 1, 1)]), ("test", "test", [(0, 0, 1), (1, 1, 1),
+                                                                                       (0, 1, 2), (1, 0, 2)])]
+
+
+def bffhq_release(root: Path) -> tuple[Path, CountsDict]:
+    """``root/bffhq/`` in DFA's layout with tiny PNGs named ``<id>_<age>_<gender>.png``; returns it and its counts."""
+    folder, index = root / "bffhq", 0
+    counts: CountsDict = {s: {f"{y},{a}": 0 for y in range(2) for a in range(2)} for s in SPLITS}
+    split_of = {"align": "train", "conflict": "train", "valid": "val", "test": "test"}
+    for part, sub, cells in BFFHQ_PARTS:
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        for age, gender, n in cells:
+            for _ in range(n):
+                Image.new("RGB", (20, 20), colour_of(index)).save(folder / sub / f"{index}_{age}_{gender}.png")
+                counts[split_of[part]][f"{age},{gender}"] += 1
+                index += 1
+    return folder, counts

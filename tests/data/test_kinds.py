@@ -21,6 +21,7 @@ from gerne.data.registry import KINDS
 from tests.conftest import REPO
 from tests.data.fixtures import (
     bert_vocab_dir,
+    bffhq_release,
     celeba_release,
     cifar10_release,
     civilcomments_release,
@@ -95,8 +96,14 @@ def _ccifar10(root: Path) -> tuple[Path, dict[str, Any]]:
     return root / "raw", {"ratio": 10.0, "val_size": 20, "corruptions": "type1"}
 
 
+def _bffhq(root: Path) -> tuple[Path, dict[str, Any]]:
+    _, counts = bffhq_release(root / "raw")
+    return root / "raw", {"image_size": SIZE, "expected_counts": counts}
+
+
 BUILDERS: dict[str, Builder] = {
     "cmnist": _cmnist,
+    "bffhq": _bffhq,
     "ccifar10": _ccifar10,
     "waterbirds": _waterbirds,
     "celeba": _celeba,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one prepared GPU call (issue 3): build C-MNIST 0.5 % from the MNIST files, then run the whole benchmark on
 # CUDA — sec/epoch against the floor, stacked runs, host synchronisations per step, runs/hour, the Table 1
-# column estimate and ResNet-50 steps against the data path. Results land in $OUT (benchmarks_gpu.json is the file
-# to commit, as metrics/benchmarks_gpu.json).
+# column estimate and ResNet-50 steps against the data path; then the expected GPU hours of Table 1's C-CIFAR-10
+# and bFFHQ columns (benchmarks/columns.py). Results land in $OUT (benchmarks_gpu.json is the file to commit, as
+# metrics/benchmarks_gpu.json; columns_gpu.json holds the column prices).
 #
 # Prepare once on the developer machine (both folders are git-ignored and travel through the tool's `carry`):
 #   mkdir -p .mnist && cp ../shared/data/mnist/*-ubyte.gz .mnist/
@@ -22,6 +23,8 @@ if compgen -G ".whl/*.whl" > /dev/null; then
   export PYTHONPATH="$PYTHONPATH:$WORK/site"
 fi
 (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || echo "no nvidia-smi") | tee "$OUT/gpu.txt"
-python3 -m pipeline.build --ratio 0.5 --raw .mnist --out "$WORK/r0.5" --counts "$WORK/counts.json"
+python3 -c "import sys; from gerne.data.cmnist import build_cmnist; build_cmnist('.mnist', sys.argv[1], 0.5)" "$WORK/r0.5"
 python3 -m benchmarks.run --data "$WORK/r0.5" --device "${DEVICE:-cuda}" --stack 8 --stack 32 --no-track \
   --out "$OUT/benchmarks_gpu.md" --json "$OUT/benchmarks_gpu.json" 2>&1 | tee "$OUT/log.txt"
+# Table 1's other columns: ResNet-18 GERNE steps at C-CIFAR-10's and bFFHQ's shapes, priced over their runs
+python3 -m benchmarks.columns --device "${DEVICE:-cuda}" --json "$OUT/columns_gpu.json" 2>&1 | tee "$OUT/columns.txt"

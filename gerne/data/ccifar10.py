@@ -21,8 +21,7 @@ from tqdm import tqdm
 
 from gerne.data import cifar10
 from gerne.data.cmnist import assign_attributes, uniform_attributes
-from gerne.data.corruptions import NEEDS_TEXTURES, corrupt, corruption_list
-from gerne.data.corruptions.frost import WHEEL, load_textures
+from gerne.data.corruptions.frost import WHEEL, load_textures  # light: the corruptions load in prepare()
 from gerne.data.counts import Counts, Prepared, write_checked
 from gerne.errors import ConfigError
 
@@ -65,6 +64,8 @@ def prepare(raw_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
     """Build C-CIFAR-10 at ``ratio`` % into ``out_dir`` (dataset contract) from the files :func:`fetch` placed in
     ``raw_dir``; ``corruptions`` is ``type0`` (default), ``type1`` or ten names; ``workers`` processes corrupt
     the images (default: every core)."""
+    from gerne.data.corruptions.registry import NEEDS_TEXTURES, corrupt, corruption_list  # the image libraries
+
     ratio = float(ratio)
     if not 0.0 < ratio < 100.0:
         raise ConfigError(f"C-CIFAR-10 ratio must lie strictly between 0 and 100 (e.g. 0.5 for 0.5 %), got {ratio}")

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from gerne.data import ccifar10
-from gerne.data.corruptions import TYPES, frost
+from gerne.data.corruptions import frost
+from gerne.data.corruptions.registry import TYPES
 from gerne.data.registry import get_dataset
 from gerne.errors import ConfigError, DataError
 from tests.data.corruptions.conftest import fake_wheel
@@ -95,3 +96,13 @@ def test_registered_kind_with_the_ratio_as_t_unit() -> None:
     entry = get_dataset("ccifar10")
     assert entry.module == "gerne/data/ccifar10.py" and entry.minority_percent(ratio=2.0) == 2.0
     assert [s.name for s in entry.sources] == ["cifar-10-python.tar.gz", frost.WHEEL.name]
+
+
+def test_the_registry_loads_without_the_image_libraries() -> None:
+    """SciPy, scikit-image and OpenCV load only when C-CIFAR-10 is built (every stage imports the registry)."""
+    import subprocess
+    import sys
+
+    code = "import sys, gerne.data.registry; print(sorted(m for m in ('cv2', 'skimage', 'scipy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

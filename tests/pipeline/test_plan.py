@@ -133,3 +133,26 @@ def test_stale_plan_is_refused(tmp_path) -> None:
     check_plan(p, target)
     with pytest.raises(ConfigError, match="stale"):
         check_plan(load_params(REPO / "params.yaml"), target)
+
+
+def test_the_readme_switch_for_table1s_other_columns_plans_them() -> None:
+    """README's one-line switch, applied to params.yaml: C-CIFAR-10 and bFFHQ get their stages, and the C-MNIST
+    stages keep their names (nothing committed changes its stage)."""
+    import re
+
+    import yaml as _yaml
+
+    from pipeline.config import parse_params
+    from pipeline.plan import plan
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "ccifar10_r5" in b)
+    data = _yaml.safe_load((REPO / "params.yaml").read_text())
+    data["studies"]["tables"]["table1"] = _yaml.safe_load(block)["studies"]["tables"]["table1"]
+    items = plan(parse_params(data))
+    base = plan(parse_params(_yaml.safe_load((REPO / "params.yaml").read_text())))
+    assert list(items["fetch"]) == ["cmnist", "ccifar10", "bffhq"]
+    assert {"ccifar10_r5", "bffhq"} <= set(items["reference"]) and set(base["train"]) <= set(items["train"])
+    assert items["prepare"]["ccifar10_r2"]["raw"] == "data/raw/ccifar10"
+    assert items["table1"]["table1"]["metrics"] == "metrics/cmnist"  # REPRODUCTION.md stays C-MNIST's

@@ -15,7 +15,6 @@ import os
 import zipfile
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -42,6 +41,8 @@ def load_textures(wheel: str | os.PathLike[str], scale: float = TEXTURE_SCALE,
                   md5s: dict[str, str] | None = None) -> list[np.ndarray]:
     """The five frost images from the wheel, verified against ``md5s`` (default :data:`TEXTURES`), as RGB uint8
     arrays resized by ``scale`` (bilinear)."""
+    import cv2
+
     md5s = TEXTURES if md5s is None else md5s
     try:
         with zipfile.ZipFile(wheel) as archive:

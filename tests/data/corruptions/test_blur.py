@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from gerne.data.corruptions import blur, corrupt_one
+from gerne.data.corruptions import blur
+from gerne.data.corruptions.registry import corrupt_one
 
 RNG = np.random.default_rng(0)
 

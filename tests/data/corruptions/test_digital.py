@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2hsv
 
-from gerne.data.corruptions import corrupt_one, digital
+from gerne.data.corruptions import digital
+from gerne.data.corruptions.registry import corrupt_one
 from tests.data.corruptions.conftest import smooth_images
 
 IMAGES = smooth_images(6, seed=1)

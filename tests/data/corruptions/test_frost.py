@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gerne.data.corruptions import corrupt_one, frost
+from gerne.data.corruptions import frost
+from gerne.data.corruptions.registry import corrupt_one
 from gerne.errors import DataError
 from tests.data.corruptions.conftest import fake_wheel
 

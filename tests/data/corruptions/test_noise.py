@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gerne.data.corruptions import CORRUPTIONS, corrupt_one, noise
+from gerne.data.corruptions import noise
+from gerne.data.corruptions.registry import CORRUPTIONS, corrupt_one
 
 
 def _flat(value: int, side: int = 64) -> np.ndarray:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from gerne.data.corruptions import KNOWN, TYPES, corrupt, corruption_list, resolve
+from gerne.data.corruptions.registry import KNOWN, TYPES, corrupt, corruption_list, resolve
 from gerne.errors import ConfigError
 from tests.data.corruptions.conftest import smooth_images
 

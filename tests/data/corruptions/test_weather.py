@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gerne.data.corruptions import corrupt_one, weather
+from gerne.data.corruptions import weather
+from gerne.data.corruptions.registry import corrupt_one
 from tests.data.corruptions.conftest import smooth_images
 
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from gerne.data import dfa
 from gerne.data.counts import Counts, Prepared
 from gerne.data.images import prepare_images
 from gerne.data.sources import Source
-from gerne.errors import DataError
 
 NAME = "bffhq"
 FOLDER = "bffhq"
@@ -26,7 +25,6 @@ SOURCES = (Source(f"{FOLDER}.tar.gz", extract=True),)  # no public URL: DFA shar
 PUBLISHED_COUNTS = None
 NUM_CLASSES = NUM_ATTRIBUTES = 2
 TRANSFORM = "resize"
-SUFFIXES = {".png", ".jpg", ".jpeg"}
 FETCH_HINT = (" To fix: download the bffhq folder of DFA's release (the Google Drive link in the README of "
               "kakaoenterprise/Learning-Debiased-Disentangled) and set the dataset's `mirror` to the directory holding "
               f"`{FOLDER}/` (or an archive {FOLDER}.tar.gz of it).")
@@ -38,51 +36,15 @@ def minority_percent(**_: object) -> float:
     return 0.5
 
 
-def _labels(path: Path) -> tuple[int, int]:
-    parts = path.stem.split("_")
-    try:
-        y, a = int(parts[-2]), int(parts[-1])
-    except (IndexError, ValueError):
-        raise DataError(f"{path}: file names must read <id>_<age>_<gender>.<ext>; {_FIX}") from None
-    if y not in (0, 1) or a not in (0, 1):
-        raise DataError(f"{path}: age and gender must be 0 or 1, found {y} and {a}; {_FIX}")
-    return y, a
-
-
-def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-
-
 def release_dir(raw_dir: str | os.PathLike[str]) -> Path:
     """``raw_dir`` itself when it holds ``0.5pct/``, else the first ``bffhq/`` folder below it that does."""
-    raw = Path(raw_dir)
-    if (raw / "0.5pct").is_dir():
-        return raw
-    for candidate in sorted(raw.rglob(FOLDER)):
-        if (candidate / "0.5pct").is_dir():
-            return candidate
-    raise DataError(f"no bFFHQ release under {raw} (a folder holding 0.5pct/, valid/ and test/); {_FIX}")
+    return dfa.release_dir(raw_dir, FOLDER, "0.5pct", _FIX)
 
 
 def read_release(raw_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """The contract table (``id, filename, split, y, a`` plus ``part``: align, conflict, valid, test) of the release;
     an aligned file must have label = bias and a conflicting one label ≠ bias."""
-    root = release_dir(raw_dir)
-    records = []
-    for part, split, folder in (("align", "train", "0.5pct/align"), ("conflict", "train", "0.5pct/conflict"),
-                                ("valid", "val", "valid"), ("test", "test", "test")):
-        files = _images(root / folder)
-        if not files:
-            raise DataError(f"{root / folder} holds no images; {_FIX}")
-        for path in files:
-            y, a = _labels(path)
-            if (part == "align" and y != a) or (part == "conflict" and y == a):
-                raise DataError(f"{path}: a file in {part}/ with age {y} and gender {a}; {_FIX}")
-            records.append({"filename": path.relative_to(root).as_posix(), "split": split, "y": y, "a": a,
-                            "part": part})
-    table = pd.DataFrame(records)
-    table.insert(0, "id", np.arange(len(table), dtype=np.int64))
-    return table
+    return dfa.read_release(release_dir(raw_dir), dfa.parts_of("0.5pct", "valid"), NUM_CLASSES, _FIX)
 
 
 def prepare(raw_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, image_size: int = 224,

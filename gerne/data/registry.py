@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
-from gerne.data import bffhq, ccifar10, celeba, civilcomments, cmnist, own, waterbirds
+from gerne.data import bffhq, ccifar10, ccifar10_dfa, celeba, civilcomments, cmnist, own, waterbirds
 from gerne.data.counts import Prepared
 from gerne.data.sources import Source
 from gerne.errors import ConfigError
@@ -32,6 +32,7 @@ class DatasetEntry:
     fetch: Callable[..., dict[str, str]] | None = None  # its own fetch(raw_dir, mirror) instead of SOURCES
     minority_percent: Callable[..., float] | None = None  # (**prepare options) -> bias-conflicting % per class:
     # the unit of t where the kind defines one (C-MNIST: its ratio), else t is an absolute share
+    benchmark: str = ""  # the benchmark its data is (Table 1's column): the kind's name unless it says otherwise
 
     @property
     def read_in_place(self) -> bool:
@@ -43,13 +44,14 @@ def _entry(name: str, module: ModuleType) -> DatasetEntry:
     return DatasetEntry(name, tuple(getattr(module, "SOURCES", ())), module.prepare,
                         getattr(module, "PUBLISHED_COUNTS", None), f"gerne/data/{module.__name__.rsplit('.', 1)[1]}.py",
                         getattr(module, "FETCH_HINT", ""), getattr(module, "fetch", None),
-                        getattr(module, "minority_percent", None))
+                        getattr(module, "minority_percent", None), getattr(module, "BENCHMARK", name))
 
 
 KINDS: dict[str, DatasetEntry] = {
     name: _entry(name, module)
-    for name, module in (("cmnist", cmnist), ("ccifar10", ccifar10), ("bffhq", bffhq), ("waterbirds", waterbirds),
-                         ("celeba", celeba), ("civilcomments", civilcomments), ("own", own))
+    for name, module in (("cmnist", cmnist), ("ccifar10", ccifar10), ("ccifar10_dfa", ccifar10_dfa), ("bffhq", bffhq),
+                         ("waterbirds", waterbirds), ("celeba", celeba), ("civilcomments", civilcomments),
+                         ("own", own))
 }
 
 

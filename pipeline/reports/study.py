@@ -16,7 +16,7 @@ ATTRIBUTES = {"known": "known", "none": "none", "confidence": "pseudo"}  # what 
 @dataclass(frozen=True)
 class Column:
     """One Table 1 column: a declared dataset, its bias-conflicting share (%), its folder under runs/ and its
-    benchmark (the dataset's kind: cmnist, ccifar10, ...)."""
+    benchmark (its kind's registry ``benchmark``: cmnist, ccifar10, bffhq, ...)."""
 
     dataset: str
     ratio: float
@@ -29,8 +29,10 @@ def columns(p: Params, study: str) -> list[Column]:
     table = p.studies.tables.get(study)
     if table is None or table.report != "table1":
         raise ConfigError(f"studies.tables has no study '{study}' with report: table1")
+    from gerne.data.registry import get_dataset
+
     return [Column(name, float(p.datasets[name].minority_percent()), p.datasets[name].dir or name,
-                   p.datasets[name].kind) for name in table.datasets]
+                   get_dataset(p.datasets[name].kind).benchmark) for name in table.datasets]
 
 
 def row_attributes(p: Params, study: str) -> dict[str, str]:

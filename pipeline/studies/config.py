@@ -346,6 +346,8 @@ def resolve_variants(datasets: Any) -> Any:
 
 def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
     """Cross-references: names, declared datasets, rows that need attributes the data does not have."""
+    from gerne.data.registry import KINDS
+
     for name in datasets:
         if not NAME.match(name) or name in RESERVED:
             raise ValueError(f"dataset name '{name}' must be lower-case letters, digits and _ (no dots: it is part of "
@@ -363,10 +365,17 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
             if row not in studies.rows:
                 raise ValueError(f"studies.tables.{study}.rows names '{row}', which is not defined under "
                                  f"studies.rows{_hint(row, studies.rows)}")
+        cells: dict[tuple[str, float], str] = {}
         for name in table.datasets:
             if name not in datasets:
                 raise ValueError(f"studies.tables.{study}.datasets names '{name}', which is not declared under "
                                  f"datasets{_hint(name, datasets)}")
+            if table.report == "table1" and datasets[name].minority_percent() is not None:
+                cell = (KINDS[datasets[name].kind].benchmark, datasets[name].minority_percent())
+                if cell in cells:
+                    raise ValueError(f"studies.tables.{study}: datasets.{cells[cell]} and datasets.{name} are both "
+                                     f"the {cell[0]} column at {cell[1]:g} %; list one of them")
+                cells[cell] = name
             if table.report == "table1" and datasets[name].minority_percent() is None:
                 raise ValueError(f"studies.tables.{study} (report: table1) has a column per minority share; "
                                  f"datasets.{name} (kind {datasets[name].kind}) defines none")

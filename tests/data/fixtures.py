@@ -253,3 +253,28 @@ def bffhq_release(root: Path) -> tuple[Path, CountsDict]:
                 counts[split_of[part]][f"{age},{gender}"] += 1
                 index += 1
     return folder, counts
+
+
+def cifar10c_release(root: Path, pct: str = "5pct", per_cell: int = 1) -> tuple[Path, CountsDict]:
+    """``root/cifar10c/`` in DFA's layout (32 px PNGs ``<id>_<label>_<bias>.png``): ``per_cell`` + 2 aligned and
+    one conflicting image per class, validation alike, ``per_cell`` test images per (class, corruption) cell."""
+    folder, index = root / "cifar10c", 0
+    counts: CountsDict = {s: {f"{y},{a}": 0 for y in range(10) for a in range(10)} for s in SPLITS}
+
+    def put(sub: str, split: str, y: int, a: int) -> None:
+        nonlocal index
+        (folder / sub / str(y)).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (32, 32), colour_of(index)).save(folder / sub / str(y) / f"{index}_{y}_{a}.png")
+        counts[split][f"{y},{a}"] += 1
+        index += 1
+
+    for y in range(10):
+        for _ in range(per_cell + 2):
+            put(f"{pct}/align", "train", y, y)
+            put(f"{pct}/valid", "val", y, y)
+        put(f"{pct}/conflict", "train", y, (y + 1) % 10)
+        put(f"{pct}/valid", "val", y, (y + 3) % 10)
+        for a in range(10):
+            for _ in range(per_cell):
+                put("test", "test", y, a)
+    return folder, counts

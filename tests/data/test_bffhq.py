@@ -31,16 +31,16 @@ def test_a_file_in_the_wrong_folder_or_badly_named_is_refused(tmp_path: Path) ->
     folder, _ = bffhq_release(tmp_path)
     stray = folder / "0.5pct/align/0/99_0_1.png"
     shutil.copy(next((folder / "test").iterdir()), stray)
-    with pytest.raises(DataError, match=r"99_0_1.png: a file in align/ with age 0 and gender 1"):
+    with pytest.raises(DataError, match=r"99_0_1.png: a file in align/ with label 0 and bias 1"):
         bffhq.read_release(tmp_path)
     stray.rename(folder / "valid/photo.png")
-    with pytest.raises(DataError, match="<id>_<age>_<gender>"):
+    with pytest.raises(DataError, match="<id>_<label>_<bias>"):
         bffhq.read_release(tmp_path)
     (folder / "valid/photo.png").unlink()
     shutil.rmtree(folder / "test")
     with pytest.raises(DataError, match="test holds no images"):
         bffhq.read_release(tmp_path)
-    with pytest.raises(DataError, match="no bFFHQ release"):
+    with pytest.raises(DataError, match=r"no bffhq/ release folder holding 0\.5pct/"):
         bffhq.read_release(tmp_path / "elsewhere")
 
 

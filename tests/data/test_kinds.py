@@ -24,6 +24,7 @@ from tests.data.fixtures import (
     bffhq_release,
     celeba_release,
     cifar10_release,
+    cifar10c_release,
     civilcomments_release,
     colour_of,
     extract_tar,
@@ -33,7 +34,7 @@ from tests.data.fixtures import (
 )
 
 SIZE = 16  # image side of the prepared image kinds
-NATIVE_SIDE = {"cmnist": 28, "ccifar10": 32}  # kinds that keep their source's side (no image_size option)
+NATIVE_SIDE = {"cmnist": 28, "ccifar10": 32, "ccifar10_dfa": 32}  # kinds keeping their source's side
 LENGTH = 16  # token length of the prepared text kinds
 
 # A builder makes a tiny raw directory in ``root`` and returns ``(raw_dir, prepare options)``: what the fetch stage
@@ -101,8 +102,14 @@ def _bffhq(root: Path) -> tuple[Path, dict[str, Any]]:
     return root / "raw", {"image_size": SIZE, "expected_counts": counts}
 
 
+def _ccifar10_dfa(root: Path) -> tuple[Path, dict[str, Any]]:
+    _, counts = cifar10c_release(root / "raw")
+    return root / "raw", {"ratio": 5.0, "expected_counts": counts}
+
+
 BUILDERS: dict[str, Builder] = {
     "cmnist": _cmnist,
+    "ccifar10_dfa": _ccifar10_dfa,
     "bffhq": _bffhq,
     "ccifar10": _ccifar10,
     "waterbirds": _waterbirds,

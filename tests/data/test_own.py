@@ -75,7 +75,8 @@ def test_own_missing_image_and_bad_transform(tmp_path: Path) -> None:
 
 
 def test_registry() -> None:
-    assert set(KINDS) == {"cmnist", "ccifar10", "bffhq", "waterbirds", "celeba", "civilcomments", "own"}
+    assert set(KINDS) == {"cmnist", "ccifar10", "ccifar10_dfa", "bffhq", "waterbirds", "celeba",
+                          "civilcomments", "own"}
     for module in (waterbirds, celeba, civilcomments):
         entry = get_dataset(module.NAME)
         assert entry.prepare is module.prepare and list(entry.sources) == module.SOURCES

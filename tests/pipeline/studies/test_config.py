@@ -157,3 +157,17 @@ def test_a_row_may_score_the_training_split_each_evaluation() -> None:
                                          "eval_train": True}
     p = parse_params(data)
     assert p.studies.rows["curves"].eval_train and not p.studies.rows["yes_yes"].eval_train
+
+
+def test_two_datasets_in_one_table1_cell_are_refused() -> None:
+    """DFA's C-CIFAR-10 release and the one built here are the same Table 1 column: one of them per ratio."""
+    data = _params()
+    data["datasets"]["ccifar10_dfa"] = {**data["datasets"]["ccifar10"], "kind": "ccifar10_dfa",
+                                        "dir": "ccifar10_dfa/r0.5", "prepare": {"ratio": 0.5}}
+    table1 = data["studies"]["tables"]["table1"]
+    table1["datasets"] = ["cmnist", "ccifar10_dfa"]
+    assert [c for c in parse_params(copy.deepcopy(data)).studies.tables["table1"].datasets] == table1["datasets"]
+    table1["datasets"] = ["ccifar10", "ccifar10_dfa"]
+    with pytest.raises(ConfigError, match=r"datasets.ccifar10 and datasets.ccifar10_dfa are both the ccifar10 column "
+                                          r"at 0.5 %; list one of them"):
+        parse_params(data)

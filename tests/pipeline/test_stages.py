@@ -153,10 +153,13 @@ def test_aggregate_and_report_from_real_runs(env: Path) -> None:
     for row in rows:
         assert invoke(train, train_args(params, row, f"runs/cmnist/r0.5/{row}")).exit_code == 0
     assert invoke(aggregate, ["--params", str(params), "--runs", "runs", "--out", "t.csv"]).exit_code == 0
-    result = invoke(report, ["--params", str(params), "--runs-table", "t.csv", "--out", "reports/t1"])
+    result = invoke(report, ["--params", str(params), "--runs-table", "t.csv", "--out", "reports/t1",
+                             "--full", "reports/all"])
     assert result.exit_code == 0, result.output
     md = (env / "reports/t1.md").read_text()
     assert "| erm | ERM | none |" in md and "35.19 ± 3.49" in md and "Selection: oracle" in md
+    full = (env / "reports/all.md").read_text()
+    assert "| erm | none | " in full and "not run (paper 23.08 ± 1.25)" in full  # C-CIFAR-10 0.5 %: off
 
 
 def test_stacked_seeds_write_one_summary_and_run_each(env: Path) -> None:

@@ -26,7 +26,7 @@ from gerne.models import build_model
 from gerne.train.loop import aligned_attributes
 from pipeline.runs.common import load_splits
 from pipeline.studies.config import REFERENCE
-from pipeline.studies.resume import is_done
+from pipeline.studies.resume import data_identity, is_done
 from pipeline.studies.runs import expected_record, run
 from pipeline.studies.search import config0
 
@@ -100,14 +100,19 @@ def train_reference(params: Params, dataset: str, data_dir: str | Path, model_pa
     cfg = {**config0(protocol), "c": 1.0, "beta": -1.0}
     expected = expected_record(protocol, REFERENCE, cfg, sp.reference.seed, sp.reference.lr_factor,
                                sp.reference.weight_decay_factor)
+    identity = data_identity(data_dir)
     if Path(model_path).is_file() and is_done(summary_path, expected):
-        log.info("%s: reference model already trained (same fingerprint), reused", dataset)
-        return json.loads(Path(summary_path).read_text())
+        previous = json.loads(Path(summary_path).read_text())
+        if previous.get("data_identity") == identity:
+            log.info("%s: reference model already trained on these data (same fingerprint), reused", dataset)
+            return previous
     splits = load_splits(data_dir, resolve_device(sp.device, "studies.device"))
     with atomic_paths(model_path, summary_path) as (model_tmp, summary_tmp):
         out = run(protocol, splits, dataset=dataset, row="biased", spec=REFERENCE, cfg=cfg, seed=sp.reference.seed,
                   out_path=summary_tmp, name=f"{dataset}-biased", lr_factor=sp.reference.lr_factor,
                   wd_factor=sp.reference.weight_decay_factor)
+        stamp = {**json.loads(Path(summary_tmp).read_text()), "data_identity": identity}
+        write_json(summary_tmp, stamp)  # the data f̃ saw (pipeline.studies.resume.data_identity)
         # saved through a file object, so the archive's inner folder is not named after the temporary file
         with open(model_tmp, "wb") as fh:
             torch.save(checkpoint(out.states["best_val"], {"name": protocol.model, **protocol.model_options},

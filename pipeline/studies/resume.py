@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,40 @@ def is_done(path: str | Path, expected: dict[str, Any]) -> bool:
     except (json.JSONDecodeError, KeyError, TypeError):
         return False
     return rec is not None and fingerprint(rec) == fingerprint(expected)
+
+
+DATA_STAMP = "data.json"
+DATA_FILES = ("metadata.csv", "counts.json", "images.npy", "tokens.npy")
+
+
+def data_identity(data_dir: str | Path) -> str:
+    """``sha256:<hex>`` over the prepared dataset's files (metadata, counts, the image or token array)."""
+    digest = hashlib.sha256()
+    for name in DATA_FILES:
+        path = Path(data_dir) / name
+        if not path.is_file():
+            continue
+        digest.update(f"{name}\0".encode())
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 23):
+                digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def same_data(folder: str | Path, identity: str) -> bool:
+    """True if ``folder``'s stamp names the data ``identity`` (a folder without a stamp never does)."""
+    path = Path(folder) / DATA_STAMP
+    try:
+        return path.is_file() and json.loads(path.read_text()).get("data") == identity
+    except (json.JSONDecodeError, AttributeError):
+        return False
+
+
+def stamped(work: Path, target: Path, identity: str) -> Path | None:
+    """Stamp the folder being built (``work``) with ``identity``, clearing what it holds from other data; return
+    ``target`` when its runs may be reused (stamped with the same data), else None."""
+    if not same_data(work, identity):
+        for child in work.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    (work / DATA_STAMP).write_text(json.dumps({"data": identity}) + "\n")
+    return target if same_data(target, identity) else None

@@ -28,7 +28,7 @@ from pipeline.runs.common import load_splits
 from pipeline.schema import hint as _hint
 from pipeline.studies.config import DEFAULT_ROWS, Dataset, RowParams, StudiesParams
 from pipeline.studies.reference import load_confidence
-from pipeline.studies.resume import is_done
+from pipeline.studies.resume import data_identity, is_done, stamped
 from pipeline.studies.runs import Job, expected_record, experiment, grouped_method, run, run_stack, stacks
 from pipeline.studies.search import config0, row_configs
 
@@ -153,15 +153,16 @@ def _fit(params: Params, dataset: str, setting: str, splits: dict[str, Split], j
 
 
 def _seeds(params: Params, dataset: str, setting: str, splits: dict[str, Split], cfg: dict[str, Any],
-           out_dir: str | Path, scores: np.ndarray | None, reuse: dict[int, Path] | None = None) -> None:
+           out_dir: str | Path, scores: np.ndarray | None, identity: str,
+           reuse: dict[int, Path] | None = None) -> None:
     """Every seed of one config into ``out_dir/seed<n>.json``, built beside it and swapped in when complete; a run
-    whose fingerprint matches (in the partial or the finished folder) is reused, and ``reuse`` names finished
-    summaries to copy for some seeds (the search run of the winner)."""
+    whose fingerprint matches (in the partial or the finished folder, either stamped with the data ``identity``)
+    is reused, and ``reuse`` names finished summaries to copy for some seeds (the search run of the winner)."""
     sp, protocol, spec = _row(params, dataset, setting)
     with staged_dir(out_dir, resume=True) as work:
-        jobs = []
+        previous, jobs = stamped(work, Path(out_dir), identity), []
         for seed in sp.seeds:
-            if reuse_finished(work, Path(out_dir), f"seed{seed}.json",
+            if reuse_finished(work, previous, f"seed{seed}.json",
                               lambda f, s=seed: is_done(f, expected_record(protocol, spec, cfg, s))):
                 log.info("%s %s: seed %d already trained (same fingerprint), reused", dataset, setting, seed)
             elif reuse and seed in reuse:
@@ -181,7 +182,7 @@ def train(params: Params, dataset: str, setting: str, data_dir: str | Path, out_
     splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
     (cfg,) = row_configs(protocol, params.studies.search, spec)
     grouped_method(protocol, splits["train"], dataset=dataset, row=setting, spec=spec, cfg=cfg, scores=scores)
-    _seeds(params, dataset, setting, splits, cfg, out_dir, scores)
+    _seeds(params, dataset, setting, splits, cfg, out_dir, scores, data_identity(data_dir))
     return cfg
 
 
@@ -202,8 +203,9 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     for i, cfg in enumerate(grid):
         point = point_of(protocol, spec, cfg)
         entries.append({"config": i, "name": folder_of(spec, i, point), "point": point, "search_config": cfg})
+    identity = data_identity(data_dir)
     with staged_dir(sweep_dir, resume=True) as work:
-        jobs = []
+        previous, jobs = stamped(work, Path(sweep_dir), identity), []
         for entry in entries:
             def done(folder: Path, e: dict[str, Any] = entry) -> bool:
                 return is_done(folder / f"seed{seed0}.json", expected_record(protocol, spec, e["search_config"],
@@ -211,7 +213,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
 
             if entry["config"] in skipped:
                 continue
-            if reuse_finished(work, Path(sweep_dir), entry["name"], done):
+            if reuse_finished(work, previous, entry["name"], done):
                 log.info("%s %s: %s already trained (same fingerprint), reused", dataset, setting, entry["name"])
                 continue
             jobs.append(Job(entry["search_config"], seed0, work / entry["name"] / f"seed{seed0}.json",
@@ -229,7 +231,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
                                 "configs_skipped": len(skipped)}, step=0)
             parent.set_tags({"selected": choice["best"]["name"]})
     best = choice["best"]
-    _seeds(params, dataset, setting, splits, best["search_config"], out_dir, scores,
+    _seeds(params, dataset, setting, splits, best["search_config"], out_dir, scores, identity,
            reuse={seed0: Path(sweep_dir) / best["name"] / f"seed{seed0}.json"})
     return choice
 

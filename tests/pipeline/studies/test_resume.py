@@ -131,3 +131,53 @@ def test_records_ignore_where_the_data_lies_and_int_float_spelling(tmp_path: Pat
     broken = tmp_path / "seed0.json"
     broken.write_text('{"config": {"training": ')  # a half-written summary is never done
     assert not is_done(broken, rec) and not is_done(tmp_path / "absent.json", rec)
+
+
+def test_runs_are_reused_only_on_the_data_they_were_trained_on(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same data: a rerun trains nothing. The dataset prepared anew with other content (e.g. other prepare
+    options): every seed and every sweep point trains again, though the fingerprint is the same."""
+    from pipeline.config import parse_params
+    from pipeline.studies import stages
+    from pipeline.studies.resume import DATA_STAMP, data_identity
+    from tests.golden.toy_runs import design
+    from tests.helpers import toy_dataset
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    data = design()
+    data["datasets"]["toy"]["epochs"] = 1
+    p = parse_params(data)
+    toy = toy_dataset(tmp_path / "toy")
+    out, sweep, tuned = tmp_path / "runs/known", tmp_path / "sweeps/tuned", tmp_path / "runs/tuned"
+
+    def ids() -> list[str]:
+        files = [out / "seed0.json", tuned / "seed0.json", sweep / "sweep_known_c0.5_b0.5/seed0.json"]
+        return [json.loads(f.read_text())["mlflow_run_id"] for f in files]
+
+    def train_all() -> None:
+        stages.train(p, "toy", "gerne_known", toy, out)
+        stages.search(p, "toy", "gerne_tuned_known", toy, sweep, tuned)
+
+    train_all()
+    first = ids()
+    assert json.loads((out / DATA_STAMP).read_text()) == {"data": data_identity(toy)}
+    train_all()
+    assert ids() == first  # same fingerprint, same data: reused
+    toy_dataset(tmp_path / "toy", seed=1)  # the same path prepared anew, other bytes
+    train_all()
+    again = ids()
+    assert all(a != b for a, b in zip(again, first, strict=True))
+    assert json.loads((sweep / DATA_STAMP).read_text()) == {"data": data_identity(toy)}
+
+
+def test_a_folder_without_a_stamp_reuses_nothing(tmp_path: Path) -> None:
+    from pipeline.studies.resume import DATA_STAMP, same_data, stamped
+
+    work, target = tmp_path / ".t.partial", tmp_path / "t"
+    work.mkdir()
+    target.mkdir()
+    (work / "seed0.json").write_text("{}")  # left by a run on other data
+    assert stamped(work, target, "sha256:abc") is None and not (work / "seed0.json").exists()
+    assert same_data(work, "sha256:abc") and not same_data(target, "sha256:abc")
+    (target / DATA_STAMP).write_text('{"data": "sha256:abc"}')
+    assert stamped(work, target, "sha256:abc") == target

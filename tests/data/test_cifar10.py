@@ -77,3 +77,16 @@ def test_the_archive_through_a_mirror_is_verified_and_extracted(tmp_path: Path) 
     fetch_sources([Source(cifar10.ARCHIVE.name, md5=md5, extract=True)], tmp_path / "raw", mirror)
     assert cifar10.batch_dir(tmp_path / "raw") == tmp_path / "raw" / "cifar-10-python" / "cifar-10-batches-py"
     assert len(cifar10.load_cifar10(tmp_path / "raw")[1]) == 20
+
+
+def test_a_corrupted_archive_is_refused_and_deleted(tmp_path: Path) -> None:
+    release, mirror = tmp_path / "release", tmp_path / "mirror"
+    cifar10_release(release, train_per_class=2, test_per_class=1)
+    mirror.mkdir()
+    archive = tar_folder(release / "cifar-10-batches-py", mirror / cifar10.ARCHIVE.name)
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])  # cut off mid-stream
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()  # the checksum passes: extraction must catch it
+    with pytest.raises(DataError, match=r"cifar-10-python.tar.gz.*was deleted"):
+        fetch_sources([Source(cifar10.ARCHIVE.name, md5=md5, extract=True)], tmp_path / "raw", mirror)
+    assert not (tmp_path / "raw" / cifar10.ARCHIVE.name).exists()
+    assert not (tmp_path / "raw" / "cifar-10-python").exists()

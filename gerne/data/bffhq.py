@@ -21,13 +21,16 @@ from gerne.data.sources import Source
 
 NAME = "bffhq"
 FOLDER = "bffhq"
-SOURCES = (Source(f"{FOLDER}.tar.gz", extract=True),)  # no public URL: DFA shares it as a Google Drive folder
+# DFA shares bFFHQ as a Google Drive folder. This is the Drive file id public debiasing code downloads
+# bffhq.tar.gz from (a tarball of DFA's bffhq/). It was not checked against DFA's folder from here (no internet):
+# no MD5 is known, so the SHA-256 is recorded, and read_release refuses a tree that is not DFA's layout and coding.
+SOURCES = (Source(f"{FOLDER}.tar.gz", gdrive_id="1hRmeIxhoa6YsyAm2LUPqa7nY1KtOpp6G", extract=True),)
 PUBLISHED_COUNTS = None
 NUM_CLASSES = NUM_ATTRIBUTES = 2
 TRANSFORM = "resize"
-FETCH_HINT = (" To fix: download the bffhq folder of DFA's release (the Google Drive link in the README of "
-              "kakaoenterprise/Learning-Debiased-Disentangled) and set the dataset's `mirror` to the directory holding "
-              f"`{FOLDER}/` (or an archive {FOLDER}.tar.gz of it).")
+FETCH_HINT = (" To fix (Google Drive often refuses scripted downloads: quota): download the bffhq folder of DFA's "
+              "release (the Google Drive link in the README of kakaoenterprise/Learning-Debiased-Disentangled) and "
+              f"set the dataset's `mirror` to the directory holding `{FOLDER}/` (or an archive {FOLDER}.tar.gz of it).")
 _FIX = "the release folder is incomplete or not DFA's bFFHQ: download it again (README: bFFHQ)"
 
 

@@ -1,5 +1,5 @@
 """bFFHQ from DFA's folder layout: labels from file names, the align/conflict folders checked against them, the
-release copied from a mirror folder, and a clear refusal where DFA's Drive link is the only source."""
+release copied from a mirror folder, Google Drive when no mirror is set, and a clear refusal with the manual route."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ import pytest
 from gerne.data import bffhq
 from gerne.data.fetch import fetch_sources
 from gerne.errors import DataError
+from tests.data import test_download
 from tests.data.fixtures import bffhq_release
+from tests.data.test_download import Server
+
+server = test_download.server  # the local HTTP server fixture
 
 
 def test_release_is_read_with_labels_from_file_names(tmp_path: Path) -> None:
@@ -50,5 +54,25 @@ def test_fetched_from_a_mirror_folder_or_refused_with_the_download_hint(tmp_path
     digests = fetch_sources(list(bffhq.SOURCES), tmp_path / "raw", mirror, bffhq.FETCH_HINT)
     assert digests["bffhq.tar.gz"].startswith("sha256-tree:")
     assert len(bffhq.read_release(tmp_path / "raw")) == 22
-    with pytest.raises(DataError, match="Learning-Debiased-Disentangled"):
-        fetch_sources(list(bffhq.SOURCES), tmp_path / "raw2", None, bffhq.FETCH_HINT)
+    assert bffhq.SOURCES[0].gdrive_id  # without a mirror: Google Drive, through gerne.data.gdrive
+
+
+def test_google_drive_then_extracted_or_refused_with_the_manual_route(tmp_path: Path, server: Server,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """No mirror: the tarball comes from Google Drive (a local server answering like it), is extracted and read;
+    a quota page ends in the manual route (DFA's Drive link, `mirror`)."""
+    from gerne.data import gdrive
+    from tests.data.fixtures import tar_folder
+    from tests.data.test_gdrive import QUOTA_PAGE
+
+    folder, _ = bffhq_release(tmp_path / "release")
+    archive = tar_folder(folder, tmp_path / "bffhq.tar.gz")
+    monkeypatch.setattr(gdrive, "GDRIVE_URL", server.base + "download")
+    first = f"/download?id={bffhq.SOURCES[0].gdrive_id}&export=download&confirm=t"
+    server.files[first] = archive.read_bytes()
+    digests = fetch_sources(list(bffhq.SOURCES), tmp_path / "raw", None, bffhq.FETCH_HINT, retries=1)
+    assert digests["bffhq.tar.gz"].startswith("sha256:") and len(bffhq.read_release(tmp_path / "raw")) == 22
+    server.files[first] = QUOTA_PAGE.encode()
+    with pytest.raises(DataError, match=r"(?s)Quota exceeded.*Learning-Debiased-Disentangled.*mirror"):
+        fetch_sources(list(bffhq.SOURCES), tmp_path / "raw2", None, bffhq.FETCH_HINT, retries=1)
+    assert not (tmp_path / "raw2" / "bffhq.tar.gz").exists()

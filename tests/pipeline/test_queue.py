@@ -72,7 +72,12 @@ def test_parallel_queued_experiments_on_a_fresh_store(tmp_path: Path) -> None:
 
     start = time.monotonic()
     try:
-        _sh(["dvc", "queue", "start", "-j", "2"], root, env)
+        # to a file, not a pipe: the detached queue workers inherit the command's output, and a captured pipe
+        # would keep `subprocess.run` waiting until the workers exit (seen under CI load)
+        with open(tmp_path / "queue-start.log", "w") as log:
+            started = subprocess.run(["dvc", "queue", "start", "-j", "2"], cwd=root, env=env, stdout=log,
+                                     stderr=subprocess.STDOUT, timeout=180)
+        assert started.returncode == 0, (tmp_path / "queue-start.log").read_text()
         statuses = _statuses(root, env)
         while set(statuses.values()) - {"Success", "Failed"} or len(statuses) < len(LRS):
             assert time.monotonic() - start < WAIT_S, f"queue not done after {WAIT_S} s: {statuses}"

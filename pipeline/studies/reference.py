@@ -110,9 +110,7 @@ def train_reference(params: Params, dataset: str, data_dir: str | Path, model_pa
     with atomic_paths(model_path, summary_path) as (model_tmp, summary_tmp):
         out = run(protocol, splits, dataset=dataset, row="biased", spec=REFERENCE, cfg=cfg, seed=sp.reference.seed,
                   out_path=summary_tmp, name=f"{dataset}-biased", lr_factor=sp.reference.lr_factor,
-                  wd_factor=sp.reference.weight_decay_factor)
-        stamp = {**json.loads(Path(summary_tmp).read_text()), "data_identity": identity}
-        write_json(summary_tmp, stamp)  # the data f̃ saw (pipeline.studies.resume.data_identity)
+                  wd_factor=sp.reference.weight_decay_factor, extra={"data_identity": identity})  # the data f̃ saw
         # saved through a file object, so the archive's inner folder is not named after the temporary file
         with open(model_tmp, "wb") as fh:
             torch.save(checkpoint(out.states["best_val"], {"name": protocol.model, **protocol.model_options},

@@ -132,9 +132,10 @@ def stacks(protocol: Dataset, spec: RowParams, jobs: list[Job], size: int) -> li
 
 def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, dataset: str, row: str,
               spec: RowParams, scores: np.ndarray | None = None, tracker: Tracker | None = None,
-              lr_factor: float = 1.0, wd_factor: float = 1.0) -> list[RunOutput]:
+              lr_factor: float = 1.0, wd_factor: float = 1.0, extra: dict[str, Any] | None = None) -> list[RunOutput]:
     """Train ``jobs`` (configs and seeds of one row) as one stacked model (``torch.func``; one job: a plain run),
-    each its own MLflow run, and write each summary (last, best-val and oracle selections with every metric)."""
+    each its own MLflow run, and write each summary (last, best-val and oracle selections with every metric;
+    ``extra``: more top-level fields, e.g. the reference model's data identity)."""
     evals = {k: splits[k] for k in ("train", "val", "test")}
     models, methods, loops, specs = [], [], [], []
     for job in jobs:
@@ -155,7 +156,7 @@ def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, d
     outputs = []
     for job, run_spec, model, (result, run_id) in zip(jobs, specs, models, fitted, strict=True):
         info = {"benchmark": dataset, "setting": row, "method": spec.method, "seed": job.seed,
-                "config": run_spec["config"], "paper_selection": spec.paper_selection}
+                "config": run_spec["config"], "paper_selection": spec.paper_selection, **(extra or {})}
         outputs.append(RunOutput(write_summary(job.out_path, result, run_id, info), model, result.states))
     return outputs
 
@@ -163,9 +164,9 @@ def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, d
 def run(protocol: Dataset, splits: dict[str, Split], *, dataset: str, row: str, spec: RowParams,
         cfg: dict[str, Any], seed: int, out_path: str | Path, scores: np.ndarray | None = None,
         tracker: Tracker | None = None, name: str | None = None, lr_factor: float = 1.0,
-        wd_factor: float = 1.0) -> RunOutput:
+        wd_factor: float = 1.0, extra: dict[str, Any] | None = None) -> RunOutput:
     """Train one run of ``row`` (``spec``) and write its summary (:func:`run_stack` of one job)."""
     job = Job(cfg, seed, Path(out_path), name or f"{dataset}-{row}-s{seed}")
     (out,) = run_stack(protocol, splits, [job], dataset=dataset, row=row, spec=spec, scores=scores,
-                       tracker=tracker, lr_factor=lr_factor, wd_factor=wd_factor)
+                       tracker=tracker, lr_factor=lr_factor, wd_factor=wd_factor, extra=extra)
     return out

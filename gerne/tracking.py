@@ -230,21 +230,20 @@ class Tracker:
         if self.parent_run_id:
             all_tags["mlflow.parentRunId"] = self.parent_run_id
         flat = [Param(k, str(v)[:6000]) for k, v in flatten(params).items()]
-        with store_write():
-            info = self.client.create_run(self.experiment_id, run_name=name,
-                                          tags={k: str(v) for k, v in all_tags.items()})
-            run = Run(self.client, info.info.run_id)
-            for i in range(0, len(flat), 100):
-                self.client.log_batch(run.run_id, params=flat[i : i + 100])
-        try:
+        run: Run | None = None
+        try:  # an interrupt held back during the writes below is raised at their end, so it is caught here too
+            with store_write():
+                info = self.client.create_run(self.experiment_id, run_name=name,
+                                              tags={k: str(v) for k, v in all_tags.items()})
+                run = Run(self.client, info.info.run_id)
+                for i in range(0, len(flat), 100):
+                    self.client.log_batch(run.run_id, params=flat[i : i + 100])
             yield run
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP in a pipeline stage
-            with store_write():
-                self.client.set_terminated(run.run_id, "KILLED")
-            raise
-        except BaseException:
-            with store_write():
-                self.client.set_terminated(run.run_id, "FAILED")
+        except BaseException as exc:  # KILLED on Ctrl-C or SIGTERM/SIGHUP in a pipeline stage, else FAILED
+            if run is not None:
+                with store_write():
+                    self.client.set_terminated(run.run_id,
+                                               "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
             raise
         with store_write():
             self.client.set_terminated(run.run_id, "FINISHED")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from gerne.tracking import TRACKING_ENV, Tracker, default_tracking_uri, flatten, project_root
+from gerne.tracking import TRACKING_ENV, Tracker, default_tracking_uri, flatten, interrupt, project_root
 
 
 def test_project_root_sees_through_queued_experiment_copies(tmp_path: Path) -> None:
@@ -59,3 +59,22 @@ def test_failed_run_is_marked_failed(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     assert MlflowClient(tracking_uri=uri).get_run(run.run_id).info.status == "FAILED"
     assert Tracker("bench", uri).experiment_id == tracker.experiment_id  # reused, not duplicated
+
+
+def test_a_signal_during_the_runs_first_writes_still_ends_it_killed(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM landing while the params are written is held back to the end of the write; the run that was already
+    created must still be closed as KILLED, not left RUNNING (the race CI hit once)."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = Tracker("bench", uri)
+    log_batch = tracker.client.log_batch
+
+    def signalled(*args, **kwargs):
+        log_batch(*args, **kwargs)
+        interrupt(KeyboardInterrupt("received SIGTERM"))  # what the stage's signal handler does
+
+    monkeypatch.setattr(tracker.client, "log_batch", signalled)
+    with pytest.raises(KeyboardInterrupt), tracker.run("r", params={"a": 1}, tags={}):
+        raise AssertionError("the body must not run after the interrupt")
+    (run,) = MlflowClient(tracking_uri=uri).search_runs([tracker.experiment_id])
+    assert run.info.status == "KILLED"

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from gerne.errors import ConfigError
 from pipeline.schema import Strict as _Strict
 from pipeline.schema import hint as _hint
-from pipeline.studies.config import DEFAULT_ROWS, Dataset, StudiesParams, TableStudy, check_studies, resolve_variants
+from pipeline.studies.config import DEFAULT_ROWS, Dataset, StudiesParams, TableStudy, check_studies
+from pipeline.studies.variants import resolve_variants
 
 
 class FiguresParams(_Strict):

@@ -9,8 +9,11 @@ from typing import Any
 from gerne.errors import ConfigError
 from gerne.methods.erm import Erm
 from gerne.methods.gerne import Gerne
+from gerne.methods.groupdro import GroupDro
+from gerne.methods.reweight import Reweight, SqrtReweight
+from gerne.methods.sw import SamplingWeighting
 
-METHODS: dict[str, type] = {"gerne": Gerne, "erm": Erm}
+METHODS: dict[str, type] = {m.name: m for m in (Gerne, Erm, GroupDro, Reweight, SqrtReweight, SamplingWeighting)}
 
 
 def build_method(name: str, **options: Any) -> Any:

@@ -1,6 +1,7 @@
 """Optimisers by name with the paper's settings (METHOD.md Appendix F; BENCHMARKS.md SubpopBench protocol).
 
 - ``sgd``: :class:`ForeachSGD` (momentum 0.9; image models, constant lr).
+- ``adam``: ``torch.optim.Adam`` (L2 weight decay; DFA's Vanilla ERM: lr 0.01, no decay).
 - ``adamw``: ``torch.optim.AdamW`` with eps 1e-8 (BERT; SubpopBench adds a linear decay to 0 without warm-up and
   gradient clipping at norm 1.0).
 The schedule sets the lr before each step: step k (0-based) uses lr·max(0, 1 − k/total_steps), the values of a
@@ -65,6 +66,12 @@ def _sgd(params: list[torch.nn.Parameter], lr: float, weight_decay: float, momen
     return ForeachSGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 
+def _adam(params: list[torch.nn.Parameter], lr: float, weight_decay: float, momentum: float) -> Any:
+    from torch.optim import Adam  # imported here, as for AdamW
+
+    return Adam(params, lr=lr, weight_decay=weight_decay, eps=1e-8, foreach=True)
+
+
 def _adamw(params: list[torch.nn.Parameter], lr: float, weight_decay: float, momentum: float) -> Any:
     # torch.optim is imported here: constructing its optimisers imports TorchDynamo (seconds; see ForeachSGD)
     from torch.optim import AdamW
@@ -72,7 +79,8 @@ def _adamw(params: list[torch.nn.Parameter], lr: float, weight_decay: float, mom
     return AdamW(params, lr=lr, weight_decay=weight_decay, eps=1e-8)
 
 
-OPTIMIZERS: dict[str, Callable[[list[torch.nn.Parameter], float, float, float], Any]] = {"sgd": _sgd, "adamw": _adamw}
+OPTIMIZERS: dict[str, Callable[[list[torch.nn.Parameter], float, float, float], Any]] = {
+    "sgd": _sgd, "adam": _adam, "adamw": _adamw}
 SCHEDULES = ("constant", "linear")
 
 
@@ -113,7 +121,7 @@ class Optimizer:
 def build_optimizer(name: str, params: Iterable[torch.nn.Parameter], *, lr: float, weight_decay: float,
                     momentum: float = 0.9, total_steps: int, schedule: str = "constant",
                     clip_norm: float | None = None) -> Optimizer:
-    """Optimiser ``name`` (``sgd`` | ``adamw``) over the trainable ``params``; ``momentum`` is used by SGD only."""
+    """Optimiser ``name`` (``sgd`` | ``adam`` | ``adamw``) over the trainable ``params``; ``momentum``: SGD only."""
     if name not in OPTIMIZERS:
         raise ConfigError(f"unknown optimizer '{name}'; available: {sorted(OPTIMIZERS)}")
     if schedule not in SCHEDULES:

@@ -26,10 +26,11 @@ GROUPINGS = ("known", "none", "confidence")  # gerne.groups entries a row may tr
 ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
 ORACLE_METRICS = ("test_wga", "test_gba", "test_acc", "test_conflicting_acc", "test_worst_class")
-SEARCHABLE = ("lr", "c", "beta", "t", "dropout")  # the keys of a search config (pipeline/studies/search.py)
+SEARCHABLE = ("lr", "c", "beta", "t", "dropout", "eta")  # the keys of a search config (pipeline/studies/search.py)
 VALUE_RANGE = {"lr": (lambda v: v > 0.0, "positive"), "c": (lambda v: 0.0 < v <= 1.0, "in (0, 1] (Eq. 4)"),
                "beta": (lambda v: True, "finite (Eq. 9 bounds it on the training groups)"),
-               "t": (lambda v: v > 0.0, "positive"), "dropout": (lambda v: 0.0 <= v < 1.0, "in [0, 1)")}
+               "t": (lambda v: v > 0.0, "positive"), "dropout": (lambda v: 0.0 <= v < 1.0, "in [0, 1)"),
+               "eta": (lambda v: v > 0.0, "positive (Group DRO's step size)")}
 RESERVED = {"valonly", "raw", "scores", "pseudo", "sweeps", "datasets", "table1_cmnist", "table3", "REPRODUCTION",
             "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}  # folders and reports the pipeline writes
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # no dots: names are parts of DVC param paths
@@ -49,14 +50,15 @@ class Protocol(_Strict):
     steps_per_epoch: int = Field(0, ge=0, description="with epochs: 0 = one pass, ceil(N / samples per batch)")
     oracle_metric: str = Field("test_wga", description="what the oracle selection maximises: test_wga (Table 2), "
                                "test_gba (Table 1), test_conflicting_acc (bFFHQ)")
-    optimizer: Literal["sgd", "adamw"] = "sgd"
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
     schedule: Literal["constant", "linear"] = "constant"
     clip_norm: float | None = Field(None, gt=0.0)
     lr: float = Field(gt=0.0)
     weight_decay: float = Field(ge=0.0)
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
-    batch_size: int = Field(gt=0, description="B per class (batch_unit: class) or per group")
-    batch_unit: Literal["class", "group"] = "class"
+    batch_size: int = Field(gt=0, description="B per class (batch_unit: class), per group, or per batch (total)")
+    batch_unit: Literal["class", "group", "total"] = Field(
+        "class", description="total: batch_size samples per step drawn uniformly (methods with natural sampling)")
     pseudo_batch_size: int | None = Field(None, gt=0, description="B per pseudo-group (CivilComments: 16)")
     c: float = Field(gt=0.0, le=1.0)
     beta: float | None = Field(None, description="config 0's β; null = 1/c − 1 (ours: the paper does not say)")
@@ -195,7 +197,8 @@ class RowParams(_Strict):
     """A table row: the method, the grouping it trains on, and the validation metric that chooses its checkpoint
     and its search config (validation data only)."""
 
-    method: str = Field(description="a registered method (gerne.methods): gerne, erm")
+    method: str = Field(description="a registered method (gerne.methods): gerne, erm, reweight, sqrt_reweight, "
+                        "groupdro, sw")
     groups: Literal["known", "none", "confidence"] = Field(
         description="known attributes, none, or pseudo-attributes from the reference model's confidence")
     select: str = Field("val_wga", description=f"one of {list(SELECT_METRICS)}")
@@ -205,6 +208,9 @@ class RowParams(_Strict):
                              "curves; about a quarter more time)")
     config: dict[str, float] = Field(default_factory=dict, description="values this row fixes over config 0 and "
                                      "over every searched config, e.g. {c: 1.0, beta: 0.0} (resampling)")
+    protocol: dict[str, Any] = Field(default_factory=dict, description="training-protocol fields this row sets over "
+                                     "its dataset's (pipeline.studies.protocols), e.g. DFA's Vanilla recipe: "
+                                     "{optimizer: adam, lr: 1.0e-2, steps: 50000, eval_every: 500, ...}")
     search: Literal["random", "none"] | dict[str, list[float]] = Field(
         "random", description="random: studies.search's seeded configs; none: config 0 (with `config`) only; "
         "{c: [0.5, 1.0], beta: [...]}: the full grid over config 0, points outside Eq. 9 skipped and recorded")
@@ -228,6 +234,13 @@ class RowParams(_Strict):
                 registered("grid key", key, SEARCHABLE)
                 if not values or len(set(values)) != len(values):
                     raise ValueError(f"grid {key}: {values} must be a non-empty list of distinct values")
+        return v
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol_keys(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in v:
+            registered("protocol field", key, [k for k in Protocol.model_fields if k not in ("oracle_metric",)])
         return v
 
     @model_validator(mode="after")
@@ -311,42 +324,11 @@ class StudiesParams(_Strict):
         return v
 
 
-VARIANT_FIXED = ("kind", "mirror", "root")  # a variant reads its base's files
-
-
-def resolve_variants(datasets: Any) -> Any:
-    """``datasets`` with each variant (``variant_of: <base>``) completed from its base: the base's fields, its
-    ``prepare`` options updated by the variant's. A variant must set ``prepare`` (its own DVC param path: adding a
-    variant reruns nothing of the others) and keeps the base's kind and files."""
-    if not isinstance(datasets, dict):
-        return datasets
-    out = dict(datasets)
-    for name, entry in datasets.items():
-        if not isinstance(entry, dict) or entry.get("variant_of") is None:
-            continue
-        base = entry["variant_of"]
-        if base not in datasets or not isinstance(datasets[base], dict):
-            raise ValueError(f"datasets.{name}.variant_of names '{base}', which is not declared under datasets"
-                             f"{_hint(str(base), datasets)}")
-        if datasets[base].get("variant_of") is not None:
-            raise ValueError(f"datasets.{name}.variant_of names '{base}', itself a variant of "
-                             f"'{datasets[base]['variant_of']}'; name that one instead")
-        fixed = [k for k in VARIANT_FIXED if k in entry]
-        if fixed:
-            raise ValueError(f"datasets.{name} sets {fixed}: a variant reads the files of its base ('{base}'); set "
-                             "them there, or declare a dataset of its own")
-        if not isinstance(entry.get("prepare"), dict):
-            raise ValueError(f"datasets.{name} (a variant of '{base}') needs `prepare`: the options it changes, "
-                             "e.g. {ratio: 1.0}, or {} for the base's data under another protocol")
-        inherited = {k: v for k, v in datasets[base].items() if k != "dir"}  # its own folder, not its base's
-        out[name] = {**inherited, **entry,
-                     "prepare": {**(datasets[base].get("prepare") or {}), **entry["prepare"]}}
-    return out
-
-
 def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
     """Cross-references: names, declared datasets, rows that need attributes the data does not have."""
     from gerne.data.registry import KINDS
+    from pipeline.studies.methods import BATCH_UNITS
+    from pipeline.studies.protocols import protocol_for
 
     for name in datasets:
         if not NAME.match(name) or name in RESERVED:
@@ -381,6 +363,10 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
                                  f"datasets.{name} (kind {datasets[name].kind}) defines none")
             for row in table.rows:
                 spec = studies.rows[row]
+                unit = protocol_for(datasets[name], spec, f"studies.rows.{row} on {name}").batch_unit
+                if unit not in BATCH_UNITS[spec.method]:
+                    raise ValueError(f"studies.rows.{row} (method {spec.method}) on {name}: batch_unit '{unit}' is "
+                                     f"not one the method takes ({list(BATCH_UNITS[spec.method])})")
                 grid = spec.search.get("t", []) if isinstance(spec.search, dict) else []
                 for t in [*grid, *([spec.config["t"]] if "t" in spec.config else [])]:
                     if spec.groups == "confidence" and not 0.0 < datasets[name].absolute_t(t) < 1.0:

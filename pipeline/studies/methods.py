@@ -28,11 +28,37 @@ def gerne_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo:
 
 
 def erm_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool) -> dict[str, Any]:
-    """Natural sampling with as many samples per step as a class-balanced batch (B per class × K)."""
-    return {"batch_size": protocol.batch_size * train.num_classes}
+    """Natural sampling with B samples per step (``batch_unit: total``, DFA's Vanilla) or as many as a
+    class-balanced batch (B per class × K)."""
+    per_class = protocol.batch_unit == "class"
+    return {"batch_size": protocol.batch_size * (train.num_classes if per_class else 1)}
 
 
+def uniform_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool) -> dict[str, Any]:
+    """ReWeight / SqrtReWeight: ERM's uniform batches (see :func:`erm_options`)."""
+    return erm_options(protocol, train, cfg, pseudo)
+
+
+def groupdro_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool) -> dict[str, Any]:
+    """Group-balanced batches of B per class and the step size η (``eta``; the reference code's default 0.01)."""
+    return {"batch_size": protocol.batch_size, "eta": cfg.get("eta", 1.0e-2)}
+
+
+def sw_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool) -> dict[str, Any]:
+    """SW at GERNE's c and β (resolved as for GERNE), B per class."""
+    counts = group_counts(train.y.cpu().numpy(), train.a.cpu().numpy(), train.num_classes, train.num_attributes)
+    return {"c": cfg["c"], "beta": resolve_beta(cfg, group_shares(counts)), "batch_size": protocol.batch_size}
+
+
+# The batch units (``protocol.batch_unit``) each method's options understand (checked with the studies).
+BATCH_UNITS: dict[str, tuple[str, ...]] = {"gerne": ("class", "group"), "erm": ("class", "total"),
+                                           "reweight": ("class", "total"), "sqrt_reweight": ("class", "total"),
+                                           "groupdro": ("class",), "sw": ("class",)}
 METHOD_OPTIONS: dict[str, Callable[[Protocol, Split, dict[str, Any], bool], dict[str, Any]]] = {
     "gerne": gerne_options,
     "erm": erm_options,
+    "reweight": uniform_options,
+    "sqrt_reweight": uniform_options,
+    "groupdro": groupdro_options,
+    "sw": sw_options,
 }

@@ -27,6 +27,7 @@ from gerne.tracking import Tracker
 from pipeline.runs.common import load_splits
 from pipeline.schema import hint as _hint
 from pipeline.studies.config import DEFAULT_ROWS, Dataset, RowParams, StudiesParams
+from pipeline.studies.protocols import protocol_for
 from pipeline.studies.reference import load_confidence
 from pipeline.studies.resume import data_identity, is_done, stamped
 from pipeline.studies.runs import Job, expected_record, experiment, grouped_method, run, run_stack, stacks
@@ -138,7 +139,7 @@ def _row(params: Params, dataset: str, setting: str) -> tuple[StudiesParams, Dat
     sp, protocol = declared(params, dataset)
     if setting not in sp.rows:
         raise ConfigError(f"unknown row '{setting}'; defined under studies.rows{_hint(setting, sp.rows)}")
-    return sp, protocol, sp.rows[setting]
+    return sp, protocol_for(protocol, sp.rows[setting], f"studies.rows.{setting} on {dataset}"), sp.rows[setting]
 
 
 def _fit(params: Params, dataset: str, setting: str, splits: dict[str, Split], jobs: list[Job],

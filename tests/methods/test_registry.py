@@ -20,6 +20,10 @@ from tests.helpers import toy_dataset
 OPTIONS = {  # the options each registered method is tried with; a new method must add its entry here
     "gerne": {"c": 0.5, "beta": 1.0, "batch_size": 20},
     "erm": {"batch_size": 60},
+    "reweight": {"batch_size": 60},
+    "sqrt_reweight": {"batch_size": 60},
+    "groupdro": {"batch_size": 20, "eta": 0.01},
+    "sw": {"c": 0.5, "beta": 1.0, "batch_size": 20},
 }
 
 

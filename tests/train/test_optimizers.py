@@ -64,6 +64,19 @@ def test_adamw_linear_matches_torch(clip_norm: float | None) -> None:
     assert opt.lr == 0.0
 
 
+def test_adam_matches_torch_plain_adam() -> None:
+    """DFA's Vanilla ERM optimiser: Adam without weight decay, a constant lr (foreach kernels; same numbers)."""
+    ours, ref = _pair()
+    opt = build_optimizer("adam", ours.parameters(), lr=1e-2, weight_decay=0.0, total_steps=STEPS)
+    opt_ref = torch.optim.Adam(ref.parameters(), lr=1e-2)
+    for step in range(STEPS):
+        for model, o in ((ours, opt), (ref, opt_ref)):
+            o.zero_grad()
+            _backward(model, step)
+            o.step()
+        _assert_same(ours, ref, 1e-7, step)
+
+
 def test_clipping_rescales_to_the_norm() -> None:
     ours, _ = _pair()
     opt = build_optimizer("sgd", ours.parameters(), lr=0.0, weight_decay=0.0, total_steps=1, clip_norm=0.05)
@@ -100,7 +113,7 @@ def test_step_does_not_read_values_back(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 @pytest.mark.parametrize(("name", "options", "match"), [
-    ("adam", {}, "unknown optimizer 'adam'"),
+    ("adamx", {}, "unknown optimizer 'adamx'"),
     ("sgd", {"schedule": "cosine"}, "unknown lr schedule 'cosine'"),
     ("sgd", {"schedule": "linear", "total_steps": 0}, "total_steps"),
     ("adamw", {"clip_norm": 0.0}, "clip_norm"),

@@ -50,10 +50,16 @@ def sw_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bo
     return {"c": cfg["c"], "beta": resolve_beta(cfg, group_shares(counts)), "batch_size": protocol.batch_size}
 
 
+def lff_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool) -> dict[str, Any]:
+    """LfF: ERM's uniform batches; the biased model has the protocol's optimiser (q and the EMA: LfF's 0.7)."""
+    return {**erm_options(protocol, train, cfg, pseudo), "optimizer": protocol.optimizer, "lr": cfg["lr"],
+            "weight_decay": protocol.weight_decay, "momentum": protocol.momentum}
+
+
 # The batch units (``protocol.batch_unit``) each method's options understand (checked with the studies).
 BATCH_UNITS: dict[str, tuple[str, ...]] = {"gerne": ("class", "group"), "erm": ("class", "total"),
                                            "reweight": ("class", "total"), "sqrt_reweight": ("class", "total"),
-                                           "groupdro": ("class",), "sw": ("class",)}
+                                           "groupdro": ("class",), "sw": ("class",), "lff": ("class", "total")}
 METHOD_OPTIONS: dict[str, Callable[[Protocol, Split, dict[str, Any], bool], dict[str, Any]]] = {
     "gerne": gerne_options,
     "erm": erm_options,
@@ -61,4 +67,5 @@ METHOD_OPTIONS: dict[str, Callable[[Protocol, Split, dict[str, Any], bool], dict
     "sqrt_reweight": uniform_options,
     "groupdro": groupdro_options,
     "sw": sw_options,
+    "lff": lff_options,
 }

@@ -24,6 +24,7 @@ OPTIONS = {  # the options each registered method is tried with; a new method mu
     "sqrt_reweight": {"batch_size": 60},
     "groupdro": {"batch_size": 20, "eta": 0.01},
     "sw": {"c": 0.5, "beta": 1.0, "batch_size": 20},
+    "lff": {"batch_size": 60, "optimizer": "sgd", "lr": 0.05},
 }
 
 
@@ -42,7 +43,7 @@ def test_method_trains_one_epoch_alone_and_stacked(name: str, splits: dict[str, 
     for method in methods:
         method.setup(splits["train"])
         assert isinstance(method, Method) and method.name == name
-    step = type(methods[0]).stacked(methods)
+    step = type(methods[0]).stacked(methods if methods[0].stackable else methods[:1])
     assert isinstance(step, Step) and step.loss_names
     cfgs = [LoopConfig(epochs=1, lr=0.05, seed=seed, steps_per_epoch=3) for seed in (0, 1)]
 

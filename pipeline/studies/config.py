@@ -208,9 +208,10 @@ class RowParams(_Strict):
                              "curves; about a quarter more time)")
     config: dict[str, float] = Field(default_factory=dict, description="values this row fixes over config 0 and "
                                      "over every searched config, e.g. {c: 1.0, beta: 0.0} (resampling)")
-    protocol: dict[str, Any] = Field(default_factory=dict, description="training-protocol fields this row sets over "
-                                     "its dataset's (pipeline.studies.protocols), e.g. DFA's Vanilla recipe: "
-                                     "{optimizer: adam, lr: 1.0e-2, steps: 50000, eval_every: 500, ...}")
+    protocol: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per dataset kind, the "
+                                                "training-protocol fields this row sets over the dataset's "
+                                                "(pipeline.studies.protocols), e.g. DFA's Vanilla recipe on C-MNIST: "
+                                                "{cmnist: {optimizer: adam, lr: 1.0e-2, steps: 50000, ...}}")
     search: Literal["random", "none"] | dict[str, list[float]] = Field(
         "random", description="random: studies.search's seeded configs; none: config 0 (with `config`) only; "
         "{c: [0.5, 1.0], beta: [...]}: the full grid over config 0, points outside Eq. 9 skipped and recorded")
@@ -238,9 +239,13 @@ class RowParams(_Strict):
 
     @field_validator("protocol")
     @classmethod
-    def _protocol_keys(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for key in v:
-            registered("protocol field", key, [k for k in Protocol.model_fields if k not in ("oracle_metric",)])
+    def _protocol_keys(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from gerne.data.registry import KINDS
+
+        for kind, fields in v.items():
+            registered("dataset kind (protocol fields are given per kind)", kind, KINDS)
+            for key in fields:
+                registered("protocol field", key, [k for k in Protocol.model_fields if k != "oracle_metric"])
         return v
 
     @model_validator(mode="after")

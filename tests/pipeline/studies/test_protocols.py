@@ -29,6 +29,8 @@ def test_the_vanilla_row_trains_dfas_recipe_on_cmnists_data() -> None:
     assert (vanilla.kind, vanilla.prepare, vanilla.oracle_metric) == (base.kind, base.prepare, base.oracle_metric)
     assert protocol_for(base, p.studies.rows["gerne_known"]) is base  # rows without fields: the dataset's own
     assert base.epochs == 65 and base.optimizer == "sgd"  # and the dataset is left as declared
+    other = p.datasets["ccifar10"]
+    assert protocol_for(other, row) is other  # no fields for C-CIFAR-10: its dataset's own protocol
 
 
 def _refused(message: str, **row: object) -> None:
@@ -41,13 +43,22 @@ def _refused(message: str, **row: object) -> None:
 
 
 @pytest.mark.parametrize(("row", "message"), [
-    ({"protocol": {"optimiser": "adam"}}, r"unknown protocol field 'optimiser' \(did you mean 'optimizer'\?\)"),
-    ({"protocol": {"oracle_metric": "test_wga"}}, r"unknown protocol field .oracle_metric."),  # the table sets it
-    ({"protocol": {"steps": 100}}, r"trial on cmnist: its protocol fields \['steps'\].*steps needs eval_every"),
-    ({"protocol": {"lr": -1.0}}, r"lr: Input should be greater than 0"),
-    ({"protocol": {"optimizer": "lbfgs"}}, r"optimizer: Input should be 'sgd', 'adam' or 'adamw'"),
-    ({"method": "gerne", "config": {"c": 1.0, "beta": -1.0}, "protocol": {"batch_unit": "total"}},
+    ({"protocol": {"cmnist": {"optimiser": "adam"}}},
+     r"unknown protocol field 'optimiser' \(did you mean 'optimizer'\?\)"),
+    ({"protocol": {"cmnist": {"oracle_metric": "test_wga"}}}, r"unknown protocol field 'oracle_metric'"),
+    ({"protocol": {"cmnist": {"steps": 100}}}, r"trial on cmnist: its protocol fields \[.steps.\].*needs eval_every"),
+    ({"protocol": {"cmnist": {"lr": -1.0}}}, r"lr: Input should be greater than 0"),
+    ({"protocol": {"cmnist": {"optimizer": "lbfgs"}}}, r"optimizer: Input should be 'sgd', 'adam' or 'adamw'"),
+    ({"method": "gerne", "config": {"c": 1.0, "beta": -1.0}, "protocol": {"cmnist": {"batch_unit": "total"}}},
      r"batch_unit 'total' is not one the method takes \(\['class', 'group'\]\)"),
 ])
 def test_bad_row_protocols_are_refused(row: dict, message: str) -> None:
+    _refused(message, **row)
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ({"protocol": {"cmnsit": {"lr": 1.0}}}, r"unknown dataset kind \(protocol fields are given per kind\) 'cmnsit' "
+                                            r"\(did you mean 'cmnist'\?\)"),
+])
+def test_protocol_fields_are_given_per_dataset_kind(row: dict, message: str) -> None:
     _refused(message, **row)

@@ -52,7 +52,8 @@ def used_datasets(p: Params) -> list[str]:
 
 KINDS = ("fetch", "prepare", "reference", "scores", "train", "sweep", "valonly", "tables", "table1", "figures")
 TABLE1 = {"runs_table": "metrics/cmnist_runs.csv", "out": "reports/table1_cmnist", "full": "reports/table1",
-          "headline": "metrics/headline.json", "reproduction": "reports/REPRODUCTION.md"}  # the one Table 1 report
+          "headline": "metrics/headline.json", "reproduction": "reports/REPRODUCTION.md",
+          "baselines": "reports/baselines.md"}  # the one Table 1 report
 REPRODUCED = "cmnist"  # the kind REPRODUCTION.md covers (Table 1's C-MNIST column and Figs. 2-3)
 
 

@@ -22,7 +22,7 @@ def benchmarks() -> list[str]:
 
 
 def _ratios(targets: dict[str, Any]) -> list[float]:
-    return sorted({float(r) for row in targets["rows"].values() for r in row["values"]})
+    return sorted({float(r) for row in targets["rows"].values() for r in row.get("values", {})})
 
 
 def summary(runs: pd.DataFrame) -> pd.DataFrame:

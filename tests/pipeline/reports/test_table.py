@@ -47,15 +47,17 @@ def test_mean_std_paper_and_difference() -> None:
 
 
 def test_markdown_labels_selection_and_marks_missing_cells() -> None:
-    runs = pd.DataFrame({"selection": ["best_val", "best_val"], "setting": ["erm", "erm"], "ratio": [0.5, 5.0],
+    runs = pd.DataFrame({"selection": ["best_val", "best_val"], "setting": ["erm_vanilla"] * 2, "ratio": [0.5, 5.0],
                          "test_gba": [0.30, 0.80], "diverged": [False, False]})
     table = with_paper(summarise(runs), paper_targets("cmnist"))
-    md = to_markdown(table, paper_targets("cmnist"), {"erm": "none", "resample": "known"}, [0.5, 1.0, 5.0], 1, "T")
+    md = to_markdown(table, paper_targets("cmnist"), {"erm_vanilla": "none", "resample": "known", "erm": "none"},
+                     [0.5, 1.0, 5.0], 1, "T")
     assert "## Selection: best_val — epoch with the best validation GBA" in md
-    assert ("| erm | ERM | none | 30.00 | 35.19 ± 3.49 | -5.19 | not run | 52.09 ± 2.88 | – | 80.00 | 82.17 ± 0.74 "
-            "| -2.17 |") in md
+    assert ("| erm_vanilla | ERM (DFA's Vanilla, via LC) | none | 30.00 | 35.19 ± 3.49 | -5.19 | not run | "
+            "52.09 ± 2.88 | – | 80.00 | 82.17 ± 0.74 | -2.17 |") in md
+    assert "| erm | – (class-balanced ERM; the paper's ERM row is erm_vanilla's) | none | not run | – | – |" in md
     assert "| resample | GERNE (c = 1, β = 0) | known | not run |" in md
-    assert "**Incomplete: 4 of 6 runs" in md
+    assert "**Incomplete: 7 of 9 runs" in md
     assert math.isnan(table.iloc[0]["std"])
     header = next(line for line in md.splitlines() if line.startswith("| setting"))
     delimiter = md.splitlines()[md.splitlines().index(header) + 1]

@@ -34,14 +34,14 @@ def test_each_benchmark_is_summarised_on_its_own_metric() -> None:
 
 def test_markdown_marks_what_did_not_run() -> None:
     runs = _runs()
-    md = table1.to_markdown(table1.summary(runs[runs["benchmark"] == "cmnist"]), {"resample": "known", "erm": "none"},
-                            2)
+    settings = {"resample": "known", "erm_vanilla": "none"}
+    md = table1.to_markdown(table1.summary(runs[runs["benchmark"] == "cmnist"]), settings, 2)
     header = next(line for line in md.splitlines() if line.startswith("| setting"))
     assert header.count("|") == 2 + 9 + 1 and "C-CIFAR-10 0.5 %" in header and "bFFHQ 0.5 %" in header
     row = next(line for line in md.splitlines() if line.startswith("| resample"))
     assert "80.50 ± 0.71 (paper 77.68 ± 0.89, Δ +2.82)" in row
     assert "not run (paper 45.10 ± 0.60)" in row and "not run (paper 69.80 ± 1.33)" in row
-    assert "not run (paper 35.19 ± 3.49)" in md  # erm at C-MNIST 0.5 %
+    assert "not run (paper 35.19 ± 3.49)" in md  # the paper's ERM (DFA's Vanilla) at C-MNIST 0.5 %
     assert md.count("## Selection:") == 3
 
 

@@ -20,7 +20,7 @@ from torch import nn
 from benchmarks.measure.timing import device_sync
 from gerne.data.contract import Split
 from gerne.methods import build_method
-from gerne.methods.gerne import gather
+from gerne.methods.batches import gather
 from gerne.models import build_model
 from gerne.train.loop import LoopConfig, fit_stack
 

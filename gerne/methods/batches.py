@@ -1,5 +1,5 @@
-"""Pieces the baselines share: uniform index draws per run, per-sample cross-entropy of a stacked model, and each
-training sample's group id (y·A + a)."""
+"""Pieces the methods share: gathering a batch, uniform index draws per run, per-sample cross-entropy of a stacked
+model, and each training sample's group id (y·A + a)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,13 @@ import torch.nn.functional as F
 
 from gerne.data.contract import Split
 from gerne.train.stack import ModelStack
+
+
+def gather(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows ``idx`` (any shape) of the data: ``index_select`` is ~10× faster than ``x[idx]`` on an N×H×W×C tensor
+    on the CPU."""
+    flat = idx.flatten()
+    return x.index_select(0, flat).view(*idx.shape, *x.shape[1:]), y.index_select(0, flat).view(idx.shape)
 
 
 def uniform_indices(size: int, n: int, generators: list[torch.Generator], device: torch.device) -> torch.Tensor:

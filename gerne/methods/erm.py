@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from gerne.data.contract import Split
-from gerne.methods.gerne import gather
+from gerne.methods.batches import gather
 from gerne.train.stack import ModelStack
 
 

@@ -18,6 +18,7 @@ from gerne.core.objective import batch_weights, extrapolated_loss
 from gerne.core.sampler import GroupSampler
 from gerne.core.shares import check_beta, p_lb, validate_c
 from gerne.data.contract import Split
+from gerne.methods.batches import gather
 from gerne.train.stack import ModelStack
 
 log = logging.getLogger(__name__)
@@ -72,13 +73,6 @@ class Gerne:
         """One run's step: (L_ext to back-propagate, detached [L_b, L_lb, L_ext]); NaN = not computed."""
         loss, parts = StackedStep([self])(ModelStack([model]), [generator])
         return loss, parts[0]
-
-
-def gather(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows ``idx`` (any shape) of the data: ``index_select`` is ~10× faster than ``x[idx]`` on an N×H×W×C tensor
-    on the CPU."""
-    flat = idx.flatten()
-    return x.index_select(0, flat).view(*idx.shape, *x.shape[1:]), y.index_select(0, flat).view(idx.shape)
 
 
 class StackedStep:

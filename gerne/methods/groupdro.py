@@ -13,8 +13,7 @@ import torch
 from gerne.core.sampler import GroupSampler
 from gerne.core.shares import p_lb
 from gerne.data.contract import Split
-from gerne.methods.batches import group_ids, group_sizes, per_sample_ce
-from gerne.methods.gerne import gather
+from gerne.methods.batches import gather, group_ids, group_sizes, per_sample_ce
 from gerne.train.stack import ModelStack
 
 

@@ -18,8 +18,7 @@ import torch
 
 from gerne.data.contract import Split
 from gerne.errors import ConfigError
-from gerne.methods.batches import per_sample_ce, uniform_indices
-from gerne.methods.gerne import gather
+from gerne.methods.batches import gather, per_sample_ce, uniform_indices
 from gerne.train.optimizers import OPTIMIZERS, build_optimizer
 from gerne.train.stack import ModelStack
 

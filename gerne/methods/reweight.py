@@ -9,8 +9,7 @@ from typing import ClassVar
 import torch
 
 from gerne.data.contract import Split
-from gerne.methods.batches import group_ids, group_sizes, per_sample_ce, uniform_indices
-from gerne.methods.gerne import gather
+from gerne.methods.batches import gather, group_ids, group_sizes, per_sample_ce, uniform_indices
 from gerne.train.stack import ModelStack
 
 

@@ -18,8 +18,7 @@ from gerne.core.objective import extrapolated_loss
 from gerne.core.sampler import GroupSampler
 from gerne.core.shares import check_beta, p_ext, p_lb, validate_c
 from gerne.data.contract import Split
-from gerne.methods.batches import group_ids, per_sample_ce
-from gerne.methods.gerne import gather
+from gerne.methods.batches import gather, group_ids, per_sample_ce
 from gerne.train.stack import ModelStack
 
 

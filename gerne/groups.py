@@ -2,9 +2,9 @@
 
 Each grouping maps the training split (true attributes) to the split the method is set up on; evaluation always uses
 the true attributes. ``known`` keeps them, ``none`` hides them (one group per class), ``pseudo`` takes precomputed
-pseudo-attributes ã ∈ {0, 1} and ``confidence`` derives them from a reference model's confidence softmax(f̃(x))_y at
-pseudo-minority share ``t`` (Algorithm 2, step 2). Add one by writing a function ``(train, **inputs) -> Split`` and
-its entry in ``GROUPINGS``.
+pseudo-attributes ã ∈ {0, 1}, ``confidence`` derives them from a reference model's confidence softmax(f̃(x))_y at
+pseudo-minority share ``t`` (Algorithm 2, step 2) and ``errors`` marks that model's error set (JTT). Add one by
+writing a function ``(train, **inputs) -> Split`` and its entry in ``GROUPINGS``.
 """
 
 from __future__ import annotations
@@ -59,8 +59,17 @@ def reference_confidence(model: torch.nn.Module, train: Split, batch_size: int =
     return torch.cat(out).cpu().numpy()
 
 
+def errors(train: Split, scores: np.ndarray) -> Split:
+    """JTT's error set from the reference model's confidence p_y = softmax(f̃(x))_y: ã = 0 where p_y < 1/2, which
+    holds every misclassified sample (another class outscores y) and the few correct ones without a majority."""
+    if len(scores) != len(train):
+        raise DataError(f"the reference model's scores hold {len(scores)} samples, the training split {len(train)}; "
+                        "score the training split again")
+    return pseudo(train, (np.asarray(scores) >= 0.5).astype(np.int64))
+
+
 GROUPINGS: dict[str, Callable[..., Split]] = {"known": known, "none": none, "pseudo": pseudo,
-                                              "confidence": confidence}
+                                              "confidence": confidence, "errors": errors}
 
 
 def apply_grouping(name: str, train: Split, **inputs: Any) -> Split:

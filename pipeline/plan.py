@@ -78,11 +78,12 @@ def _trains(p: Params, out: dict[str, dict[str, dict[str, Any]]], name: str, bas
     """The reference, scores and training items of one dataset."""
     from gerne.methods import METHODS
     from gerne.models import FILES
+    from pipeline.studies.config import SCORED
 
     d, where = p.datasets[name], folder(p, name)
     data, counts, model = f"data/{where}", f"metrics/{where}/counts.json", FILES[d.model]
     checkpoint, scores = f"models/{where}/biased.pt", f"data/pseudo/{where}/pseudo.npz"
-    pseudo = {r for r in rows if p.studies.rows[r].groups == "confidence"}
+    pseudo = {r for r in rows if p.studies.rows[r].groups in SCORED}
     if pseudo:
         common = {"dataset": name, "base": base, "data": data, "model": model, "checkpoint": checkpoint}
         out["reference"][name] = {**common, "summary": f"runs/{where}/biased.json"}

@@ -23,7 +23,8 @@ def train(tmp_path_factory: pytest.TempPathFactory) -> Split:
 def _inputs(name: str, train: Split) -> dict:
     rng = np.random.default_rng(0)
     inputs = {"known": {}, "none": {}, "pseudo": {"attributes": rng.integers(0, 2, len(train))},
-              "confidence": {"scores": rng.uniform(size=len(train)), "t": 0.2}}
+              "confidence": {"scores": rng.uniform(size=len(train)), "t": 0.2},
+              "errors": {"scores": rng.uniform(size=len(train))}}
     if name not in inputs:
         pytest.fail(f"grouping '{name}' has no test inputs here: add them to _inputs")
     return inputs[name]
@@ -55,6 +56,8 @@ def test_bad_inputs(train: Split) -> None:
         apply_grouping("pseudo", train, attributes=np.zeros(3, np.int64))
     with pytest.raises(DataError, match="scores hold 3 samples"):
         apply_grouping("confidence", train, scores=np.ones(3), t=0.1)
+    with pytest.raises(DataError, match="scores hold 3 samples"):
+        apply_grouping("errors", train, scores=np.ones(3))
     with pytest.raises(ConfigError, match="unknown grouping 'pseud'"):
         apply_grouping("pseud", train)
 

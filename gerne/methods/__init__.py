@@ -10,12 +10,13 @@ from gerne.errors import ConfigError
 from gerne.methods.erm import Erm
 from gerne.methods.gerne import Gerne
 from gerne.methods.groupdro import GroupDro
+from gerne.methods.jtt import Jtt
 from gerne.methods.lff import Lff
 from gerne.methods.reweight import Reweight, SqrtReweight
 from gerne.methods.sw import SamplingWeighting
 
 METHODS: dict[str, type] = {m.name: m for m in (Gerne, Erm, GroupDro, Reweight, SqrtReweight, SamplingWeighting,
-                                                  Lff)}
+                                                  Lff, Jtt)}
 
 
 def build_method(name: str, **options: Any) -> Any:

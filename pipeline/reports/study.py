@@ -10,7 +10,8 @@ from gerne.errors import ConfigError
 if TYPE_CHECKING:
     from pipeline.config import Params
 
-ATTRIBUTES = {"known": "known", "none": "none", "confidence": "pseudo"}  # what a row's method sees, as Table 1 says
+# what a row's method sees, as Table 1 says
+ATTRIBUTES = {"known": "known", "none": "none", "confidence": "pseudo", "errors": "f̃ errors"}
 
 
 @dataclass(frozen=True)

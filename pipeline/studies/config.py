@@ -22,15 +22,17 @@ from pipeline.schema import Strict as _Strict
 from pipeline.schema import hint as _hint
 
 PAPER_ROWS = ("yes_yes", "no_yes", "no_no")  # Table 2: attributes known in train/val (BENCHMARKS.md, Sec. 5)
-GROUPINGS = ("known", "none", "confidence")  # gerne.groups entries a row may train on
+GROUPINGS = ("known", "none", "confidence", "errors")  # gerne.groups entries a row may train on
+SCORED = ("confidence", "errors")  # groupings derived from the reference model's scores (the scores stage)
 ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
 ORACLE_METRICS = ("test_wga", "test_gba", "test_acc", "test_conflicting_acc", "test_worst_class")
-SEARCHABLE = ("lr", "c", "beta", "t", "dropout", "eta")  # the keys of a search config (pipeline/studies/search.py)
+SEARCHABLE = ("lr", "c", "beta", "t", "dropout", "eta", "up")  # search-config keys (pipeline/studies/search.py)
 VALUE_RANGE = {"lr": (lambda v: v > 0.0, "positive"), "c": (lambda v: 0.0 < v <= 1.0, "in (0, 1] (Eq. 4)"),
                "beta": (lambda v: True, "finite (Eq. 9 bounds it on the training groups)"),
                "t": (lambda v: v > 0.0, "positive"), "dropout": (lambda v: 0.0 <= v < 1.0, "in [0, 1)"),
-               "eta": (lambda v: v > 0.0, "positive (Group DRO's step size)")}
+               "eta": (lambda v: v > 0.0, "positive (Group DRO's step size)"),
+               "up": (lambda v: v >= 1.0, "at least 1 (JTT's upsampling factor)")}
 RESERVED = {"valonly", "raw", "scores", "pseudo", "sweeps", "datasets", "table1_cmnist", "table3", "REPRODUCTION",
             "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}  # folders and reports the pipeline writes
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # no dots: names are parts of DVC param paths
@@ -198,9 +200,10 @@ class RowParams(_Strict):
     and its search config (validation data only)."""
 
     method: str = Field(description="a registered method (gerne.methods): gerne, erm, reweight, sqrt_reweight, "
-                        "groupdro, sw")
-    groups: Literal["known", "none", "confidence"] = Field(
-        description="known attributes, none, or pseudo-attributes from the reference model's confidence")
+                        "groupdro, sw, lff, jtt")
+    groups: Literal["known", "none", "confidence", "errors"] = Field(
+        description="known attributes, none, pseudo-attributes from the reference model's confidence, or its "
+        "error set (JTT)")
     select: str = Field("val_wga", description=f"one of {list(SELECT_METRICS)}")
     paper_selection: Literal["best_val", "oracle"] = Field(
         "best_val", description="the selection rule the paper's table reports for this row")

@@ -12,6 +12,7 @@ from typing import Any
 
 from gerne.core.shares import group_shares
 from gerne.data.contract import Split, group_counts
+from gerne.errors import ConfigError
 from pipeline.studies.config import Protocol
 from pipeline.studies.search import resolve_beta
 
@@ -56,10 +57,19 @@ def lff_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: b
             "weight_decay": protocol.weight_decay, "momentum": protocol.momentum}
 
 
+def jtt_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool) -> dict[str, Any]:
+    """JTT: ERM's batch size, the upsampling factor ``up`` of the row's config or search (no default: the source
+    tunes it per dataset)."""
+    if "up" not in cfg:
+        raise ConfigError("a jtt row needs its upsampling factor: config {up: 20.0} or a search over up")
+    return {**erm_options(protocol, train, cfg, pseudo), "up": cfg["up"]}
+
+
 # The batch units (``protocol.batch_unit``) each method's options understand (checked with the studies).
 BATCH_UNITS: dict[str, tuple[str, ...]] = {"gerne": ("class", "group"), "erm": ("class", "total"),
                                            "reweight": ("class", "total"), "sqrt_reweight": ("class", "total"),
-                                           "groupdro": ("class",), "sw": ("class",), "lff": ("class", "total")}
+                                           "groupdro": ("class",), "sw": ("class",), "lff": ("class", "total"),
+                                           "jtt": ("class", "total")}
 METHOD_OPTIONS: dict[str, Callable[[Protocol, Split, dict[str, Any], bool], dict[str, Any]]] = {
     "gerne": gerne_options,
     "erm": erm_options,
@@ -68,4 +78,5 @@ METHOD_OPTIONS: dict[str, Callable[[Protocol, Split, dict[str, Any], bool], dict
     "groupdro": groupdro_options,
     "sw": sw_options,
     "lff": lff_options,
+    "jtt": jtt_options,
 }

@@ -23,7 +23,7 @@ from gerne.methods import build_method
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig
 from pipeline.runs.common import seeded_model, tracked_fit, write_summary
-from pipeline.studies.config import REFERENCE, Dataset, Protocol, RowParams
+from pipeline.studies.config import REFERENCE, SCORED, Dataset, Protocol, RowParams
 from pipeline.studies.methods import METHOD_OPTIONS
 from pipeline.studies.resume import training_record
 
@@ -78,10 +78,11 @@ def grouped_method(protocol: Dataset, train: Split, *, dataset: str, row: str, s
                    cfg: dict[str, Any], scores: np.ndarray | None) -> tuple[Split, Any]:
     """The training split with the row's groups and its method set up on them; ConfigError (before anything
     trains) where the config is inadmissible there, e.g. β outside Eq. 9."""
-    if spec.groups == "confidence":
+    if spec.groups in SCORED:
         if scores is None:
             raise DataError(f"row {row} needs the reference model's scores (run its reference stage first)")
-        train = apply_grouping("confidence", train, scores=scores, t=protocol.absolute_t(cfg["t"]))
+        share = {"t": protocol.absolute_t(cfg["t"])} if spec.groups == "confidence" else {}
+        train = apply_grouping(spec.groups, train, scores=scores, **share)
     else:
         train = apply_grouping(spec.groups, train)
     return train, method_for(protocol, train, cfg, spec, what=f"{row} training groups of {dataset}")

@@ -26,7 +26,7 @@ from gerne.io import reuse_finished, staged_dir, write_json
 from gerne.tracking import Tracker
 from pipeline.runs.common import load_splits
 from pipeline.schema import hint as _hint
-from pipeline.studies.config import DEFAULT_ROWS, Dataset, RowParams, StudiesParams
+from pipeline.studies.config import DEFAULT_ROWS, SCORED, Dataset, RowParams, StudiesParams
 from pipeline.studies.protocols import protocol_for
 from pipeline.studies.reference import load_confidence
 from pipeline.studies.resume import data_identity, is_done, stamped
@@ -80,10 +80,11 @@ def _splits(params: Params, data_dir: str | Path) -> dict[str, Split]:
 
 
 def _load_scores(setting: str, spec: RowParams, scores_path: str | Path | None) -> np.ndarray | None:
-    return load_confidence(scores_path, f"row {setting}") if spec.groups == "confidence" else None
+    return load_confidence(scores_path, f"row {setting}") if spec.groups in SCORED else None
 
 
-CASE = {"known": "known", "confidence": "unknown", "none": "none"}  # a grid point's folder prefix (Table 1's)
+# a grid point's folder prefix (Table 1's), by grouping
+CASE = {"known": "known", "confidence": "unknown", "none": "none", "errors": "errors"}
 
 
 def point_of(protocol: Dataset, spec: RowParams, cfg: dict[str, Any]) -> dict[str, Any]:

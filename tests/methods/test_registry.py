@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from gerne.data.contract import Split, load_tensor_dataset
+from gerne.groups import apply_grouping
 from gerne.methods import METHODS, build_method
 from gerne.methods.base import Method, Step
 from gerne.methods.erm import Erm
@@ -25,7 +27,10 @@ OPTIONS = {  # the options each registered method is tried with; a new method mu
     "groupdro": {"batch_size": 20, "eta": 0.01},
     "sw": {"c": 0.5, "beta": 1.0, "batch_size": 20},
     "lff": {"batch_size": 60, "optimizer": "sgd", "lr": 0.05},
+    "jtt": {"batch_size": 60, "up": 20.0},
 }
+# the grouping a method trains on where it is not the true attributes (JTT: an error set, from made-up scores)
+GROUPED = {"jtt": lambda train: apply_grouping("errors", train, scores=np.linspace(0.0, 1.0, len(train)))}
 
 
 def test_every_method_has_conformance_options() -> None:
@@ -41,7 +46,7 @@ def splits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Split]:
 def test_method_trains_one_epoch_alone_and_stacked(name: str, splits: dict[str, Split]) -> None:
     methods = [build_method(name, **OPTIONS[name]) for _ in range(2)]
     for method in methods:
-        method.setup(splits["train"])
+        method.setup(GROUPED.get(name, lambda train: train)(splits["train"]))
         assert isinstance(method, Method) and method.name == name
     step = type(methods[0]).stacked(methods if methods[0].stackable else methods[:1])
     assert isinstance(step, Step) and step.loss_names

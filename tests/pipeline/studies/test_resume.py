@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from pipeline.config import parse_params
+from pipeline.studies.protocols import protocol_for
 from pipeline.studies.resume import fingerprint, is_done, record_of, training_record
 from pipeline.studies.runs import expected_record
 from pipeline.studies.search import row_configs
@@ -19,7 +21,6 @@ from pipeline.studies.stages import folder_of, point_of
 from tests.conftest import REPO
 
 RATIOS = (0.5, 1.0, 2.0, 5.0)
-SWEPT = {"known": "gerne_tuned_known", "unknown": "gerne_tuned_unknown"}
 FIG2 = ("fig2_beta_m1", "fig2_beta_0", "fig2_beta_1", "fig2_beta_1p2")
 
 
@@ -28,6 +29,15 @@ def _design(**protocol: Any) -> Any:
     data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
     data["datasets"]["cmnist"].update(protocol)
     return parse_params(data)
+
+
+def _study() -> list[str]:
+    """The rows of the committed Table 1 study (GERNE's and the baselines trained beside them)."""
+    return list(_design().studies.tables["table1"].rows)
+
+
+def _swept() -> list[str]:
+    return [r for r in _study() if isinstance(_design().studies.rows[r].search, dict)]
 
 
 def _dataset(ratio: float) -> str:
@@ -40,22 +50,27 @@ def _committed_points() -> list[tuple[float, str, Path]]:
 
 
 def test_the_committed_column_is_on_disk() -> None:
+    p = _design()
     selected = (REPO / "runs/sweeps/cmnist").glob("r*/*/selected.json")
     skipped = sum(len(json.loads(f.read_text())["skipped"]) for f in selected)
     assert skipped == 4 * 3  # c = 1 with β ∈ {0.5, 1.0, 1.2} breaks Eq. 9 at every ratio
-    assert len(_committed_points()) == 4 * (10 + 25) - skipped  # the known and unknown grids at four ratios
-    assert len(list((REPO / "runs/cmnist").glob("r*/*/seed*.json"))) == 4 * 6 * 3 + 4 * 3  # + Fig. 2's runs
+    grid = sum(math.prod(len(v) for v in p.studies.rows[r].search.values()) for r in _swept())
+    assert grid == 10 + 25 + 4  # GERNE's known and unknown grids and JTT's upsampling factors
+    assert len(_committed_points()) == 4 * grid - skipped  # at four ratios
+    rows = {r.parent.name for r in (REPO / "runs/cmnist").glob("r*/*/seed*.json")}
+    assert rows == {*_study(), *FIG2}  # no run folder of a row the study does not train
+    assert len(list((REPO / "runs/cmnist").glob("r*/*/seed*.json"))) == 4 * len(_study()) * 3 + 4 * 3  # + Fig. 2's
 
 
 @pytest.mark.parametrize("ratio", RATIOS)
 def test_every_committed_sweep_point_counts_as_done_under_its_declared_name(ratio: float) -> None:
     p = _design()
-    protocol = p.datasets[_dataset(ratio)]
     committed = {(row, path.parent.name): path for r, row, path in _committed_points() if r == ratio}
     declared = {}
-    for kind, row in SWEPT.items():
+    for row in _swept():
         spec = p.studies.rows[row]
-        selected = REPO / "runs/sweeps/cmnist" / f"r{ratio}" / SWEPT[kind] / "selected.json"
+        protocol = protocol_for(p.datasets[_dataset(ratio)], spec)
+        selected = REPO / "runs/sweeps/cmnist" / f"r{ratio}" / row / "selected.json"
         refused = json.loads(selected.read_text())["skipped"]  # outside Eq. 9: never trained
         for i, cfg in enumerate(row_configs(protocol, p.studies.search, spec)):
             if point_of(protocol, spec, cfg) not in refused:
@@ -68,12 +83,12 @@ def test_every_committed_sweep_point_counts_as_done_under_its_declared_name(rati
 @pytest.mark.parametrize("ratio", RATIOS)
 def test_every_committed_row_seed_counts_as_done(ratio: float) -> None:
     p = _design()
-    protocol = p.datasets[_dataset(ratio)]
     folder = REPO / "runs/cmnist" / f"r{ratio}"
-    for row in ("erm", "resample", "gerne_known", "gerne_unknown", *SWEPT.values()):
+    for row in _study():
         spec = p.studies.rows[row]
+        protocol = protocol_for(p.datasets[_dataset(ratio)], spec)
         configs = row_configs(protocol, p.studies.search, spec)
-        if row in SWEPT.values():  # the winner the committed search chose
+        if row in _swept():  # the winner the committed search chose
             best = json.loads((REPO / "runs/sweeps/cmnist" / f"r{ratio}" / row / "selected.json").read_text()
                               )["best"]["name"]
             (cfg,) = [c for i, c in enumerate(configs) if folder_of(spec, i, point_of(protocol, spec, c)) == best]
@@ -181,3 +196,11 @@ def test_a_folder_without_a_stamp_reuses_nothing(tmp_path: Path) -> None:
     assert same_data(work, "sha256:abc") and not same_data(target, "sha256:abc")
     (target / DATA_STAMP).write_text('{"data": "sha256:abc"}')
     assert stamped(work, target, "sha256:abc") == target
+
+
+def test_every_searchable_key_is_in_the_fingerprint() -> None:
+    """A config key missing from the fingerprint would let a run with another value of it be reused."""
+    from pipeline.studies.config import SEARCHABLE
+    from pipeline.studies.resume import SEARCHED
+
+    assert set(SEARCHABLE) - {"lr"} <= set(SEARCHED)  # lr is in the fingerprint's loop

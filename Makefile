@@ -6,7 +6,9 @@ STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1
 SMOKE   := -S 'studies.tables.table1.datasets=[cmnist]' -S 'studies.seeds=[0]' -S datasets.cmnist.epochs=2 \
            -S datasets.cmnist.steps_per_epoch=10 -S 'studies.rows.gerne_tuned_known.search.c=[0.5]' \
            -S 'studies.rows.gerne_tuned_known.search.beta=[1.0]' -S 'studies.rows.gerne_tuned_unknown.search.t=[1.0]' \
-           -S 'studies.rows.gerne_tuned_unknown.search.beta=[2.5]' report@table1
+           -S 'studies.rows.gerne_tuned_unknown.search.beta=[2.5]' \
+           -S 'studies.tables.table1.rows=[erm,resample,gerne_known,gerne_tuned_known,gerne_unknown,gerne_tuned_unknown]' \
+           report@table1
 
 .PHONY: setup repro plan smoke test bench ui browser
 

@@ -156,3 +156,25 @@ def vanilla_section(table: pd.DataFrame, setting: str, targets: dict[str, Any], 
         out.append(f"| {r:g} | {_cell(oracle['mean'], oracle['std'])} | {_cell(val['mean'], val['std'])} | "
                    f"{_cell(*map(float, paper))} | {diff:+.2f} | {'yes' if abs(diff) <= tolerance else '**no**'} |")
     return out
+
+
+def vanilla_gap(table: pd.DataFrame, setting: str, targets: dict[str, Any], ratios: list[float]) -> str:
+    """One sentence on where our Vanilla ERM lies against the copied row (its Δ range under the copied rule), and
+    against our class-balanced ERM under GERNE's recipe (``erm``), from the table."""
+    values = targets["rows"].get(setting, {}).get("values", {})
+    deltas, over_balanced = [], []
+    for r in ratios:
+        ours, balanced = _lookup(table, setting, r, "oracle"), _lookup(table, "erm", r, "oracle")
+        if ours is not None and r in values:
+            deltas.append(ours["mean"] - float(values[r][0]))
+        if ours is not None and balanced is not None:
+            over_balanced.append(ours["mean"] - balanced["mean"])
+    if not deltas:
+        return "No run of it has finished yet."
+    side = "above" if min(deltas) > 0 else "below" if max(deltas) < 0 else "on both sides of"
+    text = (f"Under the copied row's rule ours lies {side} it at the {len(deltas)} ratios trained (Δ "
+            f"{min(deltas):+.2f} to {max(deltas):+.2f} points).")
+    if over_balanced:
+        text += (" Against our class-balanced ERM under GERNE's recipe (`erm`, same rule, same data and seeds) it "
+                 f"differs by {min(over_balanced):+.2f} to {max(over_balanced):+.2f} points: that gap is the recipe's.")
+    return text

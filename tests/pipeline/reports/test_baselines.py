@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.reports.baselines import build, loss_variance, vanilla_section
+from pipeline.reports.baselines import build, loss_variance, vanilla_gap, vanilla_section
 from pipeline.reports.table import paper_targets
 
 
@@ -66,3 +66,12 @@ def test_vanilla_section_answers_whether_the_paper_protocol_lands_near_the_copie
     lines = vanilla_section(_table(), "erm_vanilla", paper_targets("cmnist"), [0.5, 1.0], 2.0)
     assert "| 0.5 | 42.00 ± 1.00 | 40.00 ± 1.00 | 35.19 ± 3.49 | +6.81 | **no** |" in lines
     assert lines[-1].startswith("| 1 | not run |")
+
+
+def test_vanilla_gap_states_the_side_and_the_range_from_the_table() -> None:
+    table = _table()
+    erm = table[table["setting"] == "erm_vanilla"].assign(setting="erm", mean=lambda t: t["mean"] - 20.0)
+    text = vanilla_gap(pd.concat([table, erm]), "erm_vanilla", paper_targets("cmnist"), [0.5, 1.0])
+    assert "lies above it at the 1 ratios trained (Δ +6.81 to +6.81 points)" in text
+    assert "differs by +20.00 to +20.00 points" in text
+    assert vanilla_gap(table.iloc[0:0], "erm_vanilla", paper_targets("cmnist"), [0.5]) == "No run of it has finished yet."

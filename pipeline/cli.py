@@ -90,6 +90,7 @@ def _beta_checks(p: object, data_root: os.PathLike[str]) -> tuple[list[str], lis
 
     from gerne.data.groups import train_counts_and_shares
     from pipeline.plan import plan
+    from pipeline.studies.methods import USES_BETA
 
     data_root, errors, notes = Path(data_root), [], []
     items = plan(p)
@@ -111,6 +112,8 @@ def _beta_checks(p: object, data_root: os.PathLike[str]) -> tuple[list[str], lis
             if dataset in items["scores"] else None
         checked, pending = 0, []
         for item in trains:
+            if p.studies.rows[item["row"]].method not in USES_BETA:
+                continue  # β means nothing to it
             found, note = _row_beta_error(p, dataset, item["row"], counts, alpha, data_dir, scores)
             errors += found
             checked += note is None

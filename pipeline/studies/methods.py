@@ -65,6 +65,7 @@ def jtt_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: b
     return {**erm_options(protocol, train, cfg, pseudo), "up": cfg["up"]}
 
 
+USES_BETA = ("gerne", "sw")  # methods whose options take β (gerne validate checks it against Eq. 9)
 # The batch units (``protocol.batch_unit``) each method's options understand (checked with the studies).
 BATCH_UNITS: dict[str, tuple[str, ...]] = {"gerne": ("class", "group"), "erm": ("class", "total"),
                                            "reweight": ("class", "total"), "sqrt_reweight": ("class", "total"),

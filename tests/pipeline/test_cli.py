@@ -22,8 +22,8 @@ def test_help_on_every_subcommand(sub: list[str]) -> None:
 def test_validate_committed_params() -> None:
     result = CliRunner().invoke(main, ["validate", "--params", str(REPO / "params.yaml")])
     assert result.exit_code == 0, result.output
-    assert "4 dataset(s): 20 row(s) × 3 seeds, 8 search(es) of 140 configs" in result.output
-    assert "= 216 runs at most" in result.output and "4 reference model(s)" in result.output
+    assert "4 dataset(s): 44 row(s) × 3 seeds, 12 search(es) of 156 configs" in result.output
+    assert "= 312 runs at most" in result.output and "4 reference model(s)" in result.output
 
 
 def test_validate_counts_each_rows_own_search(tmp_path: Path) -> None:
@@ -41,7 +41,9 @@ def test_validate_counts_each_rows_own_search(tmp_path: Path) -> None:
 def test_validate_bad_file(tmp_path: Path) -> None:
     bad = tmp_path / "p.yaml"
     text = (REPO / "params.yaml").read_text()
-    bad.write_text(text.replace("config: {c: 0.5, beta: 1.0}", "config: {c: 1.5, beta: 1.0}", 1))
+    gerne_known = "{method: gerne, groups: known, select: val_gba, search: none, config: {c: 0.5, beta: 1.0}}"
+    assert text.count(gerne_known) == 1
+    bad.write_text(text.replace(gerne_known, gerne_known.replace("c: 0.5", "c: 1.5")))
     result = CliRunner().invoke(main, ["validate", "--params", str(bad)])
     assert result.exit_code == 1 and "studies.rows.gerne_known.config" in result.output
 
@@ -122,7 +124,7 @@ def test_validate_committed_design_on_prepared_data(tmp_path: Path) -> None:
     toy_dataset(tmp_path / "data" / "cmnist" / "r0.5")
     result = _validate(REPO / "params.yaml", tmp_path / "data")
     assert result.exit_code == 0, result.output
-    assert "β (Eq. 9) on cmnist: 7 row(s) checked on" in result.output
+    assert "β (Eq. 9) on cmnist: 8 row(s) checked on" in result.output  # the rows whose method takes β
     assert "gerne_unknown not checked yet" in result.output
     assert "β (Eq. 9) on cmnist_r1: not checked" in result.output
     assert "runs when the stage has the data" in result.output
@@ -147,7 +149,7 @@ def test_validate_pseudo_row_on_the_pseudo_groups(tmp_path: Path) -> None:
     _pseudo_file(root, "t=0.005", minority_per_class=10)  # t = 1.0 × 0.5 %
     ok = _validate(REPO / "params.yaml", root)
     assert ok.exit_code == 0, ok.output
-    assert "β (Eq. 9) on cmnist: 8 row(s) checked on" in ok.output
+    assert "β (Eq. 9) on cmnist: 9 row(s) checked on" in ok.output
     bad = _validate(_params(tmp_path, **{"studies.rows.gerne_unknown.config.beta": 5.0}), root)
     assert bad.exit_code == 1
     assert "studies.rows.gerne_unknown: beta = 5.0 (c = 0.5; trained on cmnist) is refused on the pseudo-groups (t = " \

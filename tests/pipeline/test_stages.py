@@ -143,7 +143,7 @@ def test_fetch_from_the_mirror_param_says_what_it_wrote(env: Path, mnist_mirror:
 
 def test_aggregate_names_a_missing_summary(env: Path) -> None:
     result = invoke(aggregate, ["--params", str(write_params(env / "p.yaml")), "--runs", "runs", "--out", "t.csv"])
-    assert result.exit_code == 1 and "runs/cmnist/r0.5/erm/seed0.json" in result.output
+    assert result.exit_code == 1 and "runs/cmnist/r0.5/erm_vanilla/seed0.json" in result.output  # the study's first
     assert not (env / "t.csv").exists()
 
 
@@ -157,9 +157,10 @@ def test_aggregate_and_report_from_real_runs(env: Path) -> None:
                              "--full", "reports/all"])
     assert result.exit_code == 0, result.output
     md = (env / "reports/t1.md").read_text()
-    assert "| erm | ERM | none |" in md and "35.19 ± 3.49" in md and "Selection: oracle" in md
+    assert "| erm | – (class-balanced ERM; the paper's ERM row is erm_vanilla's) | none |" in md
+    assert "| resample | GERNE (c = 1, β = 0) | known |" in md and "77.68 ± 0.89" in md and "Selection: oracle" in md
     full = (env / "reports/all.md").read_text()
-    assert "| erm | none | " in full and "not run (paper 23.08 ± 1.25)" in full  # C-CIFAR-10 0.5 %: off
+    assert "| erm | none | " in full and "not run (paper 45.10 ± 0.60)" in full  # C-CIFAR-10 0.5 %: off
 
 
 def test_stacked_seeds_write_one_summary_and_run_each(env: Path) -> None:

@@ -12,16 +12,17 @@ from pipeline.config import Params, load_params
 
 
 def column_runs(p: Params) -> tuple[int, int]:
-    """Training runs `dvc repro` makes for the design (rows × seeds, search configs, reference models), and how
-    many of them are search configs (grid points outside Eq. 9 included: they are skipped, not priced away)."""
+    """Training runs `dvc repro` makes for the design's GERNE rows (rows × seeds, search configs, reference models),
+    and how many of them are search configs (grid points outside Eq. 9 included: they are skipped, not priced
+    away). The baselines train other recipes; reports/baselines.md measures each."""
     from pipeline.plan import plan
     from pipeline.studies.search import row_configs
 
     items, st = plan(p), p.studies
     seeds = len(st.seeds)
-    sweep = sum(len(row_configs(p.datasets[i["dataset"]], st.search, st.rows[i["row"]]))
-                for i in items["sweep"].values())
-    return (len(items["train"]) + len(items["sweep"])) * seeds + sweep + len(items["reference"]), sweep
+    trains, sweeps = ([i for i in items[k].values() if st.rows[i["row"]].method == "gerne"] for k in ("train", "sweep"))
+    sweep = sum(len(row_configs(p.datasets[i["dataset"]], st.search, st.rows[i["row"]])) for i in sweeps)
+    return (len(trains) + len(sweeps)) * seeds + sweep + len(items["reference"]), sweep
 
 
 @click.command()

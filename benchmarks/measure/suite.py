@@ -252,7 +252,7 @@ def to_markdown(r: dict[str, Any]) -> str:
     if r.get("image"):
         rows.extend(image_rows(r["image"]))
     if r.get("column_runs"):
-        rows.append((f"whole C-MNIST column of `params.yaml` ({r['column_runs']} runs at most), hours",
+        rows.append((f"GERNE's rows of the C-MNIST column of `params.yaml` ({r['column_runs']} runs at most), hours",
                      f"{r['column_hours']:.1f}", "", f"upper bound: {r.get('column_sweep_runs', 0)} sweep points "
                      "at the runs/hour above, every other run as one GERNE run alone"))
     return "\n".join([

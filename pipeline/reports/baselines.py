@@ -136,7 +136,7 @@ def build(table: pd.DataFrame, runs: pd.DataFrame, rows: dict[str, dict[str, Any
                   "over each class's groups) without differencing two batches.", "",
                   *sw_rows(table, run_dirs, sw, n_seeds), ""]
     lines += ["## Compute (this machine's CPU, training time only)", "",
-              *compute_rows(runs, [*rows, *([GERNE_PAIR] if sw else [])]), ""]
+              *compute_rows(runs, [*rows, *([sw, GERNE_PAIR] if sw else [])]), ""]
     return "\n".join(lines)
 
 

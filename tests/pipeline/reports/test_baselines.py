@@ -48,7 +48,7 @@ def test_the_report_puts_each_baseline_beside_its_copied_row(tmp_path: Path) -> 
     assert "| best_val | 40.00 ± 1.00 (copied 35.19 ± 3.49, Δ +4.81) |" in md
     assert ("| `groupdro` (groupdro) | Group DRO (via LC, no std) | best_val (the copied row's rule) | "
             "not run (copied 63.12) |") in md
-    assert "| JTT | LC, hyper-parameters not stated | 53.03 ± 3.89 |" in md
+    assert "| DFA | DFA, via LC | 65.22 ± 4.41 |" in md and "| JTT |" not in md  # JTT is trained here
     assert "| 0.5 | best_val | 78.00 ± 1.00 | 76.00 ± 1.00 | -2.00 |" in md
     # variance per interval = mean of squares − square of mean, averaged over intervals, then seeds
     var_sw, var_ext = ((0.5 + 0.1) / 2 + 0.1) / 2, ((1.0 + 0.25) / 2 + 0.4) / 2

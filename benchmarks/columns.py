@@ -5,6 +5,7 @@ Shapes: C-CIFAR-10 at 32 px with two batches of B·K = 1,000 images per step, bF
 64. The synthetic split has two classes, so B per class is set to give the same images per step. Only the training
 steps are priced. Evaluation and process start come on top: about one tenth on C-MNIST (reports/benchmarks.md).
 Run it on the machine that will train (`bash benchmarks/device.sh` on a GPU); on a CPU it takes minutes a step.
+``--from-json`` measures nothing: it renders a result measured elsewhere (DVC stage ``columns_gpu``) and logs it.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import click
 import yaml
 
 from benchmarks.measure.image import image_rates
+from benchmarks.measure.suite import machine
 from gerne.device import resolve_device
-from gerne.io import write_json
+from gerne.io import read_json, write_json, write_text
 from pipeline.config import Params, parse_params
 
 COLUMNS = {  # column -> (its datasets, image side, images per step over both batches)
@@ -55,7 +57,7 @@ def column_steps(raw: dict[str, Any], datasets: list[str]) -> tuple[int, int]:
 def price(raw: dict[str, Any], device: str, steps: int) -> dict[str, Any]:
     """Per column: the measured images/s (bf16 and fp32) and the hours its runs' training steps take."""
     dev = resolve_device(device, "--device")
-    out: dict[str, Any] = {"device": str(dev)}
+    out: dict[str, Any] = {"device": str(dev), "machine": machine(), "timed_steps": steps}
     for name, (datasets, size, per_step) in COLUMNS.items():
         runs, total = column_steps(raw, datasets)
         rates = image_rates(dev, "resnet18", size, n=max(1024, 2 * per_step), batch_size=per_step // 4, steps=steps)
@@ -66,17 +68,55 @@ def price(raw: dict[str, Any], device: str, steps: int) -> dict[str, Any]:
     return out
 
 
+def to_markdown(result: dict[str, Any]) -> str:
+    """The price list as a Markdown table: per column its runs, steps, measured step rates and expected hours."""
+    lines = ["# Expected training time of Table 1's C-CIFAR-10 and bFFHQ columns", "",
+             f"Measured on {result['machine']} (`python -m benchmarks.columns`, {result.get('timed_steps', '?')} "
+             "timed ResNet-18 GERNE steps per shape and precision, synthetic images of the column's shape). Hours "
+             "= the column's training steps × images per step / images per second: Table 1's GERNE rows at "
+             "params.yaml's seeds, grids and budgets, one run at a time on one GPU; evaluation and process start come "
+             "on top (about one tenth on C-MNIST), and the baselines' own recipes are not included.", "",
+             "| column | runs | training steps | images/step | px | fp32 images/s | bf16 images/s | hours fp32 "
+             "| hours bf16 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in COLUMNS:
+        c = result[name]
+        lines.append(f"| {name} | {c['runs']} | {c['training_steps']:,} | {c['images_per_step']} | "
+                     f"{c['image_size']} | {c['model_fp32_images_per_s']:,.0f} | {c['model_bf16_images_per_s']:,.0f} "
+                     f"| {c['hours_fp32']:.1f} | {c['hours_bf16']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 @click.command()
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--steps", default=20, show_default=True, type=int, help="Timed steps per shape and precision.")
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
 @click.option("--json", "json_path", default=None, help="Also write the result here.")
-def main(device: str, steps: int, params_path: str, json_path: str | None) -> None:
+@click.option("--from-json", "from_json", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="Measure nothing: render and log a result measured elsewhere (benchmarks/device.sh's JSON).")
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the Markdown table here.")
+@click.option("--track/--no-track", default=False, show_default=True, help="Log the result as an MLflow run.")
+def main(device: str, steps: int, params_path: str, json_path: str | None, from_json: str | None,
+         out: str | None, track: bool) -> None:
     """Print the expected training time of the C-CIFAR-10 and bFFHQ columns on this machine."""
-    result = price(yaml.safe_load(Path(params_path).read_text()), device, steps)
-    if json_path:
-        write_json(json_path, result)
+    if from_json:
+        result = read_json(from_json)
+    else:
+        result = price(yaml.safe_load(Path(params_path).read_text()), device, steps)
+        if json_path:
+            write_json(json_path, result)
     click.echo(json.dumps(result, indent=2))
+    if out:
+        write_text(out, to_markdown(result))
+    if track:
+        from gerne.tracking import Tracker
+
+        metrics = {f"{name}_{k}": float(v) for name in COLUMNS for k, v in result[name].items()
+                   if isinstance(v, (int, float))}
+        with Tracker("benchmarks").run(f"columns-{result['device']}", params={"from_json": from_json or ""},
+                                       tags={"stage": "columns_gpu", "machine": result["machine"]}) as run:
+            run.log_metrics(metrics, step=0)
+            if out:
+                run.log_artifact(Path(out))
 
 
 if __name__ == "__main__":

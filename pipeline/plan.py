@@ -11,8 +11,9 @@ the reports (``tables@<study>``; Table 1's ``aggregate@``, ``report@``, ``reprod
 ``runs/sweeps/<folder>/<row>``. A variant (``variant_of: <base>``, e.g. one bias ratio of a synthetic benchmark)
 fetches nothing of its own: it prepares its base's raw files with its own options, and its stages read both its
 params and its base's (``item.base``; the dataset itself when no variant). Every training item has one upstream
-input: the reference scores for pseudo-attribute rows, the dataset's counts otherwise, so rows with true
-attributes never wait for (or rerun after) the biased model. ``gerne plan`` writes the file, ``make repro`` runs it
+input: the reference scores for pseudo-attribute rows, the reference checkpoint for methods that start from its
+weights (DFR), the dataset's counts otherwise, so rows with true attributes never wait for (or rerun after) the
+biased model. ``gerne plan`` writes the file, ``make repro`` runs it
 first, and every stage of these datasets refuses to run on a stale plan.
 """
 
@@ -78,20 +79,23 @@ def _trains(p: Params, out: dict[str, dict[str, dict[str, Any]]], name: str, bas
     """The reference, scores and training items of one dataset."""
     from gerne.methods import METHODS
     from gerne.models import FILES
-    from pipeline.studies.config import SCORED
+    from pipeline.studies.config import FROM_REFERENCE, SCORED
 
     d, where = p.datasets[name], folder(p, name)
     data, counts, model = f"data/{where}", f"metrics/{where}/counts.json", FILES[d.model]
     checkpoint, scores = f"models/{where}/biased.pt", f"data/pseudo/{where}/pseudo.npz"
     pseudo = {r for r in rows if p.studies.rows[r].groups in SCORED}
-    if pseudo:
-        common = {"dataset": name, "base": base, "data": data, "model": model, "checkpoint": checkpoint}
+    starts = {r for r in rows if p.studies.rows[r].method in FROM_REFERENCE}  # from f̃'s weights (DFR)
+    common = {"dataset": name, "base": base, "data": data, "model": model, "checkpoint": checkpoint}
+    if pseudo or starts:
         out["reference"][name] = {**common, "summary": f"runs/{where}/biased.json"}
+    if pseudo:
         out["scores"][name] = {**common, "scores": scores, "quality": f"metrics/{where}/pseudo.json"}
     for row in rows:
         method = METHODS[p.studies.rows[row].method].__module__.replace(".", "/") + ".py"
+        edge = scores if row in pseudo else checkpoint if row in starts else counts
         item = {"dataset": name, "base": base, "row": row, "data": data, "model": model, "method": method,
-                "input": scores if row in pseudo else counts, "out_dir": f"runs/{where}/{row}"}
+                "input": edge, "out_dir": f"runs/{where}/{row}"}
         if p.studies.rows[row].search == "none":
             out["train"][f"{name}-{row}"] = item
         else:

@@ -17,7 +17,7 @@ from pipeline.studies.stages import search
 @click.option("--row", required=True, help="A row of studies.rows that searches (gerne_tuned_known, no_yes, …).")
 @data_option
 @click.option("--input", "upstream", default=None, type=click.Path(dir_okay=False),
-              help="The reference scores (pseudo-attribute rows) or the dataset's counts.")
+              help="The reference scores (pseudo-attribute rows), its checkpoint (DFR) or the dataset's counts.")
 @click.option("--sweep-dir", required=True, type=click.Path(file_okay=False), help="One folder per config.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="The winner's seed<seed>.json.")
 @stage

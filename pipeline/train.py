@@ -16,7 +16,7 @@ from pipeline.studies.stages import train
 @click.option("--row", required=True, help="A row of studies.rows with search: none (erm, gerne_known, …).")
 @data_option
 @click.option("--input", "upstream", default=None, type=click.Path(dir_okay=False),
-              help="The reference scores (pseudo-attribute rows) or the dataset's counts.")
+              help="The reference scores (pseudo-attribute rows), its checkpoint (DFR) or the dataset's counts.")
 @click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Writes seed<seed>.json here.")
 @stage
 def main(params_path: str, dataset: str, row: str, data: str, upstream: str | None, out_dir: str) -> None:

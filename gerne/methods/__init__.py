@@ -7,6 +7,7 @@ import difflib
 from typing import Any
 
 from gerne.errors import ConfigError
+from gerne.methods.dfr import Dfr
 from gerne.methods.erm import Erm
 from gerne.methods.gerne import Gerne
 from gerne.methods.groupdro import GroupDro
@@ -16,7 +17,7 @@ from gerne.methods.reweight import Reweight, SqrtReweight
 from gerne.methods.sw import SamplingWeighting
 
 METHODS: dict[str, type] = {m.name: m for m in (Gerne, Erm, GroupDro, Reweight, SqrtReweight, SamplingWeighting,
-                                                  Lff, Jtt)}
+                                                  Lff, Jtt, Dfr)}
 
 
 def build_method(name: str, **options: Any) -> Any:

@@ -6,6 +6,9 @@ split's ``a``), and asked once per fit for a :class:`Step` over the R runs train
 unless ``stackable``). A step draws each run's batch from that run's generator and returns the summed loss to
 back-propagate and the detached ``[R, len(loss_names)]`` table of per-step losses that the loop averages per epoch;
 by convention the last entry is the objective itself (the loop watches it for divergence).
+
+A method that takes no SGD steps (DFR's convex last-layer fit) defines the class method
+``fit(models, methods, eval_splits, cfgs, on_epoch) -> list[TrainResult]`` instead; the loop hands it the runs.
 """
 
 from __future__ import annotations

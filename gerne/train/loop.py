@@ -119,6 +119,9 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
     ``oracle_metric`` (best test score, as some baselines report).
     """
     _check_stackable(models, methods, cfgs)
+    direct = getattr(type(methods[0]), "fit", None)
+    if direct is not None:  # a method that takes no SGD steps fits itself (gerne.methods.base)
+        return direct(models, methods, eval_splits, cfgs, on_epoch)
     cfg0, device = cfgs[0], methods[0].y.device
     stack = ModelStack(models, cfgs[0].precision)
     generators = [torch.Generator(device=device).manual_seed(c.seed) for c in cfgs]
@@ -154,7 +157,7 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
             m = {**metrics[r], **dict(zip(loss_names, losses[r], strict=True))}
             if cfg0.total_steps:
                 m["step"] = float(done)
-            _record(result, best[r], epoch, m, tables[r], cfgs[r], stack, r)
+            record_epoch(result, best[r], epoch, m, tables[r], cfgs[r], stack, r)
             if on_epoch is not None:
                 on_epoch[r](epoch, m)
         _show(bar, desc, epoch, len(intervals), loss_names[-1], losses, cfg0.select_metric, results)
@@ -165,7 +168,7 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
                         epoch)
             break
     stack.sync_to_models()
-    _finish(results, stack, train_time)
+    finish(results, stack, train_time)
     return results
 
 
@@ -178,7 +181,7 @@ def _eval_splits(eval_splits: dict[str, Split], cfg: LoopConfig) -> tuple[torch.
             {k: v for k, v in eval_splits.items() if k != "train" or cfg.evaluate_train})
 
 
-def _finish(results: list[TrainResult], stack: ModelStack, train_time: float) -> None:
+def finish(results: list[TrainResult], stack: ModelStack, train_time: float) -> None:
     """Per-run training time per epoch and the ``last`` selection with its state."""
     for r, result in enumerate(results):
         result.seconds_per_epoch = train_time / max(1, len(result.history)) / len(results)
@@ -211,7 +214,7 @@ def _fmt(values: Any) -> str:
     return "/".join(f"{v:.4f}" for v in values)
 
 
-def _record(result: TrainResult, best: dict[str, float], epoch: int, metrics: dict[str, float],
+def record_epoch(result: TrainResult, best: dict[str, float], epoch: int, metrics: dict[str, float],
             tables: dict[str, np.ndarray], cfg: LoopConfig, stack: ModelStack, r: int) -> None:
     """Append one epoch to a run's history and update its best-val and oracle selections."""
     result.history.append({"epoch": epoch, **metrics})

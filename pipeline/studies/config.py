@@ -24,15 +24,19 @@ from pipeline.schema import hint as _hint
 PAPER_ROWS = ("yes_yes", "no_yes", "no_no")  # Table 2: attributes known in train/val (BENCHMARKS.md, Sec. 5)
 GROUPINGS = ("known", "none", "confidence", "errors")  # gerne.groups entries a row may train on
 SCORED = ("confidence", "errors")  # groupings derived from the reference model's scores (the scores stage)
+FROM_REFERENCE = ("dfr",)  # methods that start from the reference model's weights (its checkpoint is their input)
 ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
 ORACLE_METRICS = ("test_wga", "test_gba", "test_acc", "test_conflicting_acc", "test_worst_class")
-SEARCHABLE = ("lr", "c", "beta", "t", "dropout", "eta", "up")  # search-config keys (pipeline/studies/search.py)
+# search-config keys (pipeline/studies/search.py)
+SEARCHABLE = ("lr", "c", "beta", "t", "dropout", "eta", "up", "C", "subsets")
 VALUE_RANGE = {"lr": (lambda v: v > 0.0, "positive"), "c": (lambda v: 0.0 < v <= 1.0, "in (0, 1] (Eq. 4)"),
                "beta": (lambda v: True, "finite (Eq. 9 bounds it on the training groups)"),
                "t": (lambda v: v > 0.0, "positive"), "dropout": (lambda v: 0.0 <= v < 1.0, "in [0, 1)"),
                "eta": (lambda v: v > 0.0, "positive (Group DRO's step size)"),
-               "up": (lambda v: v >= 1.0, "at least 1 (JTT's upsampling factor)")}
+               "up": (lambda v: v >= 1.0, "at least 1 (JTT's upsampling factor)"),
+               "C": (lambda v: v > 0.0, "positive (DFR's inverse L1 strength)"),
+               "subsets": (lambda v: v >= 1.0 and v == int(v), "a whole number, at least 1 (DFR's balanced subsets)")}
 RESERVED = {"valonly", "raw", "scores", "pseudo", "sweeps", "datasets", "table1_cmnist", "table3", "REPRODUCTION",
             "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}  # folders and reports the pipeline writes
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # no dots: names are parts of DVC param paths
@@ -68,6 +72,8 @@ class Protocol(_Strict):
                      "(see Dataset.absolute_t)")
     eval_batch_size: int = Field(256, gt=0)
     track_both_losses: bool = Field(True, description="log L_b and L_lb even where β makes one weight zero")
+    holdout: Literal["train", "val"] = Field("val", description="the split DFR's group-balanced subsets come from "
+                                             "(DFR: held-out val; C-MNIST's val is as biased as train)")
     precision: Literal["fp32", "bf16"] = "bf16"
 
     @model_validator(mode="after")
@@ -200,7 +206,7 @@ class RowParams(_Strict):
     and its search config (validation data only)."""
 
     method: str = Field(description="a registered method (gerne.methods): gerne, erm, reweight, sqrt_reweight, "
-                        "groupdro, sw, lff, jtt")
+                        "groupdro, sw, lff, jtt, dfr")
     groups: Literal["known", "none", "confidence", "errors"] = Field(
         description="known attributes, none, pseudo-attributes from the reference model's confidence, or its "
         "error set (JTT)")
@@ -256,6 +262,8 @@ class RowParams(_Strict):
         both = sorted(set(self.config) & set(self.search if isinstance(self.search, dict) else {}))
         if both:
             raise ValueError(f"{both} are both fixed (config) and searched (search grid); keep one")
+        if self.method in FROM_REFERENCE and self.groups != "known":
+            raise ValueError(f"method {self.method} balances its subsets on the true groups: set groups: known")
         return self
 
     @field_validator("method")

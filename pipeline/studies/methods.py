@@ -65,13 +65,31 @@ def jtt_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: b
     return {**erm_options(protocol, train, cfg, pseudo), "up": cfg["up"]}
 
 
+def dfr_options(protocol: Protocol, train: Split, cfg: dict[str, Any], pseudo: bool,
+                reference: dict[str, Any] | None = None) -> dict[str, Any]:
+    """DFR: the reference checkpoint's weights (its model must be the row's), C of the config or search, the
+    number of balanced subsets (DFR's 10 unless the config says), the protocol's ``holdout`` split."""
+    if reference is None:
+        raise ConfigError("a dfr row retrains the reference model's last layer: it needs the reference checkpoint")
+    if "C" not in cfg:
+        raise ConfigError("a dfr row needs its inverse L1 strength: config {C: 0.1} or a search over C")
+    mine = {"name": protocol.model, **protocol.model_options}
+    theirs = {k: v for k, v in reference["model"].items() if k != "pretrained"}
+    if {k: v for k, v in mine.items() if k != "pretrained"} != theirs:
+        raise ConfigError(f"the dfr row trains model {mine} but the reference model is {theirs}; DFR retrains the "
+                          "reference's last layer, so give the row the reference's model (no protocol override)")
+    return {"reference": reference["state_dict"], "C": cfg["C"], "subsets": int(cfg.get("subsets", 10)),
+            "holdout": protocol.holdout}
+
+
 USES_BETA = ("gerne", "sw")  # methods whose options take β (gerne validate checks it against Eq. 9)
 # The batch units (``protocol.batch_unit``) each method's options understand (checked with the studies).
 BATCH_UNITS: dict[str, tuple[str, ...]] = {"gerne": ("class", "group"), "erm": ("class", "total"),
                                            "reweight": ("class", "total"), "sqrt_reweight": ("class", "total"),
                                            "groupdro": ("class",), "sw": ("class",), "lff": ("class", "total"),
-                                           "jtt": ("class", "total")}
-METHOD_OPTIONS: dict[str, Callable[[Protocol, Split, dict[str, Any], bool], dict[str, Any]]] = {
+                                           "jtt": ("class", "total"), "dfr": ("class", "total", "group")}
+RECORDED = {"dfr": ("holdout",)}  # protocol fields a method's options read beyond the batch (fingerprinted)
+METHOD_OPTIONS: dict[str, Callable[..., dict[str, Any]]] = {  # (protocol, train, cfg, pseudo[, reference])
     "gerne": gerne_options,
     "erm": erm_options,
     "reweight": uniform_options,
@@ -80,4 +98,5 @@ METHOD_OPTIONS: dict[str, Callable[[Protocol, Split, dict[str, Any], bool], dict
     "sw": sw_options,
     "lff": lff_options,
     "jtt": jtt_options,
+    "dfr": dfr_options,
 }

@@ -10,6 +10,7 @@ pseudo-attributes read the scores file and split at their own t (``gerne.groups.
 from __future__ import annotations
 
 import logging
+import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +133,21 @@ def score(params: Params, dataset: str, data_dir: str | Path, model_path: str | 
                                decl.attributes)
     write_scores(out_file, quality_path, arrays, quality)
     return quality
+
+
+def load_state(path: str | Path | None, what: str) -> dict[str, Any]:
+    """A checkpoint of :func:`checkpoint` as saved (weights on the CPU), for methods that start from f̃
+    (DataError naming the stage to run when it is missing, unreadable or no reference checkpoint)."""
+    if path is None or not Path(path).is_file():
+        raise DataError(f"{what} needs the reference model's checkpoint ({path}); run its reference stage "
+                        "(dvc repro)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        raise DataError(f"cannot read the reference model {path} ({exc}); rerun its reference stage") from exc
+    if not isinstance(ckpt, dict) or not {"state_dict", "model"} <= set(ckpt):
+        raise DataError(f"{path} is not a reference checkpoint (no state_dict and model); rerun its reference stage")
+    return ckpt
 
 
 def load_confidence(path: str | Path | None, what: str) -> np.ndarray:

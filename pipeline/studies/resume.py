@@ -22,7 +22,8 @@ from gerne.train.loop import LoopConfig
 
 LOOP_DEFAULTS = {f.name: f.default for f in dataclasses.fields(LoopConfig) if f.default is not dataclasses.MISSING}
 GROUPS_OF = {"known": "known", "pseudo": "confidence", "none": "none"}  # Table 1's attributes → its grouping
-SEARCHED = ("c", "beta", "beta_u", "t", "dropout", "eta", "up")  # every search-config key that can change a run
+# every search-config key that can change a run
+SEARCHED = ("c", "beta", "beta_u", "t", "dropout", "eta", "up", "C", "subsets")
 
 
 def training_record(method: str, groups: str, cfg: dict[str, Any], t: float | None, model: dict[str, Any],

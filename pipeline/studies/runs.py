@@ -23,8 +23,8 @@ from gerne.methods import build_method
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig
 from pipeline.runs.common import seeded_model, tracked_fit, write_summary
-from pipeline.studies.config import REFERENCE, SCORED, Dataset, Protocol, RowParams
-from pipeline.studies.methods import METHOD_OPTIONS
+from pipeline.studies.config import FROM_REFERENCE, REFERENCE, SCORED, Dataset, Protocol, RowParams
+from pipeline.studies.methods import METHOD_OPTIONS, RECORDED
 from pipeline.studies.resume import training_record
 
 
@@ -37,9 +37,12 @@ class RunOutput:
     states: dict[str, dict[str, torch.Tensor]]
 
 
-def method_for(protocol: Protocol, train: Split, cfg: dict[str, Any], spec: RowParams, what: str) -> Any:
-    """The row's method for ``cfg`` (options from ``pipeline.studies.methods``), set up on ``train``."""
-    options = METHOD_OPTIONS[spec.method](protocol, train, cfg, spec.groups == "confidence")
+def method_for(protocol: Protocol, train: Split, cfg: dict[str, Any], spec: RowParams, what: str,
+               reference: dict[str, Any] | None = None) -> Any:
+    """The row's method for ``cfg`` (options from ``pipeline.studies.methods``), set up on ``train``; methods that
+    start from the reference model get its checkpoint."""
+    extra = {"reference": reference} if spec.method in FROM_REFERENCE else {}
+    options = METHOD_OPTIONS[spec.method](protocol, train, cfg, spec.groups == "confidence", **extra)
     method = build_method(spec.method, **options)
     method.setup(train, what=what)
     return method
@@ -75,9 +78,10 @@ def experiment(dataset: str, protocol: Protocol) -> str:
 
 
 def grouped_method(protocol: Dataset, train: Split, *, dataset: str, row: str, spec: RowParams,
-                   cfg: dict[str, Any], scores: np.ndarray | None) -> tuple[Split, Any]:
+                   cfg: dict[str, Any], scores: np.ndarray | dict[str, Any] | None) -> tuple[Split, Any]:
     """The training split with the row's groups and its method set up on them; ConfigError (before anything
-    trains) where the config is inadmissible there, e.g. β outside Eq. 9."""
+    trains) where the config is inadmissible there, e.g. β outside Eq. 9. ``scores``: the reference edge, its
+    scores (scored groupings) or its checkpoint (methods that start from it)."""
     if spec.groups in SCORED:
         if scores is None:
             raise DataError(f"row {row} needs the reference model's scores (run its reference stage first)")
@@ -85,7 +89,8 @@ def grouped_method(protocol: Dataset, train: Split, *, dataset: str, row: str, s
         train = apply_grouping(spec.groups, train, scores=scores, **share)
     else:
         train = apply_grouping(spec.groups, train)
-    return train, method_for(protocol, train, cfg, spec, what=f"{row} training groups of {dataset}")
+    reference = scores if spec.method in FROM_REFERENCE else None
+    return train, method_for(protocol, train, cfg, spec, f"{row} training groups of {dataset}", reference)
 
 
 def expected_record(protocol: Dataset, spec: RowParams, cfg: dict[str, Any], seed: int, lr_factor: float = 1.0,
@@ -99,7 +104,8 @@ def _record(protocol: Dataset, spec: RowParams, cfg: dict[str, Any], loop: LoopC
     pseudo = spec.groups == "confidence"
     batch = {"batch_size": protocol.batch_size, "batch_unit": protocol.batch_unit,
              "pseudo_batch_size": protocol.pseudo_batch_size if pseudo else None,
-             "track_both_losses": protocol.track_both_losses}
+             "track_both_losses": protocol.track_both_losses,
+             **{k: getattr(protocol, k) for k in RECORDED.get(spec.method, ())}}
     return training_record(spec.method, spec.groups, cfg, protocol.absolute_t(cfg["t"]) if pseudo else None,
                            {"name": protocol.model, **protocol.model_options}, batch, loop.__dict__)
 
@@ -132,7 +138,7 @@ def stacks(protocol: Dataset, spec: RowParams, jobs: list[Job], size: int) -> li
 
 
 def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, dataset: str, row: str,
-              spec: RowParams, scores: np.ndarray | None = None, tracker: Tracker | None = None,
+              spec: RowParams, scores: np.ndarray | dict[str, Any] | None = None, tracker: Tracker | None = None,
               lr_factor: float = 1.0, wd_factor: float = 1.0, extra: dict[str, Any] | None = None) -> list[RunOutput]:
     """Train ``jobs`` (configs and seeds of one row) as one stacked model (``torch.func``; one job: a plain run),
     each its own MLflow run, and write each summary (last, best-val and oracle selections with every metric;
@@ -163,7 +169,7 @@ def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, d
 
 
 def run(protocol: Dataset, splits: dict[str, Split], *, dataset: str, row: str, spec: RowParams,
-        cfg: dict[str, Any], seed: int, out_path: str | Path, scores: np.ndarray | None = None,
+        cfg: dict[str, Any], seed: int, out_path: str | Path, scores: np.ndarray | dict[str, Any] | None = None,
         tracker: Tracker | None = None, name: str | None = None, lr_factor: float = 1.0,
         wd_factor: float = 1.0, extra: dict[str, Any] | None = None) -> RunOutput:
     """Train one run of ``row`` (``spec``) and write its summary (:func:`run_stack` of one job)."""

@@ -9,6 +9,7 @@ itself is reused for the seed it was trained with: same config, same seed, same 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -26,9 +27,9 @@ from gerne.io import reuse_finished, staged_dir, write_json
 from gerne.tracking import Tracker
 from pipeline.runs.common import load_splits
 from pipeline.schema import hint as _hint
-from pipeline.studies.config import DEFAULT_ROWS, SCORED, Dataset, RowParams, StudiesParams
+from pipeline.studies.config import DEFAULT_ROWS, FROM_REFERENCE, SCORED, Dataset, RowParams, StudiesParams
 from pipeline.studies.protocols import protocol_for
-from pipeline.studies.reference import load_confidence
+from pipeline.studies.reference import load_confidence, load_state
 from pipeline.studies.resume import data_identity, is_done, stamped
 from pipeline.studies.runs import Job, expected_record, experiment, grouped_method, run, run_stack, stacks
 from pipeline.studies.search import config0, row_configs
@@ -79,8 +80,20 @@ def _splits(params: Params, data_dir: str | Path) -> dict[str, Split]:
     return load_splits(data_dir, resolve_device(params.studies.device, "studies.device"))
 
 
-def _load_scores(setting: str, spec: RowParams, scores_path: str | Path | None) -> np.ndarray | None:
+def _load_scores(setting: str, spec: RowParams, scores_path: str | Path | None) -> np.ndarray | dict | None:
+    """The row's reference edge: the checkpoint for methods that start from f̃, the scores for scored groupings."""
+    if spec.method in FROM_REFERENCE:
+        return load_state(scores_path, f"row {setting}")
     return load_confidence(scores_path, f"row {setting}") if spec.groups in SCORED else None
+
+
+def _identity(data_dir: str | Path, spec: RowParams, input_path: str | Path | None) -> str:
+    """The data a row's runs are stamped with: the prepared dataset, and the reference checkpoint for methods that
+    start from it (a retrained reference retrains them)."""
+    identity = data_identity(data_dir)
+    if spec.method in FROM_REFERENCE and input_path is not None:
+        identity += " reference:sha256:" + hashlib.sha256(Path(input_path).read_bytes()).hexdigest()
+    return identity
 
 
 # a grid point's folder prefix (Table 1's), by grouping
@@ -118,10 +131,10 @@ def select(sweep_dir: str | Path, trained: list[dict[str, Any]], seed: int, metr
 
 
 def _inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row: str, spec: RowParams,
-                  grid: list[dict[str, Any]], scores: np.ndarray | None) -> dict[int, str]:
-    """Grid points refused on the training groups (β outside Eq. 9), by index with the reason; a single config
-    must be admissible (it raises here, before anything trains), and a random search draws β inside the bounds, so
-    it is not checked twice (each run checks its own config before training)."""
+                  grid: list[dict[str, Any]], scores: np.ndarray | dict[str, Any] | None) -> dict[int, str]:
+    """Grid points refused on the training groups (β outside Eq. 9), by index with the reason. A single config
+    must be admissible, and so must one point of a grid (it raises here, before anything trains). A random search
+    draws β inside the bounds, so it is not checked twice (each run checks its own config before training)."""
     skipped: dict[int, str] = {}
     if spec.search == "random":
         return skipped
@@ -133,6 +146,9 @@ def _inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row
                 raise
             skipped[i] = str(exc)
             log.info("%s %s config %d skipped: %s", dataset, row, i, exc)
+    if grid and len(skipped) == len(grid):  # nothing would train: say why, not "no config was trained"
+        raise ConfigError(f"{dataset} {row}: every config of the search is refused: "
+                          + "; ".join(dict.fromkeys(skipped.values())))
     return skipped
 
 
@@ -144,7 +160,7 @@ def _row(params: Params, dataset: str, setting: str) -> tuple[StudiesParams, Dat
 
 
 def _fit(params: Params, dataset: str, setting: str, splits: dict[str, Split], jobs: list[Job],
-         scores: np.ndarray | None, tracker: Tracker | None = None) -> None:
+         scores: np.ndarray | dict[str, Any] | None, tracker: Tracker | None = None) -> None:
     """Train ``jobs`` ``studies.stack_size`` at a time, one stacked model each, with a progress bar over runs."""
     sp, protocol, spec = _row(params, dataset, setting)
     bar = tqdm(total=len(jobs), desc=f"{dataset} {setting}", unit="run", disable=None if len(jobs) > 1 else True)
@@ -155,7 +171,7 @@ def _fit(params: Params, dataset: str, setting: str, splits: dict[str, Split], j
 
 
 def _seeds(params: Params, dataset: str, setting: str, splits: dict[str, Split], cfg: dict[str, Any],
-           out_dir: str | Path, scores: np.ndarray | None, identity: str,
+           out_dir: str | Path, scores: np.ndarray | dict[str, Any] | None, identity: str,
            reuse: dict[int, Path] | None = None) -> None:
     """Every seed of one config into ``out_dir/seed<n>.json``, built beside it and swapped in when complete; a run
     whose fingerprint matches (in the partial or the finished folder, either stamped with the data ``identity``)
@@ -184,7 +200,7 @@ def train(params: Params, dataset: str, setting: str, data_dir: str | Path, out_
     splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
     (cfg,) = row_configs(protocol, params.studies.search, spec)
     grouped_method(protocol, splits["train"], dataset=dataset, row=setting, spec=spec, cfg=cfg, scores=scores)
-    _seeds(params, dataset, setting, splits, cfg, out_dir, scores, data_identity(data_dir))
+    _seeds(params, dataset, setting, splits, cfg, out_dir, scores, _identity(data_dir, spec, scores_path))
     return cfg
 
 
@@ -205,7 +221,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     for i, cfg in enumerate(grid):
         point = point_of(protocol, spec, cfg)
         entries.append({"config": i, "name": folder_of(spec, i, point), "point": point, "search_config": cfg})
-    identity = data_identity(data_dir)
+    identity = _identity(data_dir, spec, scores_path)
     with staged_dir(sweep_dir, resume=True) as work:
         previous, jobs = stamped(work, Path(sweep_dir), identity), []
         for entry in entries:

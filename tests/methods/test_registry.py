@@ -28,9 +28,19 @@ OPTIONS = {  # the options each registered method is tried with; a new method mu
     "sw": {"c": 0.5, "beta": 1.0, "batch_size": 20},
     "lff": {"batch_size": 60, "optimizer": "sgd", "lr": 0.05},
     "jtt": {"batch_size": 60, "up": 20.0},
+    "dfr": {"C": 1.0, "subsets": 2},  # plus the reference state (REFERENCE)
 }
 # the grouping a method trains on where it is not the true attributes (JTT: an error set, from made-up scores)
 GROUPED = {"jtt": lambda train: apply_grouping("errors", train, scores=np.linspace(0.0, 1.0, len(train)))}
+
+
+# methods that start from a reference model's weights: the state of the test's model family
+REFERENCE = {"dfr"}
+
+
+def models_for(split: Split, count: int) -> list[nn.Module]:
+    torch.manual_seed(0)
+    return [build_model("mlp", tuple(split.x.shape[1:]), 3, hidden=[16]) for _ in range(count)]
 
 
 def test_every_method_has_conformance_options() -> None:
@@ -44,20 +54,20 @@ def splits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Split]:
 
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_method_trains_one_epoch_alone_and_stacked(name: str, splits: dict[str, Split]) -> None:
-    methods = [build_method(name, **OPTIONS[name]) for _ in range(2)]
+    extra = {"reference": models_for(splits["train"], 1)[0].state_dict()} if name in REFERENCE else {}
+    methods = [build_method(name, **OPTIONS[name], **extra) for _ in range(2)]
     for method in methods:
         method.setup(GROUPED.get(name, lambda train: train)(splits["train"]))
         assert isinstance(method, Method) and method.name == name
+    cfgs = [LoopConfig(epochs=1, lr=0.05, seed=seed, steps_per_epoch=3) for seed in (0, 1)]
+    alone = [fit_stack([m], [meth], splits, [c])[0]
+             for m, meth, c in zip(models_for(splits["train"], 2), methods, cfgs, strict=True)]
+    if hasattr(type(methods[0]), "fit"):  # no SGD steps: one evaluation, every selection at it
+        assert all(set(one.selections) == {"last", "best_val", "oracle"} and len(one.history) == 1 for one in alone)
+        return
     step = type(methods[0]).stacked(methods if methods[0].stackable else methods[:1])
     assert isinstance(step, Step) and step.loss_names
-    cfgs = [LoopConfig(epochs=1, lr=0.05, seed=seed, steps_per_epoch=3) for seed in (0, 1)]
-
-    def models() -> list[nn.Module]:
-        torch.manual_seed(0)
-        return [build_model("mlp", tuple(splits["train"].x.shape[1:]), 3, hidden=[16]) for _ in cfgs]
-
-    alone = [fit_stack([m], [meth], splits, [c])[0] for m, meth, c in zip(models(), methods, cfgs, strict=True)]
-    together = fit_stack(models(), methods, splits, cfgs) if methods[0].stackable else alone
+    together = fit_stack(models_for(splits["train"], 2), methods, splits, cfgs) if methods[0].stackable else alone
     for one, many in zip(alone, together, strict=True):
         row = one.history[0]
         assert set(step.loss_names) <= set(row) and math.isfinite(row[step.loss_names[-1]])

@@ -22,8 +22,8 @@ def test_help_on_every_subcommand(sub: list[str]) -> None:
 def test_validate_committed_params() -> None:
     result = CliRunner().invoke(main, ["validate", "--params", str(REPO / "params.yaml")])
     assert result.exit_code == 0, result.output
-    assert "4 dataset(s): 36 row(s) × 3 seeds, 12 search(es) of 156 configs" in result.output
-    assert "= 288 runs at most" in result.output and "4 reference model(s)" in result.output
+    assert "4 dataset(s): 44 row(s) × 3 seeds, 16 search(es) of 184 configs" in result.output
+    assert "= 348 runs at most" in result.output and "4 reference model(s)" in result.output
 
 
 def test_validate_counts_each_rows_own_search(tmp_path: Path) -> None:

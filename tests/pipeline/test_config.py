@@ -44,8 +44,9 @@ def test_repo_params_are_valid() -> None:
         ("cmnist", 0.5, "cmnist/r0.5"), ("cmnist_r1", 1.0, "cmnist/r1.0"), ("cmnist_r2", 2.0, "cmnist/r2.0"),
         ("cmnist_r5", 5.0, "cmnist/r5.0")]
     assert row_attributes(p, name) == {
-        "erm_vanilla": "none", "erm": "none", "groupdro": "known", "reweight": "known", "jtt": "f̃ errors",
-        "sw_known": "known", "resample": "known", "gerne_known": "known", "gerne_tuned_known": "known",
+        "erm_vanilla": "none", "erm": "none", "groupdro": "known", "reweight": "known", "sqrt_reweight": "known",
+        "lff": "none", "jtt": "f̃ errors", "dfr": "known", "sw_known": "known", "resample": "known",
+        "gerne_known": "known", "gerne_tuned_known": "known",
         "gerne_unknown": "pseudo", "gerne_tuned_unknown": "pseudo"}
     for dataset in table1.datasets:  # every ratio shares the one protocol of Table 1's column
         d = p.datasets[dataset]

@@ -40,12 +40,13 @@ def test_the_committed_cmnist_column() -> None:
     assert list(items["fetch"]) == ["cmnist"] and list(items["prepare"]) == ["cmnist", "cmnist_r1", "cmnist_r2",
                                                                             "cmnist_r5"]
     assert items["prepare"]["cmnist_r2"]["raw"] == "data/raw/cmnist"  # a variant prepares its base's files
-    baselines = ["erm_vanilla", "groupdro", "reweight", "sw_known"]
+    baselines = ["erm_vanilla", "groupdro", "reweight", "sqrt_reweight", "lff", "sw_known"]
     assert sorted(k for k in items["train"] if k.startswith("cmnist_r5-")) == sorted(
         f"cmnist_r5-{r}" for r in ["erm", "gerne_known", "gerne_unknown", "resample", *baselines])
     assert [k for k in items["train"] if "fig2" in k] == [f"cmnist-fig2_beta_{b}" for b in ("m1", "0", "1", "1p2")]
-    assert len(items["train"]) == 4 * (4 + len(baselines)) + 4 and len(items["sweep"]) == 4 * 3  # + JTT's search
+    assert len(items["train"]) == 4 * (4 + len(baselines)) + 4 and len(items["sweep"]) == 4 * 4  # + JTT's, DFR's
     assert items["sweep"]["cmnist-jtt"]["input"] == "data/pseudo/cmnist/r0.5/pseudo.npz"  # f̃'s error set
+    assert items["sweep"]["cmnist_r2-dfr"]["input"] == "models/cmnist/r2.0/biased.pt"  # f̃'s checkpoint
     tuned = items["sweep"]["cmnist_r1-gerne_tuned_unknown"]
     assert (tuned["sweep_dir"], tuned["out_dir"], tuned["input"]) == (
         "runs/sweeps/cmnist/r1.0/gerne_tuned_unknown", "runs/cmnist/r1.0/gerne_tuned_unknown",

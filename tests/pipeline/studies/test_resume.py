@@ -55,7 +55,7 @@ def test_the_committed_column_is_on_disk() -> None:
     skipped = sum(len(json.loads(f.read_text())["skipped"]) for f in selected)
     assert skipped == 4 * 3  # c = 1 with β ∈ {0.5, 1.0, 1.2} breaks Eq. 9 at every ratio
     grid = sum(math.prod(len(v) for v in p.studies.rows[r].search.values()) for r in _swept())
-    assert grid == 10 + 25 + 4  # GERNE's known and unknown grids and JTT's upsampling factors
+    assert grid == 10 + 25 + 4 + 7  # GERNE's known and unknown grids, JTT's upsampling factors, DFR's C
     assert len(_committed_points()) == 4 * grid - skipped  # at four ratios
     rows = {r.parent.name for r in (REPO / "runs/cmnist").glob("r*/*/seed*.json")}
     assert rows == {*_study(), *FIG2}  # no run folder of a row the study does not train
@@ -71,12 +71,12 @@ def test_every_committed_sweep_point_counts_as_done_under_its_declared_name(rati
         spec = p.studies.rows[row]
         protocol = protocol_for(p.datasets[_dataset(ratio)], spec)
         selected = REPO / "runs/sweeps/cmnist" / f"r{ratio}" / row / "selected.json"
-        refused = json.loads(selected.read_text())["skipped"]  # outside Eq. 9: never trained
+        refused = [s["point"] for s in json.loads(selected.read_text())["skipped"]]  # outside Eq. 9: never trained
         for i, cfg in enumerate(row_configs(protocol, p.studies.search, spec)):
             if point_of(protocol, spec, cfg) not in refused:
-                declared[(row, folder_of(spec, i, point_of(protocol, spec, cfg)))] = (spec, cfg)
+                declared[(row, folder_of(spec, i, point_of(protocol, spec, cfg)))] = (protocol, spec, cfg)
     assert set(declared) == set(committed)  # every grid point has its committed run, by the same folder name
-    for key, (spec, cfg) in declared.items():
+    for key, (protocol, spec, cfg) in declared.items():  # each row under its own protocol (DFR's holdout)
         assert is_done(committed[key], expected_record(protocol, spec, cfg, 0)), key
 
 

@@ -14,7 +14,7 @@ import torch
 import yaml
 
 from gerne.data import civilcomments, waterbirds
-from gerne.errors import DataError
+from gerne.errors import ConfigError, DataError
 from gerne.tracking import Tracker
 from pipeline.config import parse_params
 from pipeline.studies import reference, stages
@@ -241,3 +241,36 @@ def test_rows_fix_their_config_or_search_a_grid_skipping_points_outside_eq9(tmp_
                 seeds=[0, 1], rows=rows)
     stages.search(p, "waterbirds", "gridded", data, sweep, tmp_path / "runs/gridded")
     assert all((sweep / n / "seed0.json").stat().st_mtime_ns != m for n, m in trained.items())
+
+
+def test_dfr_row_refits_the_reference_and_reruns_when_it_changes(tmp_path: Path) -> None:
+    """DFR's edge is f̃'s checkpoint: a C grid, the winner with every seed; a missing or corrupt checkpoint is
+    refused by name; a retrained reference (another checkpoint) retrains the runs instead of reusing them."""
+    data = toy_dataset(tmp_path / "toy", conflicting=0.3)  # the holdout (val: not C-MNIST) holds every group
+    rows = yaml.safe_load((REPO / "params.yaml").read_text())["studies"]["rows"]
+    model = {"model": "mlp", "model_options": {"hidden": [8]}}
+    p = _params({"waterbirds": {**TINY, **model}}, seeds=[0, 1], rows=rows)
+    ckpt = tmp_path / "biased.pt"
+    with pytest.raises(DataError, match="needs the reference model's checkpoint"):
+        stages.search(p, "waterbirds", "dfr", data, tmp_path / "sweep", tmp_path / "runs", ckpt)
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(DataError, match="cannot read the reference model"):
+        stages.search(p, "waterbirds", "dfr", data, tmp_path / "sweep", tmp_path / "runs", ckpt)
+    reference.train_reference(p, "waterbirds", data, ckpt, tmp_path / "biased.json")
+    choice = stages.search(p, "waterbirds", "dfr", data, tmp_path / "sweep", tmp_path / "runs", ckpt)
+    grid = rows["dfr"]["search"]["C"]
+    assert [c["search_config"]["C"] for c in choice["candidates"]] == grid
+    seeds = [json.loads((tmp_path / f"runs/seed{s}.json").read_text()) for s in (0, 1)]
+    assert {s["method"] for s in seeds} == {"dfr"} and all(s["epochs_run"] == 1 for s in seeds)
+    assert seeds[0]["config"]["search_config"]["C"] == choice["best"]["search_config"]["C"]
+    first = {s["mlflow_run_id"] for s in seeds}
+    stages.search(p, "waterbirds", "dfr", data, tmp_path / "sweep", tmp_path / "runs", ckpt)  # all reused
+    assert {json.loads((tmp_path / f"runs/seed{s}.json").read_text())["mlflow_run_id"] for s in (0, 1)} == first
+    other = _params({"waterbirds": {**TINY, **model}}, seeds=[0, 1], rows=rows,
+                    reference={**p.studies.reference.model_dump(), "lr_factor": 0.5})
+    reference.train_reference(other, "waterbirds", data, ckpt, tmp_path / "biased.json")
+    stages.search(p, "waterbirds", "dfr", data, tmp_path / "sweep", tmp_path / "runs", ckpt)
+    assert not first & {json.loads((tmp_path / f"runs/seed{s}.json").read_text())["mlflow_run_id"] for s in (0, 1)}
+    wide = _params({"waterbirds": {**TINY, "model": "mlp", "model_options": {"hidden": [4]}}}, seeds=[0], rows=rows)
+    with pytest.raises(ConfigError, match="DFR retrains the reference's last layer"):
+        stages.search(wide, "waterbirds", "dfr", data, tmp_path / "sweep2", tmp_path / "runs2", ckpt)

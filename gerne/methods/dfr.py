@@ -1,0 +1,165 @@
+"""DFR, Deep Feature Reweighting (Kirichenko et al., 2023; PolinaKirichenko/deep_feature_reweighting): keep an
+ERM model's feature extractor and retrain only its last layer on group-balanced data.
+
+The run's model starts as the reference model f̃ (its state is the method's ``reference``); the features are the
+inputs of its last linear layer, standardised on the held-out split. ``subsets`` times, a group-balanced subset (as
+many samples of every (y, a) group as the smallest group has, drawn without replacement) fits an L1-regularised
+multinomial logistic regression with inverse strength ``C``; the last layer becomes the average of the fits. No SGD
+steps: the method replaces the loop (``fit``), and its one evaluation is every selection's.
+
+``holdout`` names the data the subsets come from. DFR uses a held-out split (``val``); on C-MNIST validation is as
+biased as train (at 0.5 % some of its groups are empty), so the C-MNIST row retrains on the training split (DFR's
+"DFR_Tr^Tr" variant), whose smallest group has 2 samples at 0.5 %.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from gerne.data.contract import Split
+from gerne.methods.batches import group_ids
+from gerne.train.loop import LoopConfig, TrainResult, aligned_attributes, evaluate, finish, record_epoch
+from gerne.train.selection import RULES
+from gerne.train.stack import ModelStack
+
+HOLDOUTS = ("train", "val")
+
+
+class Dfr:
+    """Last-layer retraining of ``reference`` on ``subsets`` group-balanced subsets of ``holdout``."""
+
+    name: ClassVar[str] = "dfr"
+    stackable: ClassVar[bool] = False
+
+    def __init__(self, reference: dict[str, torch.Tensor], C: float, subsets: int = 10, holdout: str = "train",
+                 max_iter: int = 1000) -> None:
+        if not float(C) > 0.0:
+            raise ValueError(f"DFR's inverse regularisation strength C must be positive, got {C}")
+        if int(subsets) < 1:
+            raise ValueError(f"DFR needs at least one balanced subset, got subsets = {subsets}")
+        if holdout not in HOLDOUTS:
+            raise ValueError(f"DFR's holdout must be one of {HOLDOUTS}, got '{holdout}'")
+        if not reference:
+            raise ValueError("DFR retrains the last layer of a reference model; its state is empty")
+        self.reference, self.C, self.subsets = reference, float(C), int(subsets)
+        self.holdout, self.max_iter = holdout, int(max_iter)
+
+    def setup(self, train: Split, what: str = "training data") -> None:
+        """Keep the training split (checked to hold every group when it is the holdout)."""
+        if len(train) == 0:
+            raise ValueError(f"the {what} is empty")
+        if self.holdout == "train":
+            check_groups(train, what)
+        self.train, self.y, self.what = train, train.y, what
+        self.samples_per_batch = len(train)
+
+    @classmethod
+    def stacked(cls, methods: list[Dfr]) -> None:
+        raise ValueError("DFR takes no SGD steps: the loop calls Dfr.fit")
+
+    @classmethod
+    def fit(cls, models: list[nn.Module], methods: list[Dfr], eval_splits: dict[str, Split], cfgs: list[LoopConfig],
+            on_epoch: list[Callable[[int, dict[str, float]], None]] | None = None) -> list[TrainResult]:
+        """Each run: load the reference, refit its last layer, evaluate once (epoch 1 of every selection)."""
+        for method in methods:
+            if method.holdout == "val":
+                check_groups(eval_splits["val"], "validation split")
+        results = []
+        for r, (model, method, cfg) in enumerate(zip(models, methods, cfgs, strict=True)):
+            held, what = (method.train, method.what) if method.holdout == "train" else (eval_splits["val"], "val")
+            began = time.perf_counter()
+            model.load_state_dict(method.reference)
+            head = last_linear(model)
+            weight, bias = balanced_logistic(features(model, head, held.x, cfg.eval_batch_size), held,
+                                             method.C, method.subsets, cfg.seed, method.max_iter, what)
+            with torch.no_grad():
+                head.weight.copy_(weight)
+                head.bias.copy_(bias)
+            seconds = time.perf_counter() - began
+            stack = ModelStack([model])
+            evals = {k: v for k, v in eval_splits.items() if k != "train" or cfg.evaluate_train}
+            metrics, tables = evaluate(stack, evals, aligned_attributes(eval_splits["train"]), cfg.eval_batch_size)
+            result = TrainResult(steps_per_epoch=0)
+            record_epoch(result, {name: math.nan for name in RULES}, 1, metrics[0], tables[0], cfg, stack, 0)
+            if on_epoch is not None:
+                on_epoch[r](1, metrics[0])
+            finish([result], stack, seconds)
+            results.append(result)
+        return results
+
+
+def last_linear(model: nn.Module) -> nn.Linear:
+    """The model's last ``nn.Linear`` (its classifier head)."""
+    heads = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not heads:
+        raise ValueError(f"DFR retrains a last linear layer; {type(model).__name__} has none")
+    return heads[-1]
+
+
+@torch.no_grad()
+def features(model: nn.Module, head: nn.Linear, x: torch.Tensor, chunk: int) -> torch.Tensor:
+    """The inputs of ``head`` for every row of ``x`` (float32, on the CPU), in eval mode."""
+    out: list[torch.Tensor] = []
+    hook = head.register_forward_hook(lambda _m, args, _o: out.append(args[0].detach().float().cpu()))
+    model.train(False)
+    try:
+        for i in range(0, x.shape[0], chunk):
+            model(x[i : i + chunk])
+    finally:
+        hook.remove()
+    return torch.cat(out)
+
+
+def check_groups(held: Split, what: str) -> None:
+    """ValueError naming the (y, a) groups ``held`` lacks: a balanced subset needs every group."""
+    present = set(group_ids(held).unique().tolist())
+    missing = sorted(set(range(held.num_classes * held.num_attributes)) - present)
+    if missing:
+        raise ValueError(f"DFR's group-balanced subsets need every group; the {what} has none of groups "
+                         f"{missing[:10]} (y·A + a); use a holdout that holds every group (protocol holdout)")
+
+
+def balanced_subset(gid: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices of an equal number of samples from every group present (the smallest group's size), unordered."""
+    groups = np.unique(gid)
+    size = min(int((gid == g).sum()) for g in groups)
+    return np.concatenate([rng.choice(np.flatnonzero(gid == g), size, replace=False) for g in groups])
+
+
+def balanced_logistic(h: torch.Tensor, held: Split, C: float, subsets: int, seed: int, max_iter: int,
+                      what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight [K, D], bias [K]) acting on raw features: the average of ``subsets`` L1 logistic regressions on
+    standardised features, each on a group-balanced subset of ``held``; the standardisation folded in."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    K = held.num_classes
+    check_groups(held, what)
+    gid = group_ids(held).cpu().numpy()
+    x = h.double().numpy()
+    mean, scale = x.mean(0), x.std(0)
+    scale[scale == 0.0] = 1.0
+    z = (x - mean) / scale
+    rng = np.random.default_rng(seed)
+    coef, intercept = np.zeros((K, x.shape[1])), np.zeros(K)
+    for i in range(subsets):
+        idx = balanced_subset(gid, rng)
+        fit = LogisticRegression(l1_ratio=1.0, C=C, solver="saga", max_iter=max_iter, random_state=seed + i)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fit.fit(z[idx], held.y.cpu().numpy()[idx])
+        w, b = fit.coef_, fit.intercept_
+        if K == 2:  # one logit difference: split it over the two classes (the same softmax)
+            w, b = np.concatenate([-w, w]) / 2.0, np.concatenate([-b, b]) / 2.0
+        coef += w / subsets
+        intercept += b / subsets
+    weight = coef / scale
+    return torch.from_numpy(weight).float(), torch.from_numpy(intercept - weight @ mean).float()

@@ -183,6 +183,16 @@ class Tracker:
         self.experiment_id = ensure_experiment(self.uri, self.experiment, _artifact_root(self.uri))
         self.client = MlflowClient(tracking_uri=self.uri)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable, for a Ray task: everything but the MLflow client, which is rebuilt from the URI."""
+        return {k: v for k, v in self.__dict__.items() if k != "client"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.__dict__.update(state)
+        self.client = MlflowClient(tracking_uri=self.uri)
+
     def child(self, parent_run_id: str) -> Tracker:
         """This tracker, with every run it opens nested under ``parent_run_id`` (a sweep's points)."""
         nested = copy.copy(self)

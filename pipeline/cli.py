@@ -242,6 +242,40 @@ def ui(port: int, host: str, workers: int) -> None:
                                 "--host", host, "--port", str(port), "--workers", str(workers)], env)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; a team server binds 0.0.0.0 and names itself in --allowed-hosts.")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--backend-store-uri", default=None,
+              help="The store (default: the project's SQLite file; postgresql://… for many writers).")
+@click.option("--allowed-hosts", default=None, help="Comma-separated Host headers the server accepts (team server).")
+@click.option("--cors-allowed-origins", default=None, help="Comma-separated origins a browser UI may call from.")
+@click.option("--workers", default=1, show_default=True, type=int, help="MLflow server worker processes.")
+def server(host: str, port: int, backend_store_uri: str | None, allowed_hosts: str | None,
+           cors_allowed_origins: str | None, workers: int) -> None:
+    """Serve the project's MLflow store over HTTP, so Ray tasks on other machines log into it
+    (MLFLOW_TRACKING_URI=http://<host>:<port>). The store and its experiments are created first."""
+    from gerne.tracking import default_tracking_uri, project_root
+
+    uri = backend_store_uri or default_tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        _fail(GerneError(f"--backend-store-uri is {uri}, a server itself; give the database the server serves "
+                         "(sqlite:///… or postgresql://…), or unset MLFLOW_TRACKING_URI"))
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    store_init.callback()
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"MLflow server for {uri} on http://{shown}:{port}; point the stages and Ray tasks at it with\n"
+               f"  export MLFLOW_TRACKING_URI=http://{shown}:{port}")
+    sys.stdout.flush()  # exec drops Python's buffers
+    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", host, "--port", str(port),
+           "--workers", str(workers), "--serve-artifacts",
+           "--artifacts-destination", str(project_root() / "mlartifacts")]
+    for flag, value in (("--allowed-hosts", allowed_hosts), ("--cors-allowed-origins", cors_allowed_origins)):
+        if value:
+            cmd += [flag, value]
+    os.execvpe(sys.executable, cmd, {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ})
+
+
 def _declared_experiments() -> list[str]:
     """The experiments of the declared datasets the studies use (none when params.yaml is absent or invalid: the
     stages say why)."""
@@ -291,3 +325,7 @@ def trial(name: str | None, overrides: tuple[str, ...], copy_paths: tuple[str, .
     except GerneError as exc:
         _fail(exc)
     sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

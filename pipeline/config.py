@@ -17,6 +17,7 @@ from gerne.errors import ConfigError
 from pipeline.schema import Strict as _Strict
 from pipeline.schema import hint as _hint
 from pipeline.studies.config import DEFAULT_ROWS, Dataset, StudiesParams, TableStudy, check_studies
+from pipeline.studies.launch import LaunchParams
 from pipeline.studies.variants import resolve_variants
 
 
@@ -38,6 +39,7 @@ class Params(_Strict):
     datasets: dict[str, Dataset] = Field(default_factory=dict)
     studies: StudiesParams = Field(default_factory=lambda: StudiesParams(rows=dict(DEFAULT_ROWS)))
     figures: FiguresParams | None = None
+    launch: LaunchParams = Field(default_factory=LaunchParams)   # where runs train; no stage depends on it
 
     @field_validator("datasets", mode="before")
     @classmethod

@@ -13,12 +13,12 @@ import hashlib
 import json
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from gerne.data.contract import Split
 from gerne.device import resolve_device
@@ -28,6 +28,7 @@ from gerne.tracking import Tracker
 from pipeline.runs.common import load_splits
 from pipeline.schema import hint as _hint
 from pipeline.studies.config import DEFAULT_ROWS, FROM_REFERENCE, SCORED, Dataset, RowParams, StudiesParams
+from pipeline.studies.launch import StackWork, launch
 from pipeline.studies.protocols import protocol_for
 from pipeline.studies.reference import load_confidence, load_state
 from pipeline.studies.resume import data_identity, is_done, stamped
@@ -159,20 +160,54 @@ def _row(params: Params, dataset: str, setting: str) -> tuple[StudiesParams, Dat
     return sp, protocol_for(protocol, sp.rows[setting], f"studies.rows.{setting} on {dataset}"), sp.rows[setting]
 
 
+_WORKER_DATA: dict[tuple, tuple] = {}  # a Ray worker process's loaded splits and scores (one stage's at a time)
+
+
+@dataclass
+class StageStack:
+    """Trains one stack of a stage's runs in whichever process the launcher picks: this one (the stage's loaded
+    splits and reference scores) or a Ray task (it reads them from their paths once per worker process)."""
+
+    params: Params
+    dataset: str
+    setting: str
+    data_dir: str
+    scores_path: str | None
+    tracker: Tracker | None
+    splits: dict[str, Split] | None = None
+    scores: np.ndarray | dict[str, Any] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "splits": None, "scores": None}  # a task loads its own (on its own device)
+
+    def __call__(self, jobs: list[Job]) -> list[dict[str, Any]]:
+        _, protocol, spec = _row(self.params, self.dataset, self.setting)
+        if self.splits is None:  # in a task: the worker's data of this stage, loaded by its first task
+            key = (self.data_dir, self.scores_path, self.setting, self.params.studies.device)
+            if key not in _WORKER_DATA:
+                _WORKER_DATA.clear()
+                _WORKER_DATA[key] = (_splits(self.params, self.data_dir),
+                                     _load_scores(self.setting, spec, self.scores_path))
+            self.splits, self.scores = _WORKER_DATA[key]
+        outputs = run_stack(protocol, self.splits, jobs, dataset=self.dataset, row=self.setting, spec=spec,
+                            scores=self.scores, tracker=self.tracker)
+        return [o.summary for o in outputs]
+
+
 def _fit(params: Params, dataset: str, setting: str, splits: dict[str, Split], jobs: list[Job],
-         scores: np.ndarray | dict[str, Any] | None, tracker: Tracker | None = None) -> None:
-    """Train ``jobs`` ``studies.stack_size`` at a time, one stacked model each, with a progress bar over runs."""
+         scores: np.ndarray | dict[str, Any] | None, inputs: tuple[str | Path, str | Path | None],
+         tracker: Tracker | None = None) -> None:
+    """Train ``jobs`` ``studies.stack_size`` at a time, one stacked model each, with the ``launch`` section's
+    launcher (``inputs``: the data folder and reference file a Ray task reads)."""
     sp, protocol, spec = _row(params, dataset, setting)
-    bar = tqdm(total=len(jobs), desc=f"{dataset} {setting}", unit="run", disable=None if len(jobs) > 1 else True)
-    for chunk in stacks(protocol, spec, jobs, sp.stack_size):
-        run_stack(protocol, splits, chunk, dataset=dataset, row=setting, spec=spec, scores=scores, tracker=tracker)
-        bar.update(len(chunk))
-    bar.close()
+    work = StageStack(params, dataset, setting, str(inputs[0]), None if inputs[1] is None else str(inputs[1]),
+                      tracker or Tracker(experiment(dataset, protocol)), splits, scores)
+    launch(params.launch, StackWork(work, f"{dataset} {setting}"), stacks(protocol, spec, jobs, sp.stack_size))
 
 
 def _seeds(params: Params, dataset: str, setting: str, splits: dict[str, Split], cfg: dict[str, Any],
            out_dir: str | Path, scores: np.ndarray | dict[str, Any] | None, identity: str,
-           reuse: dict[int, Path] | None = None) -> None:
+           inputs: tuple[str | Path, str | Path | None], reuse: dict[int, Path] | None = None) -> None:
     """Every seed of one config into ``out_dir/seed<n>.json``, built beside it and swapped in when complete; a run
     whose fingerprint matches (in the partial or the finished folder, either stamped with the data ``identity``)
     is reused, and ``reuse`` names finished summaries to copy for some seeds (the search run of the winner)."""
@@ -187,7 +222,7 @@ def _seeds(params: Params, dataset: str, setting: str, splits: dict[str, Split],
                 shutil.copyfile(reuse[seed], work / f"seed{seed}.json")
             else:
                 jobs.append(Job(cfg, seed, work / f"seed{seed}.json", f"{dataset}-{setting}-s{seed}"))
-        _fit(params, dataset, setting, splits, jobs, scores)
+        _fit(params, dataset, setting, splits, jobs, scores, inputs)
 
 
 def train(params: Params, dataset: str, setting: str, data_dir: str | Path, out_dir: str | Path,
@@ -200,7 +235,8 @@ def train(params: Params, dataset: str, setting: str, data_dir: str | Path, out_
     splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
     (cfg,) = row_configs(protocol, params.studies.search, spec)
     grouped_method(protocol, splits["train"], dataset=dataset, row=setting, spec=spec, cfg=cfg, scores=scores)
-    _seeds(params, dataset, setting, splits, cfg, out_dir, scores, _identity(data_dir, spec, scores_path))
+    _seeds(params, dataset, setting, splits, cfg, out_dir, scores, _identity(data_dir, spec, scores_path),
+           (data_dir, scores_path))
     return cfg
 
 
@@ -240,7 +276,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
         with tracker.run(f"{dataset}-{setting}-search", params={"search": spec.search, "seed": seed0},
                          tags={"stage": "sweep", "dataset": dataset, "setting": setting, "configs": len(entries),
                                "to_train": len(jobs)}) as parent:  # the configs' runs are its children
-            _fit(params, dataset, setting, splits, jobs, scores, tracker.child(parent.run_id))
+            _fit(params, dataset, setting, splits, jobs, scores, (data_dir, scores_path), tracker.child(parent.run_id))
             choice = {"seed": seed0, "kind": CASE[spec.groups],
                       **select(work, [e for e in entries if e["config"] not in skipped], seed0, spec.select),
                       "skipped": [{**entries[i], "reason": why} for i, why in skipped.items()]}
@@ -249,7 +285,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
                                 "configs_skipped": len(skipped)}, step=0)
             parent.set_tags({"selected": choice["best"]["name"]})
     best = choice["best"]
-    _seeds(params, dataset, setting, splits, best["search_config"], out_dir, scores, identity,
+    _seeds(params, dataset, setting, splits, best["search_config"], out_dir, scores, identity, (data_dir, scores_path),
            reuse={seed0: Path(sweep_dir) / best["name"] / f"seed{seed0}.json"})
     return choice
 

@@ -13,8 +13,13 @@ from gerne.errors import ConfigError
 from gerne.models.mlp import MLP
 
 
-def _mlp(input_shape: tuple[int, ...], num_classes: int, hidden: list[int] | None = None) -> nn.Module:
-    return MLP(math.prod(input_shape), num_classes, hidden if hidden is not None else [100, 100, 100])
+def _mlp(input_shape: tuple[int, ...], num_classes: int, hidden: list[int] | None = None,
+         input_scale: float = 1.0) -> nn.Module:
+    if isinstance(input_scale, bool) or not isinstance(input_scale, int | float) or not (
+            math.isfinite(input_scale) and input_scale > 0.0):
+        raise ConfigError(f"mlp input_scale must be a finite number > 0 (1.0: inputs in [0, 1]; 3.9215686e-3 = 1/255: "
+                          f"LfF's and DFA's double division), got {input_scale!r}")
+    return MLP(math.prod(input_shape), num_classes, hidden if hidden is not None else [100, 100, 100], input_scale)
 
 
 def _lazy(module: str, factory: str, **fixed: Any) -> Callable[..., nn.Module]:

@@ -158,3 +158,41 @@ def test_bad_ratio_raises(tmp_path: Path, ratio_percent: float) -> None:
     with pytest.raises(ConfigError, match="ratio_percent"):
         build_cmnist(tmp_path / "no-raw", tmp_path / "out", ratio_percent=ratio_percent)
     assert not (tmp_path / "out").exists()
+
+
+def test_hue_palette_build(cmnist_built, mnist_raw: Path, tmp_path: Path, mnist_arrays) -> None:
+    """DFA's hue wheel colours the same split with other colours: same groups, pixels of the wheel."""
+    from gerne.data.cmnist import HUE_PALETTE
+
+    out, counts = cmnist_built
+    assert build_cmnist(mnist_raw, tmp_path / "hue", ratio_percent=0.5, std=0.0, seed=0, palette="hue") == counts
+    images, meta = _load(tmp_path / "hue")
+    assert meta[["split", "y", "a"]].equals(_load(out)[1][["split", "y", "a"]])
+    first_test = int(np.flatnonzero(meta["split"].to_numpy() == "test")[0])
+    colour = HUE_PALETTE[meta["a"][first_test]]
+    expected = np.rint(mnist_arrays[2][0][..., None].astype(np.float64) * colour).astype(np.uint8)
+    assert np.array_equal(images[first_test], expected)
+
+
+@pytest.mark.parametrize("total", [0, 249, 1000])
+def test_exact_conflicting_count(total: int) -> None:
+    """train_conflicting draws exactly ``total`` conflicting samples, spread over classes by their size."""
+    from gerne.data.cmnist import split_total
+
+    y = np.random.default_rng(0).integers(0, 10, 20_000)
+    a = assign_attributes(y, 0.005, np.random.default_rng(1), total=total)
+    assert int((a != y).sum()) == total
+    sizes = np.bincount(y, minlength=10)
+    per_class = np.array([int(((a != y) & (y == c)).sum()) for c in range(10)])
+    assert np.array_equal(per_class, split_total(total, sizes))
+    assert np.abs(per_class - total * sizes / sizes.sum()).max() < 1.0
+
+
+@pytest.mark.parametrize(("options", "match"), [({"palette": "rainbow"}, "palette 'rainbow'"),
+                                                ({"train_conflicting": -1}, "train_conflicting"),
+                                                ({"train_conflicting": True}, "train_conflicting"),
+                                                ({"train_conflicting": 2.5}, "train_conflicting")])
+def test_bad_dfa_options_raise(tmp_path: Path, options: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        build_cmnist(tmp_path / "no-raw", tmp_path / "out", ratio_percent=0.5, **options)
+    assert not (tmp_path / "out").exists()

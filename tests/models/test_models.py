@@ -14,6 +14,22 @@ def test_mlp_shapes_and_uint8_scaling() -> None:
     torch.testing.assert_close(model(x), model(x.float() / 255.0))
 
 
+def test_mlp_input_scale() -> None:
+    """input_scale = 1/255 is LfF's and DFA's double division: the net sees pixel/255/255."""
+    torch.manual_seed(0)
+    model = build_model("mlp", (28, 28, 3), 10, hidden=[100, 100, 16], input_scale=1.0 / 255.0)
+    x = torch.randint(0, 256, (4, 28, 28, 3), dtype=torch.uint8)
+    torch.testing.assert_close(model(x), model.net(x.flatten(1).float() / 255.0 / 255.0))
+    torch.testing.assert_close(model(x), model(x.float() / 255.0))
+    assert not torch.allclose(model(x), model.net(x.flatten(1).float() / 255.0))
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, float("inf"), float("nan"), True, "1/255"])
+def test_mlp_bad_input_scale(scale: object) -> None:
+    with pytest.raises(ConfigError, match="input_scale"):
+        build_model("mlp", (28, 28, 3), 10, input_scale=scale)
+
+
 def test_unknown_model_name() -> None:
     with pytest.raises(ConfigError, match=r"unknown model 'resnet9'.*mlp"):
         build_model("resnet9", (28, 28, 3), 10)

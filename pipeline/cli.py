@@ -56,7 +56,8 @@ def validate(params_path: str, data_root: str) -> None:
         runs = len(items["train"]) * len(st.seeds) + sum(configs) + len(configs) * (len(st.seeds) - 1)
         click.echo(f"{params_path}: ok — {len(items['prepare'])} dataset(s): {len(items['train'])} row(s) × "
                    f"{len(st.seeds)} seeds, {len(configs)} search(es) of {sum(configs)} configs + the winners' "
-                   f"other seeds = {runs} runs at most (grid points outside Eq. 9 are skipped), "
+                   f"other seeds = {runs} runs at most (grid points outside Eq. 9 are skipped; each winner's "
+                   "search-seed run is its grid point, counted once), plus "
                    f"{len(items['reference'])} reference model(s)"
                    + (f", Table 3: {(st.table3.folds + 1) * len(st.seeds)} runs each" if items["valonly"] else ""))
     else:

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from gerne.data.registry import benchmark_classes
 from gerne.io import atomic_path, write_json, write_text
 from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow
@@ -37,7 +38,7 @@ def main(params_path: str, study: str, runs_table: str, out: str, full: str, hea
         with atomic_path(Path(path)) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.4f")
     write_text(f"{out}.md", to_markdown(table, paper_targets("cmnist"), attrs, ratios, n_seeds,
-                                        "Table 1 — C-MNIST (reproduction)"))
+                                        "Table 1 — C-MNIST (reproduction)", benchmark_classes("cmnist")))
     write_text(f"{full}.md", table1.to_markdown(everything, attrs, n_seeds))
     written = [f"{out}.md", f"{out}.csv", f"{full}.md", f"{full}.csv"]
     if headline_path:

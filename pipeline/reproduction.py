@@ -15,6 +15,8 @@ from pipeline.reports.reproduction import TOLERANCE, build
 from pipeline.reports.study import columns
 from pipeline.reports.table import paper_targets
 
+DFA = "https://github.com/kakaoenterprise/Learning-Debiased-Disentangled"  # the paper's ERM row is DFA's Vanilla
+
 
 def _common(folders: list[str]) -> str:
     """The deepest folder holding every one of ``folders``."""
@@ -55,16 +57,17 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
     if vanilla is not None:
         text += "\n" + "\n".join([
             f"## The paper's ERM row, trained by its recipe (`{vanilla}`)", "",
-            "DFA's Vanilla recipe (BASELINES.md) on our splits and seeds. The copied row keeps the best test accuracy "
-            "seen, our `oracle` selection; validation selection beside it. `reports/baselines.md` has every baseline "
-            "trained here.", "",
+            f"DFA's Vanilla recipe ({DFA}, `scripts/run_cmnist_vanilla.sh`) on our splits and seeds. The copied "
+            "row keeps the best test accuracy seen, our `oracle` selection; validation selection beside it. "
+            "`reports/baselines.md` has every baseline trained here.", "",
             *baselines.vanilla_section(frame, vanilla, targets, [c.ratio for c in cols], TOLERANCE), "",
             baselines.vanilla_gap(frame, vanilla, targets, [c.ratio for c in cols]), "",
             "What is left of the gap, and why it can be there (none of it measured here yet): the split (DFA's "
             "released C-MNIST has 249 conflicting images at 0.5 %, ours 275, and its colours may be a hue wheel "
-            "rather than LfF's palette, BASELINES.md); DFA's model divides its inputs by 255 twice (inputs in "
-            "[0, 1/255]), which Adam's per-parameter step does not undo for the first layer's effect on its "
-            "outputs; no source sets a seed, and C-MNIST ERM varies from seed to seed.", ""])
+            "rather than LfF's palette: read from DFA's paper's figure, not from its files); DFA's model divides "
+            "its inputs by 255 twice (inputs in [0, 1/255]), which Adam's per-parameter step does not undo for the "
+            "first layer's effect on its outputs; no source sets a seed, and C-MNIST ERM varies from seed to seed.",
+            ""])
     trained = {r: {"label": spec.method, "paper_selection": spec.paper_selection,
                    "targets": targets["rows"].get(r, {})} for r, spec in rows.items()
                if spec.method not in ("gerne", "sw")}

@@ -33,6 +33,7 @@ class DatasetEntry:
     minority_percent: Callable[..., float] | None = None  # (**prepare options) -> bias-conflicting % per class:
     # the unit of t where the kind defines one (C-MNIST: its ratio), else t is an absolute share
     benchmark: str = ""  # the benchmark its data is (Table 1's column): the kind's name unless it says otherwise
+    num_classes: int | None = None  # its module's NUM_CLASSES where fixed by the kind (None: the data decide)
 
     @property
     def read_in_place(self) -> bool:
@@ -44,7 +45,8 @@ def _entry(name: str, module: ModuleType) -> DatasetEntry:
     return DatasetEntry(name, tuple(getattr(module, "SOURCES", ())), module.prepare,
                         getattr(module, "PUBLISHED_COUNTS", None), f"gerne/data/{module.__name__.rsplit('.', 1)[1]}.py",
                         getattr(module, "FETCH_HINT", ""), getattr(module, "fetch", None),
-                        getattr(module, "minority_percent", None), getattr(module, "BENCHMARK", name))
+                        getattr(module, "minority_percent", None), getattr(module, "BENCHMARK", name),
+                        getattr(module, "NUM_CLASSES", None))
 
 
 KINDS: dict[str, DatasetEntry] = {
@@ -53,6 +55,12 @@ KINDS: dict[str, DatasetEntry] = {
                          ("waterbirds", waterbirds), ("celeba", celeba), ("civilcomments", civilcomments),
                          ("own", own))
 }
+
+
+def benchmark_classes(benchmark: str) -> int | None:
+    """The number of classes of ``benchmark``'s kinds (None when no kind of it fixes one, or they disagree)."""
+    found = {e.num_classes for e in KINDS.values() if e.benchmark == benchmark}
+    return found.pop() if len(found) == 1 else None
 
 
 def get_dataset(kind: str) -> DatasetEntry:

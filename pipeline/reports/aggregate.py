@@ -1,4 +1,8 @@
-"""Collect per-run summaries (one JSON per run) into one table: a row per run and selection rule."""
+"""Collect per-run summaries (one JSON per run) into one table: a row per run and selection rule.
+
+Beside the selected metrics each row carries the run's health: ``diverged`` as the loop recorded it, and
+``collapsed`` / ``collapsed_epoch`` derived here from the run's history (:mod:`gerne.health`: the run ended at chance,
+from that epoch on), so committed summaries are judged without being rewritten."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from gerne.errors import DataError
+from gerne.health import collapse_epoch
 
 log = logging.getLogger(__name__)
 KEPT_METRICS = ("test_gba", "test_wga", "test_acc", "test_aligned_acc", "test_conflicting_acc", "val_gba",
@@ -17,7 +22,7 @@ KEPT_METRICS = ("test_gba", "test_wga", "test_acc", "test_aligned_acc", "test_co
 
 
 COLUMNS = ["benchmark", "ratio", "setting", "seed", "selection", "epoch", *KEPT_METRICS, "epochs_run", "diverged",
-           "seconds_per_epoch", "mlflow_run_id"]
+           "collapsed", "collapsed_epoch", "seconds_per_epoch", "mlflow_run_id"]
 
 
 def summary_path(runs_dir: str | Path, folder: str, setting: str, seed: int) -> Path:
@@ -25,11 +30,22 @@ def summary_path(runs_dir: str | Path, folder: str, setting: str, seed: int) -> 
     return Path(runs_dir) / folder / setting / f"seed{seed}.json"
 
 
+def _collapse(summary: dict, benchmark: str) -> int | None:
+    """The epoch from which the run stayed at chance (None: it did not collapse, or its history or its
+    benchmark's number of classes is unknown)."""
+    from gerne.data.registry import benchmark_classes
+
+    classes = benchmark_classes(benchmark)
+    return collapse_epoch(summary.get("history") or [], classes) if classes else None
+
+
 def collect(runs_dir: str | Path, columns: Iterable[tuple[str, float, str]], settings: Iterable[str],
             seeds: Iterable[int], allow_missing: bool = False) -> pd.DataFrame:
     """Rows (benchmark, ratio, setting, seed, selection, epoch, metrics…, mlflow_run_id) for every expected run of
     the ``columns`` (benchmark = the dataset's kind, ratio, dataset folder) × ``settings`` × ``seeds``.
 
+    ``collapsed`` / ``collapsed_epoch`` (the same on every selection row of a run) come from the run's history and
+    its benchmark's number of classes (:func:`gerne.health.collapse_epoch`; False / empty where either is unknown).
     Only the runs of the current design are read, so summaries left from older params never leak in. A missing
     summary is an error naming the file unless ``allow_missing`` (then it is logged and left out: the report marks
     its cell).
@@ -49,6 +65,7 @@ def collect(runs_dir: str | Path, columns: Iterable[tuple[str, float, str]], set
                     summary = json.loads(path.read_text())
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{path} is not valid JSON ({exc}); delete it and rerun its stage") from exc
+                since = _collapse(summary, benchmark)
                 for selection, chosen in summary["selections"].items():
                     metrics = chosen["metrics"]
                     rows.append({
@@ -56,6 +73,8 @@ def collect(runs_dir: str | Path, columns: Iterable[tuple[str, float, str]], set
                         "selection": selection,
                         "epoch": chosen["epoch"], **{m: metrics.get(m) for m in KEPT_METRICS},
                         "epochs_run": summary["epochs_run"], "diverged": summary["diverged"],
+                        "collapsed": since is not None, "collapsed_epoch": since,
                         "seconds_per_epoch": summary["seconds_per_epoch"], "mlflow_run_id": summary["mlflow_run_id"],
                     })
-    return pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    return table.astype({"collapsed": bool, "collapsed_epoch": "Int64"})  # an epoch, or empty: never "3.0"

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.reports.table import SELECTION_RULES
+from pipeline.reports.table import SELECTION_RULES, collapse_footnote_lines, collapse_note
 
 GERNE_PAIR = "gerne_known"  # the GERNE row SW is matched to (same c, β: the expectation of Eq. 10)
 
@@ -39,6 +39,7 @@ def trained_rows(table: pd.DataFrame, rows: dict[str, dict[str, Any]], ratios: l
     ``{"label", "paper_selection", "targets"}``)."""
     header = ["baseline (trained here)", "copied row", "selection"] + [f"{r:g} %" for r in ratios]
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    shown = table[table["setting"].isin(list(rows)) & table["ratio"].isin(ratios)]
     for setting, info in rows.items():
         values = info["targets"].get("values", {})
         for selection in dict.fromkeys([info["paper_selection"], "best_val"]):
@@ -53,9 +54,11 @@ def trained_rows(table: pd.DataFrame, rows: dict[str, dict[str, Any]], ratios: l
                     continue
                 seeds = "" if int(x["n_seeds"]) >= n_seeds else f", {int(x['n_seeds'])} of {n_seeds} seeds"
                 delta = "" if paper is None else f", Δ {x['mean'] - float(paper[0]):+.2f})"
-                cells.append(_cell(x["mean"], x["std"]) + (quoted + delta if paper is not None else "") + seeds)
+                cells.append(_cell(x["mean"], x["std"]) + (quoted + delta if paper is not None else "") + seeds
+                             + collapse_note(int(x.get("n_collapsed", 0)), int(x["n_seeds"])))
             out.append("| " + " | ".join(cells) + " |")
-    return out
+    footnote = collapse_footnote_lines(shown)[:1]
+    return [*out, "", *footnote] if footnote else out
 
 
 def copied_rows(copied: dict[str, dict[str, Any]], ratios: list[float]) -> list[str]:

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pipeline.reports.sweeps import candidate_scores
+from gerne.data.registry import benchmark_classes
+from gerne.health import describe_rule
+from pipeline.reports.sweeps import candidate_scores, search_seed
+from pipeline.reports.table import collapse_note
 
-DFA_CONFLICTING = {0.5: 249}  # DFA's released C-MNIST split, the count the paper quotes (BENCHMARKS.md)
+DFA_CONFLICTING = {0.5: 249}  # DFA's released C-MNIST split (its 0.5 % folder), the count the paper quotes
 TOLERANCE = 2.0  # GBA points: the issue's bar for "matched"
 
 
@@ -26,15 +31,103 @@ def conflicting(counts_file: Path, split: str = "train") -> list[int]:
     return [n for key, n in cells.items() if key.split(",")[0] != key.split(",")[1]]
 
 
-def compute_spent(*roots: Path) -> tuple[int, float]:
-    """(runs, training hours) over every run summary under ``roots`` (evaluation and start-up excluded)."""
-    n, seconds = 0, 0.0
-    for path in (p for root in roots for p in root.rglob("*.json")):
+def _summaries(*roots: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """(path, summary) of every run summary under ``roots``: the JSON files that record training time."""
+    for path in sorted(p for root in roots for p in root.rglob("*.json")):
         summary = json.loads(path.read_text())
         if "seconds_per_epoch" in summary and "epochs_run" in summary:
-            n += 1
-            seconds += float(summary["seconds_per_epoch"]) * int(summary["epochs_run"])
+            yield path, summary
+
+
+def compute_spent(*roots: Path) -> tuple[int, float]:
+    """(run summaries, training hours) over every run summary under ``roots`` (evaluation and start-up excluded)."""
+    n, seconds = 0, 0.0
+    for _path, summary in _summaries(*roots):
+        n += 1
+        seconds += float(summary["seconds_per_epoch"]) * int(summary["epochs_run"])
     return n, seconds / 3600.0
+
+
+def run_inventory(roots: list[Path], sweeps: list[tuple[float, Path]], runs: dict[float, Path],
+                  table_rows: Collection[str]) -> dict[str, Any]:
+    """What the run summaries under ``roots`` are, in the terms of `gerne validate`'s planned count: summaries of
+    Table 1 rows without a search (``table``), of rows of other studies (``other``, with their names in
+    ``other_rows``), of the searched rows (``searched``), sweep points (``points``) and reference models
+    (``reference``: a summary not named seed<n>.json); from the finished sweeps their grids' sizes (``configs``),
+    the points skipped outside Eq. 9 (``skipped``) and the searched rows' search-seed summaries, which restate
+    their sweep's selected point (``restated``)."""
+    sweep_dirs = [d for _, d in sweeps]
+    searched = {d.name for d in sweep_dirs}
+    counts: Counter[str] = Counter()
+    other_rows: set[str] = set()
+    for path, _summary in _summaries(*roots):
+        if any(path.is_relative_to(d) for d in sweep_dirs) or "sweeps" in path.parts:
+            kind = "points"
+        elif not path.stem.startswith("seed"):
+            kind = "reference"
+        elif path.parent.name in searched:
+            kind = "searched"
+        elif path.parent.name in table_rows:
+            kind = "table"
+        else:
+            kind = "other"
+            other_rows.add(path.parent.name)
+        counts[kind] += 1
+    finished = _finished(sweeps)
+    return {**{k: counts[k] for k in ("table", "other", "searched", "points", "reference")},
+            "other_rows": sorted(other_rows), "searched_rows": sorted(searched),
+            "configs": sum(len(s["candidates"]) + len(s["skipped"]) for _, s, _ in finished),
+            "skipped": sum(len(s["skipped"]) for _, s, _ in finished),
+            "restated": sum((runs[r] / d.name / f"seed{search_seed(d, s)}.json").is_file()
+                            for r, s, d in finished if r in runs)}
+
+
+def _names(rows: list[str]) -> str:
+    return ", ".join(f"`{r}`" for r in rows)
+
+
+def _inventory_rows(inv: dict[str, Any], roots: list[Path]) -> list[str]:
+    """REPRODUCTION.md's "Runs counted": the summaries by kind beside the terms of `gerne validate`'s sum."""
+    total = sum(inv[k] for k in ("table", "other", "searched", "points", "reference"))
+    planned = inv["table"] + inv["other"] + inv["searched"] - inv["restated"] + inv["configs"]
+    return [
+        f"The summary's {total} run summaries are the files under {', '.join(f'`{r}`' for r in roots)} that record "
+        "training time. `gerne validate` counts, over every dataset `params.yaml` declares, rows × seeds "
+        "+ the searches' grid points + the winners' other seeds (\"runs at most\"), and lists the reference models "
+        f"apart; over the datasets of these folders that sum is {planned}. How the two counts meet:", "",
+        "| run summaries | here | in `gerne validate`'s sum |", "|---|---|---|",
+        f"| Table 1 rows without a search × ratios × seeds | {inv['table']} | rows × seeds |",
+        f"| rows of other studies ({_names(inv['other_rows'])}) × seeds | {inv['other']} | rows × seeds |",
+        f"| searched rows ({_names(inv['searched_rows'])}) × ratios × seeds | {inv['searched']} | "
+        f"{inv['searched'] - inv['restated']} as the winners' other seeds; the other {inv['restated']} are the "
+        "search seed's runs, which restate their sweep's selected point (the same run, counted again here) |",
+        f"| sweep points trained | {inv['points']} | {inv['configs']} grid points; the {inv['skipped']} outside "
+        "Eq. 9 are skipped |",
+        f"| reference models (f̃, `biased.json`) | {inv['reference']} | listed apart (\"reference model(s)\") |",
+        f"| **total** | **{total}** | {planned} at most − {inv['skipped']} skipped + {inv['restated']} restated + "
+        f"{inv['reference']} reference models = {planned - inv['skipped'] + inv['restated'] + inv['reference']} |",
+    ]
+
+
+def _collapsed_rows(runs: pd.DataFrame) -> list[str]:
+    """Per (row, ratio) with a collapsed seed: the seeds, the epoch each stayed at chance from, and the mean test
+    GBA at the best_val and last checkpoints (from the aggregate run table's ``collapsed`` columns)."""
+    if "collapsed" not in runs:
+        return ["(the run table predates the `collapsed` flag)"]
+    hit = runs[runs["collapsed"].fillna(False).astype(bool)]
+    rows = []
+    for (setting, ratio), part in hit.groupby(["setting", "ratio"], sort=False):
+        last = part[part["selection"] == "last"].sort_values("seed")
+        cell = runs[(runs["setting"] == setting) & (runs["ratio"] == ratio)]
+        gba = {k: 100 * cell.loc[cell["selection"] == k, "test_gba"].mean() for k in ("best_val", "last")}
+        seeds = int((cell["selection"] == "last").sum())
+        rows.append(f"| `{setting}` | {ratio} | {len(last)} of {seeds}: {', '.join(map(str, last['seed']))} | "
+                    f"{', '.join(str(int(e)) for e in last['collapsed_epoch'])} | {gba['best_val']:.2f} | "
+                    f"{gba['last']:.2f} |")
+    if not rows:
+        return ["No run of Table 1 collapsed."]
+    return ["| row | ratio % | seeds collapsed | at chance from epoch | test GBA at best_val | test GBA at last |",
+            "|---|---|---|---|---|---|", *rows]
 
 
 def _verdicts(table: pd.DataFrame, baselines: tuple[str, ...] = ()) -> list[str]:
@@ -45,6 +138,7 @@ def _verdicts(table: pd.DataFrame, baselines: tuple[str, ...] = ()) -> list[str]
             continue
         ok = abs(r["diff"]) <= TOLERANCE
         seeds = f"{int(r['n_seeds'])} seed{'s' if r['n_seeds'] != 1 else ''}"
+        seeds += collapse_note(int(r.get("n_collapsed", 0)), int(r["n_seeds"]))
         rows.append(f"| {r['setting']} | {r['ratio']} | {r['mean']:.2f} ± {r['std']:.2f} ({seeds}) | "
                     f"{r['paper_mean']:.2f} | {r['diff']:+.2f} | {'yes' if ok else '**no**'} |")
     return rows
@@ -112,8 +206,8 @@ def _candidates(sweeps: list[tuple[float, Path]]) -> list[str]:
     (evidence only; never used to choose)."""
     rows = []
     for ratio, s, folder in _finished(sweeps):
-        rows += [f"### {s['kind']} attributes, {ratio} %", "", "| point | val GBA % | test GBA % at that "
-                 "checkpoint | selected |", "|---|---|---|---|"]
+        rows += [f"### `{folder.name}` ({s['kind']} attributes), {ratio} %", "",
+                 "| point | val GBA % | test GBA % at that checkpoint | selected |", "|---|---|---|---|"]
         rows += [f"| {c['point']} | {c['val_gba'] * 100:.2f} | {c['test_gba'] * 100:.2f} | "
                  f"{'yes' if c['selected'] else ''} |" for c in candidate_scores(folder)]
         rows.append("")
@@ -167,8 +261,9 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
     the tuned rows in report order; ``figure_ratio``: the ratio of Figs. 2-3; ``baselines``: rows left out of the
     GERNE verdicts, reported in reports/baselines.md)."""
     ratios = list(metrics)
-    table = pd.read_csv(table_csv)
+    table, per_run = pd.read_csv(table_csv), _of(pd.read_csv(runs_csv), "cmnist")
     n_runs, hours = compute_spent(*spent)
+    inventory = run_inventory(spent, sweeps, runs, set(per_run["setting"]))
     verdicts = _verdicts(table, baselines)
     matched = sum("| yes |" in v for v in verdicts)
     lines: list[Any] = [
@@ -177,8 +272,11 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
         "selections; see `reports/table1_cmnist.md` for every cell and selection rule.", "",
         "## Summary", "",
         f"{matched} of {len(verdicts)} trained Table 1 cells of GERNE (checkpoint by validation GBA) lie within "
-        f"{TOLERANCE:g} GBA points of the paper. Training compute so far: {n_runs} runs, {hours:.1f} h of training "
-        "time (evaluation and process start excluded); run summaries do not record their machine, "
+        f"{TOLERANCE:g} GBA points of the paper. Training compute so far: {n_runs} run summaries "
+        f"({inventory['table'] + inventory['other'] + inventory['searched']} row runs + {inventory['points']} sweep "
+        f"points + {inventory['reference']} reference models; \"Runs counted\" below meets them with `gerne "
+        f"validate`'s planned count), {hours:.1f} h of training time summed over them (evaluation and process start "
+        "excluded); run summaries do not record their machine, "
         "`reports/benchmarks.md` measures speed on the one this report's runs were trained on.", "",
         "| setting | ratio % | ours (test GBA) | paper | Δ | within 2 points |", "|---|---|---|---|---|---|",
         *verdicts, "",
@@ -192,7 +290,7 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
         "`erm_vanilla` (last section). Our `erm` row is another model: class-balanced ERM (β = −1 of GERNE's "
         f"trainer, with GERNE's optimisation: {_erm_recipe(runs)}). It learns the colour shortcut within the first "
         "epochs and then loses test GBA, far below the Vanilla numbers (test GBA averaged over seeds):", "",
-        *_erm_rows(_of(pd.read_csv(runs_csv), "cmnist"), ratios), "",
+        *_erm_rows(per_run, ratios), "",
         "- **Validation.** The validation split is as biased as the training split (last column above), so many of "
         "its conflicting (digit, colour) groups are empty or tiny and validation GBA is a noisy selector; the "
         "`oracle` rows of the Table 1 report bound what a perfect selector could reach.",
@@ -213,5 +311,13 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
         *_candidates(sweeps),
         f"## Pseudo-attributes at {figure_ratio:g} % (Fig. 3's precision/recall)", "",
         *_pseudo_rows(metrics.get(figure_ratio, Path("-")) / "pseudo.json"), "",
+        "## Runs that collapsed to chance", "",
+        f"A run collapsed when it ended at chance: {describe_rule(benchmark_classes('cmnist'))} "
+        "(`gerne/health.py`, from each summary's per-epoch history; the summaries' own `diverged` flag stays "
+        "false, the loss being finite). The tables mark their cells with †; the checkpoint a selection rule chose "
+        "can predate the collapse.", "",
+        *_collapsed_rows(per_run), "",
+        "## Runs counted", "",
+        *_inventory_rows(inventory, spent), "",
     ]
     return "\n".join(lines)

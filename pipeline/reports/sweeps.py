@@ -7,14 +7,20 @@ from pathlib import Path
 from typing import Any
 
 
+def search_seed(sweep_dir: str | Path, selected: dict[str, Any]) -> int:
+    """The seed a finished sweep trained its points with (``selected``: its ``selected.json``)."""
+    seed = selected.get("seed")
+    if seed is None:  # selections written before they recorded their seed have it in grid.json
+        seed = json.loads((Path(sweep_dir) / "grid.json").read_text())["seed"]
+    return int(seed)
+
+
 def candidate_scores(sweep_dir: str | Path) -> list[dict[str, Any]]:
     """Each trained point of a finished sweep (its ``selected.json`` exists): point, name, val GBA (the selector),
     test GBA at that same checkpoint (evidence only, never used to choose) and whether it was selected."""
     sweep_dir = Path(sweep_dir)
     selected = json.loads((sweep_dir / "selected.json").read_text())
-    seed = selected.get("seed")
-    if seed is None:  # selections written before they recorded their seed have it in grid.json
-        seed = json.loads((sweep_dir / "grid.json").read_text())["seed"]
+    seed = search_seed(sweep_dir, selected)
     rows = []
     for c in selected["candidates"]:
         summary = json.loads((sweep_dir / c["name"] / f"seed{seed}.json").read_text())

@@ -162,3 +162,12 @@ def test_kind_meets_the_contract(kind: str, tmp_path: Path) -> None:
     module = importlib.import_module(entry.module.removesuffix(".py").replace("/", "."))
     assert callable(getattr(module, "prepare", None)), f"{kind}: {entry.module} defines no prepare"
     assert entry.prepare is module.prepare
+
+
+def test_each_kind_states_its_number_of_classes_and_each_benchmark_has_one() -> None:
+    from gerne.data.registry import benchmark_classes
+
+    for name, entry in KINDS.items():  # the module's NUM_CLASSES, what the collapse flag's chance level needs
+        assert entry.num_classes == getattr(importlib.import_module(f"gerne.data.{name}"), "NUM_CLASSES", None)
+    assert (benchmark_classes("cmnist"), benchmark_classes("ccifar10"), benchmark_classes("bffhq")) == (10, 10, 2)
+    assert benchmark_classes("own") is None and benchmark_classes("no-such-benchmark") is None

@@ -24,6 +24,8 @@ def test_validate_committed_params() -> None:
     assert result.exit_code == 0, result.output
     assert "4 dataset(s): 44 row(s) × 3 seeds, 16 search(es) of 184 configs" in result.output
     assert "= 348 runs at most" in result.output and "4 reference model(s)" in result.output
+    # what it counts: each winner's search-seed run once, as its grid point (REPRODUCTION.md's "Runs counted")
+    assert "each winner's search-seed run is its grid point, counted once), plus " in result.output
 
 
 def test_validate_counts_each_rows_own_search(tmp_path: Path) -> None:
@@ -36,6 +38,7 @@ def test_validate_counts_each_rows_own_search(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert ("1 dataset(s): 1 row(s) × 3 seeds, 2 search(es) of 19 configs + the winners' other seeds = 26 runs at "
             "most") in result.output
+    assert "each winner's search-seed run is its grid point, counted once), plus " in result.output
 
 
 def test_validate_bad_file(tmp_path: Path) -> None:

@@ -76,3 +76,14 @@ def test_vanilla_gap_states_the_side_and_the_range_from_the_table() -> None:
     assert "differs by +20.00 to +20.00 points" in text
     none_yet = vanilla_gap(table.iloc[0:0], "erm_vanilla", paper_targets("cmnist"), [0.5])
     assert none_yet == "No run of it has finished yet."
+
+
+def test_a_baseline_whose_seeds_collapsed_is_marked_with_the_rule() -> None:
+    table = pd.concat([_table().assign(n_collapsed=0),
+                       pd.DataFrame([{"selection": "best_val", "setting": "reweight", "ratio": 0.5, "mean": 25.54,
+                                      "std": 1.59, "n_seeds": 3, "n_diverged": 0, "n_collapsed": 3}])])
+    rows = {"reweight": {"label": "reweight", "paper_selection": "best_val", "targets": {}}}
+    md = build(table, _runs(), rows, {}, {0.5: Path("r0.5")}, None, 3)
+    assert "| `reweight` (reweight) | – | best_val | 25.54 ± 1.59 † collapsed in 3/3 seeds |" in md
+    assert "† Collapsed: the run ended at chance" in md and "`gerne/health.py`" in md
+    assert "†" not in build(_table(), _runs(), rows, {}, {0.5: Path("r0.5")}, None, 3)  # no flag, no footnote

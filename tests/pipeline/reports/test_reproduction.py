@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.reports.reproduction import build, compute_spent, conflicting
+from tests.conftest import REPO
 
 
 def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -70,6 +71,7 @@ def test_sweep_candidates_show_val_and_test(tmp_path: Path) -> None:
     (sweep / "selected.json").write_text(json.dumps({"kind": "known", "ratio": 0.5, "best": candidates[0],
                                                      "candidates": candidates, "skipped": [{"c": 1.0}]}))
     md = _build(tmp_path, [0.5], [(0.5, sweep)])
+    assert "### `gerne_tuned_known` (known attributes), 0.5 %" in md  # the heading names the row it searched for
     assert "| 0.5 | known | {'c': 0.5, 'beta': 0.0} | 87.00 | 2 trained, 1 outside Eq. 9 |" in md
     assert "| {'c': 0.5, 'beta': 1.0} | 83.00 | 77.90 |  |" in md
     assert "| {'c': 0.5, 'beta': 0.0} | 87.00 | 74.90 | yes |" in md
@@ -85,3 +87,57 @@ def test_recall_rows_follow_each_ratios_own_t(tmp_path: Path) -> None:
     md = _build(tmp_path, [0.5, 5.0])
     assert "| 0.5 | 275 | t = 0.0005: 0.01 (27) | t = 0.005: 0.05 (275) |" in md
     assert "| 5.0 | 2750 | t = 0.005: 0.05 (275) | t = 0.05: 0.50 (2750) |" in md
+
+
+def _summary(path: Path, **extra: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"seconds_per_epoch": 1.0, "epochs_run": 36, "selections": {}, **extra}))
+
+
+def test_run_count_says_what_it_counts_and_meets_validates_sum(tmp_path: Path) -> None:
+    _table, _metrics, runs = _files(tmp_path)  # two `erm` runs: a Table 1 row without a search
+    row = runs / "cmnist" / "r0.5"
+    _summary(row / "biased.json")  # the reference model
+    _summary(row / "fig2_beta_0" / "seed0.json")  # a row of another study
+    for seed in (0, 1):
+        _summary(row / "gerne_tuned_known" / f"seed{seed}.json")  # seed 0 restates the sweep's selected point
+    sweep = runs / "sweeps" / "cmnist" / "r0.5" / "gerne_tuned_known"
+    names = ["sweep_known_c0.5_b0.0", "sweep_known_c0.5_b1.0"]
+    for name in names:
+        _summary(sweep / name / "seed0.json", selections={"best_val": {"metrics": {"val_gba": 0.8, "test_gba": 0.7}}})
+    candidates = [{"name": n, "point": {"beta": float(n[-3:])}, "value": 0.8} for n in names]
+    (sweep / "selected.json").write_text(json.dumps({"kind": "known", "seed": 0, "best": candidates[0],
+                                                     "candidates": candidates, "skipped": [{"beta": 9.0}]}))
+    md = _build(tmp_path, [0.5], [(0.5, sweep)])
+    assert "Training compute so far: 8 run summaries (5 row runs + 2 sweep points + 1 reference models;" in md
+    assert "over the datasets of these folders that sum is 7" in md
+    assert "| Table 1 rows without a search × ratios × seeds | 2 | rows × seeds |" in md
+    assert "| rows of other studies (`fig2_beta_0`) × seeds | 1 | rows × seeds |" in md
+    assert ("| searched rows (`gerne_tuned_known`) × ratios × seeds | 2 | 1 as the winners' other seeds; the "
+            "other 1 are the search seed's runs") in md
+    assert "| sweep points trained | 2 | 3 grid points; the 1 outside Eq. 9 are skipped |" in md
+    assert "| reference models (f̃, `biased.json`) | 1 |" in md
+    assert "| **total** | **8** | 7 at most − 1 skipped + 1 restated + 1 reference models = 8 |" in md
+
+
+def test_collapsed_runs_are_listed_with_their_seeds_and_epochs(tmp_path: Path) -> None:
+    _files(tmp_path)
+    assert "(the run table predates the `collapsed` flag)" in _build(tmp_path, [0.5])
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    runs["collapsed"] = runs["seed"] == 1
+    runs["collapsed_epoch"] = runs["seed"].map({1: 12})
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    md = _build(tmp_path, [0.5])
+    assert "## Runs that collapsed to chance" in md and "(1/K = 10.00 %)" in md
+    assert "| `erm` | 0.5 | 1 of 2: 1 | 12 | 30.00 | 15.00 |" in md
+    runs.assign(collapsed=False).to_csv(tmp_path / "runs.csv", index=False)
+    assert "No run of Table 1 collapsed." in _build(tmp_path, [0.5])
+
+
+def test_report_generators_cite_only_what_the_repository_holds() -> None:
+    generators = ["pipeline/report.py", "pipeline/reproduction.py", "pipeline/studies/report.py",
+                  *(str(p.relative_to(REPO)) for p in (REPO / "pipeline" / "reports").glob("*.py"))]
+    for name in generators:
+        text = (REPO / name).read_text(encoding="utf-8")
+        for outside in ("TARGETS.md", "BASELINES.md", "BENCHMARKS.md", "METHOD.md", "../shared"):
+            assert outside not in text, f"{name} cites {outside}, which is not in the repository"

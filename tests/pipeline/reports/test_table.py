@@ -12,14 +12,17 @@ import pytest
 from gerne.errors import DataError
 from pipeline.reports.aggregate import collect, summary_path
 from pipeline.reports.table import paper_targets, summarise, to_markdown, with_paper
+from tests.conftest import REPO
 
 
-def _summary(path: Path, test_gba: dict[str, float], diverged: bool = False) -> None:
+def _summary(path: Path, test_gba: dict[str, float], diverged: bool = False,
+             history: list[dict[str, float]] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     selections = {k: {"epoch": i + 1, "metric": k, "metrics": {"test_gba": v, "val_gba": 0.5}}
                   for i, (k, v) in enumerate(test_gba.items())}
     path.write_text(json.dumps({"selections": selections, "epochs_run": 3, "diverged": diverged,
-                                "seconds_per_epoch": 1.0, "mlflow_run_id": f"id-{path.stem}"}))
+                                "seconds_per_epoch": 1.0, "mlflow_run_id": f"id-{path.stem}",
+                                **({"history": history} if history is not None else {})}))
 
 
 def test_collect_reads_only_the_current_design(tmp_path: Path) -> None:
@@ -69,3 +72,62 @@ def test_unknown_setting_has_no_paper_value() -> None:
                          "diverged": False})
     table = with_paper(summarise(runs), paper_targets("cmnist"))
     assert math.isnan(table.iloc[0]["paper_mean"]) and math.isnan(table.iloc[0]["diff"])
+
+
+def test_collect_flags_runs_that_collapsed_from_their_history(tmp_path: Path) -> None:
+    chance = [{"epoch": e, "test_gba": 0.1, "loss_ce": 2.33} for e in (2, 3)]
+    healthy = [{"epoch": e, "test_gba": 0.7, "loss_ce": 0.4} for e in (1, 2, 3)]
+    _summary(summary_path(tmp_path, "r0.5", "reweight", 0), {"best_val": 0.3, "last": 0.1},
+             history=[{"epoch": 1, "test_gba": 0.3, "loss_ce": 1.9}, *chance])
+    _summary(summary_path(tmp_path, "r0.5", "reweight", 1), {"best_val": 0.7, "last": 0.7}, history=healthy)
+    _summary(summary_path(tmp_path, "r0.5", "reweight", 2), {"best_val": 0.1, "last": 0.1})  # no history kept
+    runs = collect(tmp_path, [("cmnist", 0.5, "r0.5")], ["reweight"], [0, 1, 2]).set_index(["seed", "selection"])
+    assert runs.loc[(0, "best_val"), "collapsed"] and runs.loc[(0, "last"), "collapsed_epoch"] == 2  # every selection
+    assert not runs.loc[(1, "last"), "collapsed"] and pd.isna(runs.loc[(1, "last"), "collapsed_epoch"])
+    assert not runs.loc[(2, "last"), "collapsed"]  # nothing to judge
+    unknown = collect(tmp_path, [("mine", 0.5, "r0.5")], ["reweight"], [0])  # a benchmark with no class count
+    assert not unknown["collapsed"].any()
+    written = tmp_path / "runs.csv"
+    runs.reset_index().to_csv(written, index=False)
+    assert "collapsed,collapsed_epoch" in written.read_text() and ",True,2," in written.read_text()  # an epoch: 2
+
+
+def _flagged() -> pd.DataFrame:
+    return pd.DataFrame({"selection": "best_val", "setting": ["reweight"] * 3 + ["resample"] * 3, "ratio": 0.5,
+                         "test_gba": [0.25, 0.26, 0.27, 0.80, 0.81, 0.79], "test_wga": [0.0] * 3 + [0.4, 0.5, 0.45],
+                         "diverged": False, "collapsed": [True, True, False, False, False, False]})
+
+
+def test_summary_counts_collapsed_seeds_and_keeps_wga_beside_gba() -> None:
+    table = summarise(_flagged()).set_index("setting")
+    assert table.loc["reweight", "n_collapsed"] == 2 and table.loc["resample", "n_collapsed"] == 0
+    assert table.loc["resample", "wga_mean"] == pytest.approx(45.0) and table.loc["resample", "wga_std"] == (
+        pytest.approx(5.0))
+    assert table.loc["resample", "mean"] == pytest.approx(80.0)  # GBA stays the table's own metric
+    old = summarise(_flagged().drop(columns=["collapsed", "test_wga"]))  # a run table from before the flag
+    assert (old["n_collapsed"] == 0).all() and "wga_mean" not in old
+
+
+def test_markdown_marks_collapsed_cells_and_shows_wga_for_best_val() -> None:
+    table = with_paper(summarise(_flagged()), paper_targets("cmnist"))
+    md = to_markdown(table, paper_targets("cmnist"), {"reweight": "known", "resample": "known"}, [0.5], 3, "T", 10)
+    assert "| reweight | – | known | 26.00 ± 1.00 † collapsed in 2/3 seeds | – | – |" in md
+    assert md.count("† Collapsed: the run ended at chance") == 2  # under best_val's GBA table and the WGA table
+    assert "(1/K = 10.00 %)" in md and "ln K = 2.303" in md
+    assert "## Worst-group accuracy — best_val" in md
+    assert "| resample | known | 45.00 ± 5.00 | 80.00 ± 1.00 |" in md
+    assert "| reweight | known | 0.00 ± 0.00 † collapsed in 2/3 seeds | 26.00 ± 1.00 |" in md
+    header = next(line for line in md.splitlines() if line.startswith("| setting | attributes | 0.5 % WGA"))
+    assert header.count("|") == md.splitlines()[md.splitlines().index(header) + 1].count("|")
+
+
+def test_labels_say_which_rows_are_tuned_and_cite_files_in_the_repository() -> None:
+    for benchmark in ("cmnist", "ccifar10", "bffhq"):
+        rows = paper_targets(benchmark)["rows"]
+        tuned = {r for r, row in rows.items() if "(tuned)" in row.get("paper_row", "")}
+        assert tuned == {"gerne_tuned_known", "gerne_tuned_unknown"}, benchmark
+        assert "fixed c, β" in rows["gerne_known"]["paper_row"]
+    md = to_markdown(with_paper(summarise(_flagged()), paper_targets("cmnist")), paper_targets("cmnist"),
+                     {"gerne_known": "known"}, [0.5], 3, "T")
+    assert "TARGETS.md" not in md and "`pipeline/reports/targets.yaml`" in md and "arXiv:2503.13236" in md
+    assert (REPO / "pipeline/reports/targets.yaml").is_file()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipeline.reports import table1
-from pipeline.reports.table import headline
+from pipeline.reports.table import headline, paper_targets
 
 
 def _runs() -> pd.DataFrame:
@@ -50,3 +50,27 @@ def test_headline_keeps_cmnist_on_top_and_nests_the_others() -> None:
     assert out["r0.5"]["resample"]["test_gba"] == pytest.approx(80.5)
     assert out["ccifar10"]["r0.5"]["resample"]["test_gba"] == pytest.approx(40.5)
     assert set(out) == {"r0.5", "ccifar10", "bffhq"}
+
+
+def test_the_papers_erm_row_sits_beside_erm_vanilla_in_every_benchmark() -> None:
+    for benchmark in table1.benchmarks():  # DFA's Vanilla: the paper's ERM row; class-balanced `erm` has none
+        rows = paper_targets(benchmark)["rows"]
+        assert rows["erm_vanilla"]["paper_row"].startswith("ERM (DFA's Vanilla") and rows["erm_vanilla"]["values"]
+        assert "values" not in rows["erm"] and rows["erm"]["paper_row"].startswith("– (class-balanced ERM")
+    runs = _runs()
+    md = table1.to_markdown(table1.summary(runs[runs["benchmark"] == "cmnist"]), {"erm_vanilla": "none", "erm": "none"},
+                            2)
+    vanilla = next(line for line in md.splitlines() if line.startswith("| erm_vanilla"))
+    erm = next(line for line in md.splitlines() if line.startswith("| erm |"))
+    assert "not run (paper 23.08 ± 1.25)" in vanilla and "not run (paper 56.70 ± 2.70)" in vanilla
+    assert "(paper 23.08" not in erm and "(paper 56.70" not in erm and "(paper 35.19" not in erm
+
+
+def test_collapsed_cells_are_marked_and_explained() -> None:
+    runs = _runs().assign(collapsed=lambda t: t["benchmark"] == "ccifar10")
+    md = table1.to_markdown(table1.summary(runs), {"resample": "known"}, 2)
+    assert "40.50 ± 0.71 (paper 45.10 ± 0.60, Δ -4.60) † collapsed in 2/2 seeds" in md
+    assert "80.50 ± 0.71 (paper 77.68 ± 0.89, Δ +2.82) |" in md  # C-MNIST's seeds did not collapse
+    assert "† Collapsed: the run ended at chance" in md
+    assert "TARGETS.md" not in md and "`pipeline/reports/targets.yaml`" in md
+    assert "† Collapsed" not in table1.to_markdown(table1.summary(_runs()), {"resample": "known"}, 2)

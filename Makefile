@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 
 ## Main job: the whole pipeline with the committed params.yaml, tracked in ./mlflow.db.
 ## params.yaml is validated first (did-you-mean hints), plan.yaml (the declared datasets' stage items) regenerated,
-## and the MLflow store is created once before any stage runs.
+## and the MLflow store is created once before any stage runs, with the committed run summaries (runs/) imported
+## into it, so `make ui` shows every committed run on a fresh clone.
 repro: $(STAMP)
 	$(BIN)/gerne validate
 	$(BIN)/gerne plan

@@ -5,7 +5,8 @@ DVC experiments run in ``<root>/.dvc/tmp/exps/<tmp>/`` copies and still log into
 variable ``MLFLOW_TRACKING_URI`` overrides it.
 
 Runs made under ``dvc exp run`` (a trial: DVC sets ``DVC_EXP_NAME``) go to the experiment ``"<name> (trials)"`` and
-their run names start with the DVC experiment's name, so they cannot be mistaken for the committed results. Every
+their run names end with the DVC experiment's name (``cmnist-gerne_known-s0 @ smoke-20250101-120000``: what differs
+between runs first), so they cannot be mistaken for the committed results. Every
 run is tagged with the DVC stage, the DVC experiment (``workspace`` outside one), whether the git tree was dirty,
 and the process that ran it; a run whose process died (``kill -9``) is closed as KILLED when its stage starts again.
 """
@@ -93,6 +94,11 @@ def experiment_name(benchmark: str) -> str:
     return f"{benchmark}{TRIAL_SUFFIX}" if dvc_experiment() and not benchmark.endswith(TRIAL_SUFFIX) else benchmark
 
 
+def trial_run_name(name: str, trial: str) -> str:
+    """A trial's run name: the run's own name first (the row and seed tell runs apart), then the DVC experiment."""
+    return f"{name} @ {trial}"
+
+
 def _artifact_root(uri: str) -> str | None:
     if uri.startswith("sqlite:///"):
         return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
@@ -140,6 +146,17 @@ def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+_SERVED = ("http://", "https://")
+_NO_URL = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+
+
+def _own_run_links(uri: str) -> None:
+    """For a tracking server: MLflow prints each run's link, which opens its GenAI view; :meth:`Tracker.run` prints
+    the classic view's (``gerne.ui.run_url``) instead."""
+    if uri.startswith(_SERVED):
+        os.environ.setdefault(_NO_URL, "true")
+
+
 class Run:
     """An open MLflow run; metrics go in one ``log_batch`` call per epoch."""
 
@@ -182,6 +199,7 @@ class Tracker:
         # safe across processes
         self.experiment_id = ensure_experiment(self.uri, self.experiment, _artifact_root(self.uri))
         self.client = MlflowClient(tracking_uri=self.uri)
+        _own_run_links(self.uri)
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable, for a Ray task: everything but the MLflow client, which is rebuilt from the URI."""
@@ -192,6 +210,7 @@ class Tracker:
 
         self.__dict__.update(state)
         self.client = MlflowClient(tracking_uri=self.uri)
+        _own_run_links(self.uri)
 
     def child(self, parent_run_id: str) -> Tracker:
         """This tracker, with every run it opens nested under ``parent_run_id`` (a sweep's points)."""
@@ -234,7 +253,7 @@ class Tracker:
             self._stale_checked = True
             self.close_stale_runs()
         trial = dvc_experiment()
-        name = f"{trial}/{name}" if trial else name
+        name = trial_run_name(name, trial) if trial else name
         all_tags = {"mlflow.runName": name, "git_commit": git_commit(), "git_dirty": git_dirty(),
                     **self._process_tags(), **tags}
         if self.parent_run_id:
@@ -257,6 +276,10 @@ class Tracker:
             raise
         with store_write():
             self.client.set_terminated(run.run_id, "FINISHED")
+        if self.uri.startswith(_SERVED):
+            from gerne.ui import run_url
+
+            print(f"View run {name} at: {run_url(self.uri, self.experiment_id, run.run_id)}", flush=True)
 
     def log_files(self, name: str, files: list[str | Path], tags: Mapping[str, Any]) -> str:
         """One FINISHED run holding ``files`` as artifacts (report tables and figures), so the UI shows them."""

@@ -224,23 +224,37 @@ def tracking_uri() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--workers", default=1, show_default=True, type=int, help="MLflow server worker processes.")
 def ui(port: int, host: str, workers: int) -> None:
-    """Open the MLflow UI on the project's tracking store; print each experiment's runs-table link."""
+    """Open the MLflow UI on the project's tracking store, the committed run summaries imported first; print each
+    experiment's runs-table link once the server answers."""
+    import signal
+    import subprocess
+
     from gerne.tracking import default_tracking_uri
-    from gerne.ui import experiment_links
+    from gerne.ui import experiment_links, wait_until_up
 
     uri = default_tracking_uri()
+    _import_runs(uri)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    click.echo(f"MLflow UI for {uri} on {base}")
-    links = experiment_links(uri, base)
-    for name, url in links:
-        click.echo(f"  {name}: {url}")
-    if not links:
-        click.echo("  no runs are logged yet: `make repro` (or `dvc repro`) creates them")
-    sys.stdout.flush()  # exec drops Python's buffers
+    click.echo(f"MLflow UI for {uri}: starting on {base}")
     # GenAI job execution (judges, optimisers) is unused here and starts extra processes: off unless set.
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
-    os.execvpe(sys.executable, [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-                                "--host", host, "--port", str(port), "--workers", str(workers)], env)
+    proc = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host,
+                             "--port", str(port), "--workers", str(workers)], env=env)
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())  # the server stops with this command
+    try:
+        if wait_until_up(base, lambda: proc.poll() is None):
+            links = experiment_links(uri, base)
+            for name, url in links:
+                click.echo(f"  {name}: {url}")
+            if not links:
+                click.echo("  no runs are logged yet: `make repro` (or `dvc repro`) creates them")
+            click.echo(f"MLflow UI ready on {base} (Ctrl-C stops it)")
+        elif proc.poll() is None:
+            click.echo(f"warning: the MLflow server does not answer on {base} yet", err=True)
+        sys.exit(proc.wait())
+    except KeyboardInterrupt:
+        proc.terminate()
+        sys.exit(proc.wait())
 
 
 @main.command()
@@ -292,9 +306,42 @@ def _declared_experiments() -> list[str]:
     return list(dict.fromkeys(experiment(n, p.datasets[n]) for n in used_datasets(p)))
 
 
+def _declared_folders() -> dict[str, tuple[str, str]]:
+    """{a declared dataset's folder: (the dataset, its MLflow experiment)} ({} without a valid params.yaml)."""
+    from gerne.errors import ConfigError
+    from gerne.tracking import project_root
+    from pipeline.config import load_params
+    from pipeline.plan import folder
+    from pipeline.studies.runs import experiment
+
+    try:
+        p = load_params(project_root() / "params.yaml")
+    except ConfigError:
+        return {}
+    return {folder(p, n): (n, experiment(n, d)) for n, d in p.datasets.items()}
+
+
+def _import_runs(uri: str) -> None:
+    """Bring the store at ``uri`` up to date with the committed run summaries (``runs/``) and say what it did."""
+    from gerne.store_import import import_summaries
+    from gerne.tracking import project_root
+
+    runs = project_root() / "runs"
+    result = import_summaries(runs, uri, _declared_folders())
+    removed = f", {result.removed} stale imported run(s) deleted" if result.removed else ""
+    sweeps = f" and {result.sweeps} sweep parent run(s)" if result.sweeps else ""
+    click.echo(f"MLflow store: imported {result.imported} run summaries{sweeps} from {runs} in "
+               f"{result.seconds:.1f} s ({result.present} already in the store{removed})")
+    for problem in result.skipped:
+        click.echo(f"  WARNING: not imported, not a readable run summary: {problem}", err=True)
+
+
 @main.command("store-init")
-def store_init() -> None:
-    """Create the MLflow store and the pipeline's experiments once, before parallel stages or queued experiments."""
+@click.option("--no-import", "no_import", is_flag=True,
+              help="Do not import the committed run summaries (runs/) into the store.")
+def store_init(no_import: bool = False) -> None:
+    """Create the MLflow store and the pipeline's experiments once, before parallel stages or queued experiments,
+    and import the committed run summaries the store lacks (runs/: the UI shows every committed run)."""
     from gerne.store import init_store
     from gerne.tracking import _artifact_root, default_tracking_uri
 
@@ -304,6 +351,8 @@ def store_init() -> None:
     click.echo(f"MLflow store: {uri}")
     for name, exp_id in ids.items():
         click.echo(f"  {exp_id:>4}  {name}")
+    if not no_import:
+        _import_runs(uri)
 
 
 @main.command()
@@ -321,8 +370,8 @@ def trial(name: str | None, overrides: tuple[str, ...], copy_paths: tuple[str, .
     from pipeline.trial import trial as run_trial
 
     try:  # the store and its experiments exist before the experiment's stages start
-        code = run_trial(Path.cwd(), list(overrides), list(targets), name, before=store_init.callback,
-                         copy_paths=copy_paths)
+        code = run_trial(Path.cwd(), list(overrides), list(targets), name,
+                         before=lambda: store_init.callback(no_import=True), copy_paths=copy_paths)
     except GerneError as exc:
         _fail(exc)
     sys.exit(code)

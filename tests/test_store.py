@@ -71,14 +71,14 @@ def test_parallel_writers_on_a_fresh_sqlite_store(tmp_path: Path) -> None:
 def test_store_init_creates_the_pipeline_experiments_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"
     monkeypatch.setenv(TRACKING_ENV, uri)
-    first = CliRunner().invoke(main, ["store-init"], catch_exceptions=False)
+    first = CliRunner().invoke(main, ["store-init", "--no-import"], catch_exceptions=False)  # tests/test_store_import
     assert first.exit_code == 0 and uri in first.output
     names = ["cmnist", "benchmarks", "cmnist (trials)", "benchmarks (trials)"]
     experiments = {e.name: e.experiment_id for e in MlflowClient(tracking_uri=uri).search_experiments()}
     assert set(names) <= set(experiments)
     for name in names:
         assert f"{experiments[name]}  {name}" in first.output
-    again = CliRunner().invoke(main, ["store-init"], catch_exceptions=False)
+    again = CliRunner().invoke(main, ["store-init", "--no-import"], catch_exceptions=False)
     listing = first.output[first.output.index("MLflow store:") :]  # after MLflow's own log lines on a new store
     assert again.exit_code == 0 and again.output.endswith(listing)
     assert {e.name: e.experiment_id for e in MlflowClient(tracking_uri=uri).search_experiments()} == experiments

@@ -78,3 +78,12 @@ def test_a_signal_during_the_runs_first_writes_still_ends_it_killed(tmp_path: Pa
         raise AssertionError("the body must not run after the interrupt")
     (run,) = MlflowClient(tracking_uri=uri).search_runs([tracker.experiment_id])
     assert run.info.status == "KILLED"
+
+
+def test_a_trials_run_name_puts_the_run_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DVC_EXP_NAME", "smoke-20260101-120000")
+    tracker = Tracker("cmnist", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with tracker.run("cmnist-gerne_known-s0", params={}, tags={}) as run:
+        pass
+    name = MlflowClient(tracking_uri=tracker.uri).get_run(run.run_id).info.run_name
+    assert (tracker.experiment, name) == ("cmnist (trials)", "cmnist-gerne_known-s0 @ smoke-20260101-120000")

@@ -108,7 +108,8 @@ def logged_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
 
 @pytest.fixture
 def ui_server(logged_run: dict, tmp_path: Path):
-    """`gerne ui` on a free port of 127.0.0.1 for the store in tmp_path, once the run is in: (base URL, stdout)."""
+    """`gerne ui` on a free port of 127.0.0.1 for the store in tmp_path, once the run is in and it has printed its
+    links (after the server answered): (base URL, stdout)."""
     if not GERNE.is_file():
         pytest.fail(f"no console script {GERNE}: install the project (`make setup` or `pip install -e .`)")
     port = _free_port()
@@ -124,7 +125,7 @@ def ui_server(logged_run: dict, tmp_path: Path):
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
-                    if r.status == 200:
+                    if r.status == 200 and "MLflow UI ready" in log.read_text():
                         break
             except OSError:
                 pass
@@ -156,6 +157,7 @@ def test_ui_opens_runs_table_and_run_page_shows_headline_metric(chromium: str, l
     runs_view = _render(chromium, runs_url, tmp_path / "chrome-runs")
     text = " ".join(" ".join(runs_view.text).split())
     assert "Runs - Experiment" in text and name in text, text[:3000]
+    assert "best_val/test_gba" in text, f"no headline column (the shared view of gerne.ui): {text[:3000]}"
     for genai in ("Detect Issues in Your Traces", "Token Usage", "No data available"):
         assert genai not in text, f"the runs view shows MLflow's GenAI overview ({genai!r}): {text[:3000]}"
 

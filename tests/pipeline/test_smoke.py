@@ -109,7 +109,7 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
     assert {r.data.tags["stage"] for r in runs} == {"train", "reference", "sweep", "report"}
     for r in runs:
         assert r.info.status == "FINISHED"
-        assert r.data.tags["dvc_experiment"] == "smoke-test" and r.info.run_name.startswith("smoke-test/")
+        assert r.data.tags["dvc_experiment"] == "smoke-test" and r.info.run_name.endswith(" @ smoke-test")
         for tag in ("stage", "dataset", "git_commit", "git_dirty", "dvc_stage"):
             assert tag in r.data.tags
     for r in training:
@@ -119,8 +119,8 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
         artifacts = {a.path for a in client.list_artifacts(r.info.run_id)}
         assert {"model", "group_accuracy.csv", "history.csv"} <= artifacts
     sweeps = {r.info.run_id for r in runs if r.data.tags["stage"] == "sweep"}
-    points = [r for r in training if r.info.run_name.split("/", 1)[1].startswith(("cmnist-gerne_tuned_known-sweep_",
-                                                                                  "cmnist-gerne_tuned_unknown-sweep_"))]
+    points = [r for r in training if r.info.run_name.startswith(("cmnist-gerne_tuned_known-sweep_",
+                                                                 "cmnist-gerne_tuned_unknown-sweep_"))]
     assert len(sweeps) == 2 and all(r.data.tags["mlflow.parentRunId"] in sweeps for r in points)
     (report,) = [r for r in runs if r.data.tags["stage"] == "report"]
     assert {a.path for a in client.list_artifacts(report.info.run_id)} >= {"table1_cmnist.md", "headline.json"}

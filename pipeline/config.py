@@ -27,12 +27,13 @@ class FiguresParams(_Strict):
     dataset: str = Field(description="the declared dataset the figures are drawn on")
     fig2_rows: list[str] = Field(min_length=1, description="Fig. 2: rows (known attributes, one β each) trained "
                                  "with the train split scored every epoch")
+    fig2_beyond_rows: list[str] = Field(default_factory=list, description="Fig. 2: rows whose β lies above Eq. 9's "
+                                        "bound, trained with beyond_eq9_bound: true (figure only) to show divergence")
     fig3_row: str = Field(description="Fig. 3: the pseudo-attribute row whose t × β grid search the panels read")
-    beyond_bound_beta: float = Field(description="Fig. 2's note: a β above the Eq. 9 bound, refused before training")
 
     def rows(self) -> list[str]:
         """The rows the figures need trained on ``dataset``."""
-        return [*self.fig2_rows, self.fig3_row]
+        return [*self.fig2_rows, *self.fig2_beyond_rows, self.fig3_row]
 
 
 class Params(_Strict):
@@ -49,6 +50,7 @@ class Params(_Strict):
     @model_validator(mode="after")
     def _cross_references(self) -> Params:
         check_studies(self.datasets, self.studies)
+        check_beyond_bound(self.figures, self.studies)
         if self.figures is not None:
             check_figures(self.figures, self.datasets, self.studies)
         return self
@@ -68,15 +70,36 @@ def check_figures(f: FiguresParams, datasets: dict[str, Dataset], studies: Studi
         if name not in studies.rows:
             raise ValueError(f"figures names the row '{name}', which is not defined under studies.rows"
                              f"{_hint(name, studies.rows)}")
-    for name in f.fig2_rows:
-        row = studies.rows[name]
-        if row.groups != "known" or row.search != "none" or "beta" not in row.config:
-            raise ValueError(f"figures.fig2_rows: '{name}' must train on known attributes with its own β "
-                             "(groups: known, search: none, config: {c: ..., beta: ...})")
+    for key, names in (("fig2_rows", f.fig2_rows), ("fig2_beyond_rows", f.fig2_beyond_rows)):
+        for name in names:
+            row = studies.rows[name]
+            if row.groups != "known" or row.search != "none" or "beta" not in row.config:
+                raise ValueError(f"figures.{key}: '{name}' must train on known attributes with its own β "
+                                 "(groups: known, search: none, config: {c: ..., beta: ...})")
+            if key == "fig2_beyond_rows" and not row.beyond_eq9_bound:
+                raise ValueError(f"figures.fig2_beyond_rows: '{name}' must set beyond_eq9_bound: true (the figure's "
+                                 "rows above Eq. 9's bound train only with the override)")
+            if key == "fig2_rows" and row.beyond_eq9_bound:
+                raise ValueError(f"figures.fig2_rows: '{name}' sets beyond_eq9_bound: list it under "
+                                 "figures.fig2_beyond_rows, drawn apart as above Eq. 9's bound")
     row = studies.rows[f.fig3_row]
     if row.groups != "confidence" or not isinstance(row.search, dict) or not {"t", "beta"} <= set(row.search):
         raise ValueError(f"figures.fig3_row: '{f.fig3_row}' must search a grid over t and beta on pseudo-attributes "
                          "(groups: confidence, search: {t: [...], beta: [...]})")
+
+
+def check_beyond_bound(f: FiguresParams | None, studies: StudiesParams) -> None:
+    """``beyond_eq9_bound`` (train β outside Eq. 9) is for Fig. 2 only: its rows are in figures.fig2_beyond_rows and
+    in no table study."""
+    for study, table in studies.tables.items():
+        for name in table.rows:
+            if studies.rows[name].beyond_eq9_bound:
+                raise ValueError(f"studies.tables.{study}.rows names '{name}', which sets beyond_eq9_bound: true; "
+                                 "that override is for Fig. 2 only (figures.fig2_beyond_rows), never a table row")
+    for name, row in studies.rows.items():
+        if row.beyond_eq9_bound and (f is None or name not in f.fig2_beyond_rows):
+            raise ValueError(f"studies.rows.{name} sets beyond_eq9_bound: true, which is for Fig. 2 only: list it "
+                             "under figures.fig2_beyond_rows or remove the override")
 
 
 def _format_error(err: ValidationError, source: str) -> str:

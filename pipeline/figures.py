@@ -12,18 +12,45 @@ from gerne.errors import ConfigError, DataError
 from pipeline._common import data_option, params_option, stage
 from pipeline._written import log_to_mlflow, wrote
 from pipeline.plan import load_planned
-from pipeline.reports.figures import figure2, figure3
+from pipeline.reports.figures import divergence, figure2, figure3
 from pipeline.reports.sweeps import best_beta_per_t
 
 
-def _histories(runs: str, dataset: str, setting: str, seeds: list[int]) -> list[list[dict]]:
+def _summaries(runs: str, dataset: str, setting: str, seeds: list[int]) -> list[dict]:
     out = []
     for seed in seeds:
         path = Path(runs) / setting / f"seed{seed}.json"
         if not path.is_file():
             raise DataError(f"missing run summary {path}; run `dvc repro` (stage train@{dataset}-{setting})")
-        out.append(json.loads(path.read_text())["history"])
+        out.append(json.loads(path.read_text()))
     return out
+
+
+def _histories(runs: str, dataset: str, setting: str, seeds: list[int]) -> list[list[dict]]:
+    return [s["history"] for s in _summaries(runs, dataset, setting, seeds)]
+
+
+def beyond_caption(beta: float, summaries: list[dict], bounds: tuple[float, float], c: float) -> str:
+    """Fig. 2's note on a run above Eq. 9's bound, from its summaries: where each seed diverged and the test GBA it
+    ended at; for the seeds that did not, their peak losses and last-epoch test GBA."""
+    lo, hi = bounds
+    where = "above" if beta > hi else "below" if beta < lo else "inside"
+    head = f"β = {plain(beta)} ({where} Eq. 9's [{lo:.4f}, {hi:.4f}] for c = {plain(c)}; trained with " \
+           "beyond_eq9_bound, figure only): "
+    found = [divergence(s["history"], bool(s.get("diverged"))) for s in summaries]
+    gba = [s["selections"]["last"]["metrics"].get("test_gba", float("nan")) for s in summaries]
+    parts = [f"seed {i} diverged at epoch {f[0]} ({f[1]}; last-epoch test GBA {gba[i]:.3f})"
+             for i, f in enumerate(found) if f]
+    calm = [i for i, f in enumerate(found) if not f]
+    if calm:
+        peak = {k: max(abs(r[k]) for i in calm for r in summaries[i]["history"]) for k in ("loss_b", "loss_ext")}
+        first = np.mean([summaries[i]["history"][0]["loss_b"] for i in calm])
+        who = f"the other {len(calm)} did not" if parts else "no seed diverged"
+        parts.append(f"{who} in {min(summaries[i]['epochs_run'] for i in calm)} epochs "
+                     f"(L_ext finite, within ± its epoch-1 value): peak L_b {peak['loss_b']:.3g} (epoch 1: "
+                     f"{first:.3g}), peak |L_ext| {peak['loss_ext']:.3g}; last-epoch test GBA "
+                     f"{np.mean([gba[i] for i in calm]):.3f} ± {np.std([gba[i] for i in calm]):.3f}")
+    return head + "; ".join(parts)
 
 
 def refused_caption(alpha: np.ndarray, c: float, beta: float) -> str:
@@ -56,9 +83,22 @@ def fig2(params_path: str, data: str, runs: str, out: str) -> None:
     curves = {rows[s].config["beta"]: _histories(runs, f.dataset, s, seeds) for s in f.fig2_rows}
     c = rows[f.fig2_rows[0]].config.get("c", p.datasets[f.dataset].c)
     _, alpha = train_counts_and_shares(data)
-    figure2(curves, out, refused_caption(alpha, c, f.beyond_bound_beta))
+    bounds, beyond, notes = beta_bounds(alpha, c), {}, []
+    for name in f.fig2_beyond_rows:
+        beta, own_c = rows[name].config["beta"], rows[name].config.get("c", c)
+        if own_c != c:
+            raise ConfigError(f"figures.fig2_beyond_rows: '{name}' has c = {own_c}, Fig. 2's rows c = {c}; one c "
+                              "shares one Eq. 9 bound")
+        summaries = _summaries(runs, f.dataset, name, seeds)
+        beyond[beta] = ([s["history"] for s in summaries], [bool(s.get("diverged")) for s in summaries])
+        notes.append(beyond_caption(beta, summaries, bounds, c))
+    outside = [b for b in beyond if not bounds[0] <= b <= bounds[1]]
+    if outside:
+        notes.append("Without the override (any other row): " + refused_caption(alpha, c, max(outside)))
+    figure2(curves, out, "\n".join(notes), beyond, bounds)
     log_to_mlflow(f"figure-{Path(out).stem}", [out])
-    wrote([out], f"Fig. 2: β = {', '.join(map(str, curves))} on {f.dataset}, {len(seeds)} seed(s) each")
+    wrote([out], f"Fig. 2: β = {', '.join(map(str, [*curves, *beyond]))} on {f.dataset}, {len(seeds)} seed(s) each"
+          + (f" ({len(beyond)} with beyond_eq9_bound, {len(outside)} outside Eq. 9)" if beyond else ""))
 
 
 @main.command()

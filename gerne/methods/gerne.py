@@ -16,7 +16,7 @@ from torch import nn
 
 from gerne.core.objective import batch_weights, extrapolated_loss
 from gerne.core.sampler import GroupSampler
-from gerne.core.shares import check_beta, p_lb, validate_c
+from gerne.core.shares import beta_bounds, check_beta, p_lb, plain, validate_c
 from gerne.data.contract import Split
 from gerne.methods.batches import gather
 from gerne.train.stack import ModelStack
@@ -36,16 +36,21 @@ class Gerne:
     stackable: ClassVar[bool] = True  # runs of any c, β, t share one stacked model (models without BatchNorm)
 
     def __init__(self, c: float, beta: float, batch_size: int, batch_unit: str = "class",
-                 track_both_losses: bool = True) -> None:
+                 track_both_losses: bool = True, beyond_eq9_bound: bool = False) -> None:
         if batch_unit not in ("class", "group"):
             raise ValueError(f"batch_unit must be 'class' or 'group', got '{batch_unit}'")
         self.c, self.beta = validate_c(c), float(beta)
+        self.beyond_eq9_bound = bool(beyond_eq9_bound)  # Fig. 2's divergence demo only: see :meth:`setup`
         self.batch_size, self.batch_unit = int(batch_size), batch_unit
         self.track_both_losses = track_both_losses
         self.w_b, self.w_lb = batch_weights(self.beta)
 
     def setup(self, train: Split, what: str = "training data") -> None:
-        """Build the sampler, check β against Eq. 9 (before any training) and fix both batch distributions."""
+        """Build the sampler, check β against Eq. 9 (before any training) and fix both batch distributions.
+
+        With ``beyond_eq9_bound`` (Fig. 2's divergence demo, never a normal run) a β outside Eq. 9 is logged as a
+        loud warning instead of refused, and trained as given.
+        """
         self.sampler = GroupSampler(train.y, train.a, train.num_classes, train.num_attributes)
         alpha = self.sampler.alpha
         empty = np.argwhere(self.sampler.counts == 0)
@@ -53,7 +58,14 @@ class Gerne:
             log.warning("%d of %d groups are empty in the %s; they get probability 0 and the mass is renormalised "
                         "over the non-empty groups of their class: %s", len(empty), self.sampler.counts.size, what,
                         [tuple(g) for g in empty.tolist()])
-        check_beta(alpha, self.c, self.beta, what=what)
+        self.eq9_bounds = beta_bounds(alpha, self.c)
+        if not self.beyond_eq9_bound:
+            check_beta(alpha, self.c, self.beta, what=what)
+        elif not self.eq9_bounds[0] <= self.beta <= self.eq9_bounds[1]:
+            log.warning("!!! BEYOND EQ. 9: beta = %s is outside the Eq. 9 bounds [%.4f, %.4f] for c = %s on the %s, "
+                        "trained anyway because beyond_eq9_bound is set (Fig. 2's divergence demo only, never a "
+                        "normal run): p_ext gives some group a negative weight and training is expected to diverge",
+                        plain(self.beta), *self.eq9_bounds, plain(self.c), what)
         self.p_b = self.sampler.probabilities(alpha)
         self.p_lb = self.sampler.probabilities(p_lb(alpha, self.c))
         self.per_class = self.batch_size * (train.num_attributes if self.batch_unit == "group" else 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import SymmetricalLogLocator
 
 from gerne.io import atomic_path
 
@@ -25,37 +27,119 @@ def curves(histories: list[list[dict[str, float]]], key: str) -> tuple[np.ndarra
     return np.arange(1, n + 1), np.nanmean(values, axis=0), np.nanstd(values, axis=0)
 
 
+COLOURS = {key: f"C{i}" for pairs in (LOSSES, ACCURACIES) for i, (key, _) in enumerate(pairs)}  # per panel
+
+
 def _band(ax: Any, histories: list[list[dict[str, float]]], key: str, label: str) -> None:
     x, mean, std = curves(histories, key)
     if np.isnan(mean).all():
         return
-    ax.plot(x, mean, label=label, lw=1.2)
-    ax.fill_between(x, mean - std, mean + std, alpha=0.25)
+    ax.plot(x, mean, label=label, lw=1.2, color=COLOURS[key])
+    ax.fill_between(x, mean - std, mean + std, alpha=0.25, color=COLOURS[key])
 
 
-def figure2(runs: dict[float, list[list[dict[str, float]]]], out_png: str | Path, refused: str = "") -> None:
+def divergence(history: list[dict[str, float]], diverged: bool = False) -> tuple[int, str] | None:
+    """(epoch, why) where a run diverged: its last epoch when the trainer stopped it (``diverged``: the objective
+    became non-finite), else the first epoch where a loss is non-finite or the objective L_ext (the epoch's mean)
+    leaves ±its epoch-1 value, the mean from the initial weights on: up, or down where p_ext's negative weight
+    lets it fall without bound (every run inside Eq. 9 stays below a third of it after epoch 1); None otherwise."""
+    if diverged and history:
+        return int(history[-1]["epoch"]), "objective not finite, training stopped"
+    first = _value(history[0], "loss_ext") if history else float("nan")
+    for row in history:
+        for key, label in LOSSES:
+            if np.isfinite(_value(history[0], key)) and not np.isfinite(_value(row, key)):  # NaN at epoch 1:
+                return int(row["epoch"]), f"{label} not finite"  # not computed for this β (L_lb at β = −1)
+        now = abs(_value(row, "loss_ext"))
+        if row is not history[0] and now > abs(first):
+            return int(row["epoch"]), f"|$L_{{ext}}$| {now:.3g} above its epoch-1 {abs(first):.3g}"
+    return None
+
+
+def _value(row: dict[str, float], key: str) -> float:
+    """A metric of one epoch as a float (NaN where absent; JSON writes a non-finite value as null or NaN)."""
+    value = row.get(key)
+    return float("nan") if value is None else float(value)
+
+
+def _seeds(ax: Any, histories: list[list[dict[str, float]]], pairs: tuple[tuple[str, str], ...]) -> None:
+    """Every seed of a run above Eq. 9's bound as its own dashed line (a diverged seed stops where it did)."""
+    for s, history in enumerate(histories):
+        x = [row["epoch"] for row in history]
+        for key, label in pairs:
+            y = np.array([row.get(key, np.nan) for row in history], dtype=float)
+            if not np.isnan(y).all():
+                ax.plot(x, y, ls="--", lw=1.0, color=COLOURS[key], alpha=0.9, label=label if s == 0 else None)
+
+
+def _mark(axes: Any, histories: list[list[dict[str, float]]], diverged: list[bool]) -> None:
+    """A dash-dotted line on both panels, and a label, where each diverged seed diverged."""
+    for s, (history, stopped) in enumerate(zip(histories, diverged, strict=True)):
+        found = divergence(history, stopped)
+        if found is None:
+            continue
+        for ax in axes:
+            ax.axvline(found[0], color="k", ls="-.", lw=1.0)
+        axes[0].annotate(f" seed {s} diverged (epoch {found[0]})", (found[0], 0.97 - 0.1 * s),
+                         xycoords=("data", "axes fraction"), fontsize=7, ha="left", va="top")
+
+
+def figure2(runs: dict[float, list[list[dict[str, float]]]], out_png: str | Path, note: str = "",
+            beyond: dict[float, tuple[list[list[dict[str, float]]], list[bool]]] | None = None,
+            bounds: tuple[float, float] | None = None) -> None:
     """Fig. 2: per β (rows) the losses (left) and minority/majority/test accuracies (right), mean ± std over seeds.
 
-    ``runs`` maps β to the per-seed histories; ``refused`` is the pipeline's message for a β above Eq. 9's bound.
+    ``runs`` maps β to the per-seed histories; ``beyond`` the β above Eq. 9's bound (trained with the figure-only
+    override) to their per-seed histories and ``diverged`` flags, drawn dashed per seed, with where each diverged;
+    ``bounds`` are Eq. 9's on the training groups; ``note`` is the caption, generated from the data.
     """
-    betas = sorted(runs)
-    fig, axes = plt.subplots(len(betas), 2, figsize=(11, 2.6 * len(betas)), squeeze=False, sharex=True)
+    beyond = beyond or {}
+    betas = [*sorted(runs), *sorted(beyond)]
+    note = "\n".join(textwrap.fill(line, 180, subsequent_indent="    ") for line in note.splitlines())
+    fig, axes = plt.subplots(len(betas), 2, figsize=(11, 2.6 * len(betas) + 0.4 + 0.16 * (note.count("\n") + 1)),
+                             squeeze=False, sharex=True)
     for row, beta in enumerate(betas):
-        for key, label in LOSSES:
-            _band(axes[row, 0], runs[beta], key, label)
-        for key, label in ACCURACIES:
-            _band(axes[row, 1], runs[beta], key, label)
-        axes[row, 0].set_ylabel(f"β = {beta:g}\nloss")
+        if row < len(runs):
+            for key, label in LOSSES:
+                _band(axes[row, 0], runs[beta], key, label)
+            for key, label in ACCURACIES:
+                _band(axes[row, 1], runs[beta], key, label)
+            name = f"β = {beta:g}"
+        else:
+            histories, stopped = beyond[beta]
+            _seeds(axes[row, 0], histories, LOSSES)
+            _seeds(axes[row, 1], histories, ACCURACIES)
+            _mark(axes[row], histories, stopped)
+            where = "inside Eq. 9" if bounds is None or bounds[0] <= beta <= bounds[1] else \
+                f"above Eq. 9 bound {bounds[1]:.4f}" if beta > bounds[1] else f"below Eq. 9 bound {bounds[0]:.4f}"
+            name = f"β = {beta:g} ({where}, override)"
+            axes[row, 0].set_title(f"{name}: every seed dashed", fontsize=8, color="darkred")
+            axes[row, 0].legend(fontsize=7)
+        axes[row, 0].set_ylabel(f"{name.split(' (')[0]}\nloss")
         axes[row, 1].set_ylabel("accuracy")
         axes[row, 1].set_ylim(0, 1.02)
-        axes[row, 0].set_yscale("log")
+        low = 1.0 if row < len(runs) else min(
+            (v for h in beyond[beta][0] for r in h for k, _ in LOSSES if np.isfinite(v := _value(r, k))), default=1.0)
+        if low > 0:
+            axes[row, 0].set_yscale("log")
+        else:  # L_ext below zero: only outside Eq. 9, where p_ext weighs some group negatively; linear in ±1
+            axes[row, 0].set_yscale("symlog", linthresh=1.0)
+            axes[row, 0].yaxis.set_major_locator(SymmetricalLogLocator(base=10, linthresh=1.0, subs=[1.0]))
+            axes[row, 0].yaxis.get_major_locator().set_params(numticks=6)
+            axes[row, 0].set_ylim(bottom=min(-1.0, 2.0 * low))
     axes[0, 0].legend(fontsize=8)
     axes[0, 1].legend(fontsize=8, ncol=2)
     for ax in axes[-1]:
         ax.set_xlabel("epoch")
-    title = "Fig. 2 reproduction — C-MNIST 0.5 %, known attributes, c = 0.5 (mean ± std over seeds)"
-    fig.suptitle(title + (f"\n{refused}" if refused else ""), fontsize=9)
-    fig.tight_layout()
+    title = "Fig. 2 reproduction — C-MNIST 0.5 %, known attributes, c = 0.5 (mean ± std over seeds" + \
+        ("; the rows beyond Eq. 9: every seed, dashed)" if beyond else ")")
+    if bounds is not None:
+        title += f"\nEq. 9 bounds on the training groups: β ∈ [{bounds[0]:.4f}, {bounds[1]:.4f}]"
+    fig.suptitle(title, fontsize=9)
+    if note:
+        fig.text(0.01, 0.004, note, fontsize=7.5, va="bottom", ha="left")
+    note_inches = (note.count("\n") + 1) * 7.5 * 1.5 / 72 + 0.1 if note else 0.0
+    fig.tight_layout(rect=(0, note_inches / fig.get_figheight(), 1, 1))
     _save(fig, out_png)
 
 

@@ -224,6 +224,8 @@ class RowParams(_Strict):
     search: Literal["random", "none"] | dict[str, list[float]] = Field(
         "random", description="random: studies.search's seeded configs; none: config 0 (with `config`) only; "
         "{c: [0.5, 1.0], beta: [...]}: the full grid over config 0, points outside Eq. 9 skipped and recorded")
+    beyond_eq9_bound: bool = Field(False, description="FIGURE ONLY (figures.fig2_beyond_rows, no table): train the "
+                                   "literal config beta even outside Eq. 9, with a loud warning instead of the refusal")
 
     @field_validator("config")
     @classmethod
@@ -264,6 +266,9 @@ class RowParams(_Strict):
             raise ValueError(f"{both} are both fixed (config) and searched (search grid); keep one")
         if self.method in FROM_REFERENCE and self.groups != "known":
             raise ValueError(f"method {self.method} balances its subsets on the true groups: set groups: known")
+        if self.beyond_eq9_bound and (self.method != "gerne" or self.search != "none" or "beta" not in self.config):
+            raise ValueError("beyond_eq9_bound (Fig. 2 only) trains one literal β: set method: gerne, search: none, "
+                             "config: {beta: ...}")
         return self
 
     @field_validator("method")

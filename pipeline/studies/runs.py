@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from gerne.data.contract import Split
-from gerne.errors import DataError
+from gerne.errors import ConfigError, DataError
 from gerne.groups import apply_grouping
 from gerne.methods import build_method
 from gerne.tracking import Tracker
@@ -43,6 +43,10 @@ def method_for(protocol: Protocol, train: Split, cfg: dict[str, Any], spec: RowP
     start from the reference model get its checkpoint."""
     extra = {"reference": reference} if spec.method in FROM_REFERENCE else {}
     options = METHOD_OPTIONS[spec.method](protocol, train, cfg, spec.groups == "confidence", **extra)
+    if spec.beyond_eq9_bound:  # Fig. 2 only: the literal β of the row's config, never a position inside Eq. 9
+        if options.get("beta") != float(cfg["beta"]):
+            raise ConfigError(f"{what}: beyond_eq9_bound trains the literal config beta, got {options.get('beta')}")
+        options["beyond_eq9_bound"] = True
     method = build_method(spec.method, **options)
     method.setup(train, what=what)
     return method
@@ -106,8 +110,9 @@ def _record(protocol: Dataset, spec: RowParams, cfg: dict[str, Any], loop: LoopC
              "pseudo_batch_size": protocol.pseudo_batch_size if pseudo else None,
              "track_both_losses": protocol.track_both_losses,
              **{k: getattr(protocol, k) for k in RECORDED.get(spec.method, ())}}
-    return training_record(spec.method, spec.groups, cfg, protocol.absolute_t(cfg["t"]) if pseudo else None,
-                           {"name": protocol.model, **protocol.model_options}, batch, loop.__dict__)
+    record = training_record(spec.method, spec.groups, cfg, protocol.absolute_t(cfg["t"]) if pseudo else None,
+                             {"name": protocol.model, **protocol.model_options}, batch, loop.__dict__)
+    return {**record, "beyond_eq9_bound": True} if spec.beyond_eq9_bound else record  # never a normal run's match
 
 
 @dataclass(frozen=True)
@@ -149,12 +154,15 @@ def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, d
         train, method = grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=job.cfg,
                                        scores=scores)
         loop = loop_config(protocol, job.cfg, job.seed, spec.select, lr_factor, wd_factor, spec.eval_train)
-        config = {"dataset": dataset, "setting": row, "row": spec.model_dump(), "search_config": job.cfg,
-                  "beta": getattr(method, "beta", None), "loop": loop.__dict__,
+        beyond = {"beyond_eq9_bound": True, "eq9_bounds": list(method.eq9_bounds)} if spec.beyond_eq9_bound else {}
+        config = {"dataset": dataset, "setting": row,
+                  "row": spec.model_dump(exclude=None if spec.beyond_eq9_bound else {"beyond_eq9_bound"}),
+                  "search_config": job.cfg, "beta": getattr(method, "beta", None), **beyond, "loop": loop.__dict__,
                   "protocol": protocol.model_dump(include=set(Protocol.model_fields)),
                   "training": _record(protocol, spec, job.cfg, loop)}
         tags = {"stage": "reference" if spec is REFERENCE else "train", "dataset": dataset, "setting": row,
-                "method": spec.method, "seed": job.seed, "stacked_runs": len(jobs)}
+                "method": spec.method, "seed": job.seed, "stacked_runs": len(jobs),
+                **({"beyond_eq9_bound": True} if beyond else {})}
         models.append(build(protocol, train, job.cfg, job.seed, train.y.device))
         methods.append(method)
         loops.append(loop)
@@ -163,6 +171,7 @@ def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, d
     outputs = []
     for job, run_spec, model, (result, run_id) in zip(jobs, specs, models, fitted, strict=True):
         info = {"benchmark": dataset, "setting": row, "method": spec.method, "seed": job.seed,
+                **{k: run_spec["config"][k] for k in ("beyond_eq9_bound", "eq9_bounds") if k in run_spec["config"]},
                 "config": run_spec["config"], "paper_selection": spec.paper_selection, **(extra or {})}
         outputs.append(RunOutput(write_summary(job.out_path, result, run_id, info), model, result.states))
     return outputs

@@ -33,6 +33,9 @@ def test_validate_counts_each_rows_own_search(tmp_path: Path) -> None:
     data["studies"]["rows"]["grid"] = {"method": "gerne", "groups": "known", "search": {"beta": [0.0, 1.0, 2.0]}}
     data["studies"]["tables"] = {"table2": {"datasets": ["waterbirds"], "rows": ["yes_yes", "resample", "grid"]}}
     data.pop("figures")
+    for row in data["studies"]["rows"].copy():  # Fig. 2's rows above Eq. 9 exist for the figure only
+        if data["studies"]["rows"][row].get("beyond_eq9_bound"):
+            data["studies"]["rows"].pop(row)
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     result = CliRunner().invoke(main, ["validate", "--params", str(tmp_path / "p.yaml")])
     assert result.exit_code == 0, result.output
@@ -121,6 +124,22 @@ def test_validate_fig2_row_checked_on_the_figures_dataset(tmp_path: Path) -> Non
     toy_dataset(tmp_path / "data" / "cmnist" / "r0.5")
     result = _validate(_params(tmp_path, **{"studies.rows.fig2_beta_1p2.config.beta": 9.0}), tmp_path / "data")
     assert result.exit_code == 1 and "studies.rows.fig2_beta_1p2: beta = 9.0" in result.output
+
+
+def test_validate_warns_but_passes_a_beyond_eq9_override_row(tmp_path: Path) -> None:
+    """beyond_eq9_bound (Fig. 2 only) turns the refusal into a loud warning for that row; any other row with the same
+    β is still refused with the same message."""
+    toy_dataset(tmp_path / "data" / "cmnist" / "r0.5")  # Eq. 9 at c = 0.5: [-1.0619, 2.0390]
+    ok = _validate(_params(tmp_path, **{"studies.rows.fig2_beta_1p3.config.beta": 9.0}), tmp_path / "data")
+    assert ok.exit_code == 0, ok.output
+    assert "WARNING: studies.rows.fig2_beta_1p3: beta = 9.0 (c = 0.5; trained on cmnist) is outside Eq. 9 on the " \
+           "known training groups of cmnist and trained anyway: beyond_eq9_bound: true" in ok.output
+    assert "beta = 9.0 is outside the Eq. 9 bounds [-1.0619, 2.0390]" in ok.output
+    bad = _validate(_params(tmp_path, **{"studies.rows.fig2_beta_1p2.config.beta": 9.0,
+                                         "studies.rows.fig2_beta_1p3.config.beta": 9.0}), tmp_path / "data")
+    assert bad.exit_code == 1 and "error: studies.rows.fig2_beta_1p2: beta = 9.0 (c = 0.5; trained on cmnist) is " \
+           "refused on the known training groups of cmnist: beta = 9.0 is outside the Eq. 9 bounds" in bad.output
+    assert "error: studies.rows.fig2_beta_1p3" not in bad.output
 
 
 def test_validate_committed_design_on_prepared_data(tmp_path: Path) -> None:

@@ -146,6 +146,31 @@ def test_figures_are_checked_against_the_rows(raw: dict[str, Any]) -> None:
     assert "figures.dataset names 'cmnist_r3'" in error_of(d)
 
 
+def test_beyond_eq9_bound_is_for_fig2_only(raw: dict[str, Any]) -> None:
+    """The override that trains β above Eq. 9 is refused for a table row, and unless Fig. 2 names the row as one
+    above the bound."""
+    d = modified(raw)
+    assert d["studies"]["rows"]["fig2_beta_1p3"]["beyond_eq9_bound"] is True  # the committed Fig. 2 rows
+    d["studies"]["tables"]["table1"]["rows"].append("fig2_beta_1p3")
+    assert "studies.tables.table1.rows names 'fig2_beta_1p3', which sets beyond_eq9_bound: true; that override " \
+           "is for Fig. 2 only" in error_of(d)
+    d = modified(raw)
+    d["studies"]["rows"]["gerne_known"]["beyond_eq9_bound"] = True  # a table row
+    assert "studies.tables.table1.rows names 'gerne_known', which sets beyond_eq9_bound" in error_of(d)
+    d = modified(raw)
+    d["figures"]["fig2_beyond_rows"] = ["fig2_beta_1p25"]
+    assert "studies.rows.fig2_beta_1p3 sets beyond_eq9_bound: true, which is for Fig. 2 only" in error_of(d)
+    d = modified(raw)
+    d["figures"]["fig2_rows"].append("fig2_beta_1p3")
+    assert "figures.fig2_rows: 'fig2_beta_1p3' sets beyond_eq9_bound" in error_of(d)
+    d = modified(raw)
+    d["figures"]["fig2_beyond_rows"].append("fig2_beta_1p2")
+    assert "figures.fig2_beyond_rows: 'fig2_beta_1p2' must set beyond_eq9_bound: true" in error_of(d)
+    d = modified(raw)
+    d.pop("figures")
+    assert "studies.rows.fig2_beta_1p25 sets beyond_eq9_bound: true" in error_of(d)
+
+
 def test_folders_may_not_nest(raw: dict[str, Any]) -> None:
     d = modified(raw)
     d["datasets"]["cmnist_r1"]["dir"] = "cmnist/r0.5/more"

@@ -102,7 +102,7 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
     exp = client.get_experiment_by_name("cmnist (trials)")
     runs = client.search_runs([exp.experiment_id])
     training = [r for r in runs if r.data.tags["stage"] in ("train", "reference")]
-    fig2 = ("fig2_beta_m1", "fig2_beta_0", "fig2_beta_1", "fig2_beta_1p2")
+    fig2 = ("fig2_beta_m1", "fig2_beta_0", "fig2_beta_1", "fig2_beta_1p2", "fig2_beta_1p25", "fig2_beta_1p3")
     # the tuned rows: their search point (reused as the winner's seed 0) under the search's parent run
     assert sorted(r.data.tags["setting"] for r in training) == sorted(
         [*(s for s in SETTINGS if "tuned" not in s), "gerne_tuned_known", "gerne_tuned_unknown", *fig2, "biased"])

@@ -72,6 +72,7 @@ def test_train_stage_writes_summary_and_mlflow_run(env: Path) -> None:
     run = MlflowClient(tracking_uri=f"sqlite:///{env / 'mlflow.db'}").get_run(summary["mlflow_run_id"])
     assert run.data.tags["setting"] == "gerne_known" and run.data.params["search_config.beta"] == "1.0"
     assert run.data.tags["stage"] == "train" and run.data.tags["dataset"] == "cmnist"
+    assert "beyond_eq9_bound" not in summary and "beyond_eq9_bound" not in summary["config"]["row"]  # a normal run
 
 
 def test_beta_above_eq9_bound_is_refused_before_training(env: Path) -> None:
@@ -81,6 +82,29 @@ def test_beta_above_eq9_bound_is_refused_before_training(env: Path) -> None:
     assert "outside the Eq. 9 bounds" in result.output and "alpha =" in result.output
     assert not (env / "runs").exists()
     assert not (env / "mlflow.db").exists()  # refused before any run was opened
+
+
+def test_override_row_trains_the_literal_beta_beyond_eq9(env: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """beyond_eq9_bound (Fig. 2 only): a β above Eq. 9 (toy data: [-1.0619, 2.0390] at c = 0.5) trains as given,
+    with a loud warning, and its summary and fingerprint say so; the same β in a normal row is refused as before."""
+    params = write_params(env / "p.yaml", **{"studies.rows.fig2_beta_1p2.config.beta": 2.5,
+                                              "studies.rows.fig2_beta_1p3.config.beta": 2.5})
+    refused = invoke(train, train_args(params, "fig2_beta_1p2", "normal"))
+    assert refused.exit_code == 1 and not (env / "normal").exists()
+    assert ("beta = 2.5 is outside the Eq. 9 bounds [-1.0619, 2.0390] for c = 0.5 on the fig2_beta_1p2 training "
+            "groups of cmnist: the upper bound is set by group") in refused.output
+    with caplog.at_level("WARNING", logger="gerne.methods.gerne"):
+        result = invoke(train, train_args(params, "fig2_beta_1p3"))
+    assert result.exit_code == 0, result.output
+    assert "BEYOND EQ. 9: beta = 2.5 is outside the Eq. 9 bounds [-1.0619, 2.0390]" in caplog.text
+    summary = json.loads((env / "runs/seed0.json").read_text())
+    config = summary["config"]
+    assert summary["beyond_eq9_bound"] is True and summary["eq9_bounds"] == pytest.approx([-1.0619, 2.0390], abs=1e-4)
+    assert config["beta"] == config["search_config"]["beta"] == config["training"]["beta"] == 2.5  # not β_u
+    assert config["training"]["beyond_eq9_bound"] is True and config["row"]["beyond_eq9_bound"] is True
+    assert summary["epochs_run"] >= 1 and isinstance(summary["diverged"], bool)
+    run = MlflowClient(tracking_uri=f"sqlite:///{env / 'mlflow.db'}").get_run(summary["mlflow_run_id"])
+    assert run.data.tags["beyond_eq9_bound"] == "True" and run.data.params["beta"] == "2.5"
 
 
 def test_misspelled_key_is_named_with_a_suggestion(env: Path) -> None:

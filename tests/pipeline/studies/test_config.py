@@ -91,6 +91,11 @@ def test_a_variant_takes_its_base_with_its_own_prepare_options() -> None:
                                                  "search": {"c": [0.5]}}), r"\['c'\] are both fixed"),
     (lambda d: d["studies"]["rows"].update(mine={"method": "gerne", "groups": "known", "search": "grid"}),
      "random"),
+    *[(lambda d, row=row: d["studies"]["rows"].update(mine={"groups": "known", "beyond_eq9_bound": True, **row}),
+       r"beyond_eq9_bound \(Fig. 2 only\) trains one literal β")
+      for row in ({"method": "gerne", "search": "none", "config": {"c": 0.5}},  # β from the protocol or β_u: no
+                  {"method": "gerne", "search": {"beta": [1.3]}, "config": {"c": 0.5}},
+                  {"method": "sw", "search": "none", "config": {"beta": 1.3}})],
     (lambda d: (d["datasets"].update(mine={**OWN, "prepare": {"attributes": False}}),
                 d["studies"]["rows"].update(erm={"method": "erm", "groups": "none", "select": "val_wga"}),
                 d["studies"]["tables"].update(mine={"datasets": ["mine"], "rows": ["erm"]})),

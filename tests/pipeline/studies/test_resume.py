@@ -111,6 +111,20 @@ def test_fig2_runs_count_as_done_and_only_with_the_train_split_scored() -> None:
             assert not is_done(path, expected_record(protocol, unscored, cfg, seed))
 
 
+def test_fig2_runs_beyond_eq9_count_as_done_only_under_the_override() -> None:
+    """The committed runs above Eq. 9's bound are done for their override row and never for a normal row."""
+    p = _design()
+    protocol = p.datasets["cmnist"]
+    for row in p.figures.fig2_beyond_rows:
+        spec = p.studies.rows[row]
+        (cfg,) = row_configs(protocol, p.studies.search, spec)
+        for seed in (0, 1, 2):
+            path = REPO / "runs/cmnist/r0.5" / row / f"seed{seed}.json"
+            assert is_done(path, expected_record(protocol, spec, cfg, seed))
+            normal = spec.model_copy(update={"beyond_eq9_bound": False})
+            assert not is_done(path, expected_record(protocol, normal, cfg, seed))
+
+
 @pytest.mark.parametrize("change", [{"weight_decay": 2.0e-2}, {"batch_size": 64}, {"epochs": 64},
                                     {"model_options": {"hidden": [100, 100]}}])
 def test_a_changed_protocol_leaves_nothing_done(change: dict[str, Any]) -> None:

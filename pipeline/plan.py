@@ -37,12 +37,11 @@ HEADER = "# Generated from params.yaml by `gerne plan` (make repro runs it); do 
 def _rows(p: Params) -> dict[str, list[str]]:
     """Per dataset some study or figure uses, the rows trained on it (in order of first use)."""
     rows: dict[str, list[str]] = {}
-    uses = [(t.datasets, t.rows) for t in p.studies.tables.values()]
+    uses = [(name, t.rows_of(name)) for t in p.studies.tables.values() for name in t.datasets]
     if p.figures is not None:
-        uses.append(([p.figures.dataset], p.figures.rows()))
-    for datasets, names in uses:
-        for name in datasets:
-            rows[name] = list(dict.fromkeys([*rows.get(name, []), *names]))
+        uses.append((p.figures.dataset, p.figures.rows()))
+    for name, names in uses:
+        rows[name] = list(dict.fromkeys([*rows.get(name, []), *names]))
     return rows
 
 

@@ -1,6 +1,7 @@
 """DVC stage `reproduction@<study>`: reports/REPRODUCTION.md from the Table 1 CSV, split counts, sweeps and run
 summaries."""
 
+import json
 from pathlib import Path
 
 import click
@@ -9,8 +10,9 @@ import pandas as pd
 from gerne.io import write_text
 from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow, wrote
+from pipeline.config import Params
 from pipeline.plan import load_planned
-from pipeline.reports import baselines
+from pipeline.reports import baselines, claims
 from pipeline.reports.reproduction import TOLERANCE, build
 from pipeline.reports.study import columns
 from pipeline.reports.table import paper_targets
@@ -23,6 +25,25 @@ def _common(folders: list[str]) -> str:
     import os
 
     return os.path.commonpath(folders)
+
+
+def _evidence(p: Params, frame: pd.DataFrame, targets: dict, cols: list, runs: Path,
+              metrics: Path) -> tuple[claims.Evidence, dict[float, str], dict[float, str]]:
+    """What the claims are tested on, and Fig. 2's rows by β (within the bound, and beyond it)."""
+    fig2: dict[float, str] = {}
+    beyond: dict[float, str] = {}
+    fig_runs = quality = sweep = None
+    if p.figures is not None:
+        f = p.figures
+        where = p.datasets[f.dataset].dir or f.dataset
+        fig2 = {p.studies.rows[r].config["beta"]: r for r in f.fig2_rows}
+        beyond = {p.studies.rows[r].config["beta"]: r for r in f.fig2_beyond_rows}
+        fig_runs, sweep = runs / where, runs / "sweeps" / where / f.fig3_row
+        path = metrics / where / "pseudo.json"
+        quality = json.loads(path.read_text()) if path.is_file() else {}
+    evidence = claims.Evidence(frame, targets, [c.ratio for c in cols], fig_runs, quality or {}, sweep,
+                               {c.ratio: runs / c.folder for c in cols})
+    return evidence, fig2, beyond
 
 
 @click.command()
@@ -49,10 +70,15 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
     spent = [Path(runs) / _common([c.folder for c in cols]), Path(runs) / "sweeps" / _common([c.folder for c in cols])]
     rows = {r: p.studies.rows[r] for r in p.studies.tables[study].rows}
     not_gerne = tuple(r for r, spec in rows.items() if spec.method != "gerne")
+    targets, frame = paper_targets("cmnist"), pd.read_csv(table)
+    sw = next((r for r, spec in rows.items() if spec.method == "sw"), None)
+    evidence, fig2, beyond = _evidence(p, frame, targets, cols, Path(runs), Path(metrics))
+    tested = claims.paper_claims(evidence, set(rows), fig2, beyond, sw)
+    once = claims.within(evidence, {n: n for n in (claims.RESAMPLE, claims.KNOWN, claims.UNKNOWN) if n in rows},
+                         TOLERANCE)
     text = build(Path(table), Path(runs_table), spent, {c.ratio: Path(metrics) / c.folder for c in cols},
                  {c.ratio: Path(runs) / c.folder for c in cols}, sweeps, p.datasets[cols[0].dataset].epochs,
-                 figure, not_gerne)
-    targets, frame = paper_targets("cmnist"), pd.read_csv(table)
+                 figure, not_gerne, claims.render(tested), once)
     vanilla = next((r for r, spec in rows.items() if spec.method == "erm" and spec.protocol.get("cmnist")), None)
     if vanilla is not None:
         text += "\n" + "\n".join([
@@ -62,16 +88,17 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
             "`reports/baselines.md` has every baseline trained here.", "",
             *baselines.vanilla_section(frame, vanilla, targets, [c.ratio for c in cols], TOLERANCE), "",
             baselines.vanilla_gap(frame, vanilla, targets, [c.ratio for c in cols]), "",
-            "What is left of the gap, and why it can be there (none of it measured here yet): the split (DFA's "
-            "released C-MNIST has 249 conflicting images at 0.5 %, ours 275, and its colours may be a hue wheel "
-            "rather than LfF's palette: read from DFA's paper's figure, not from its files); DFA's model divides "
-            "its inputs by 255 twice (inputs in [0, 1/255]), which Adam's per-parameter step does not undo for the "
-            "first layer's effect on its outputs; no source sets a seed, and C-MNIST ERM varies from seed to seed.",
+            "What can be left of the gap, each measured by the study `attribution` (`reports/attribution.md`: "
+            "every copied row under each condition, and the share of its gap the condition closes): the split "
+            "(DFA's released C-MNIST has 249 conflicting images at 0.5 %, ours 275, and its colours may be a hue "
+            "wheel rather than LfF's palette: read from DFA's README figure, not from its files); DFA's and LfF's "
+            "MLPs divide their inputs by 255 twice (inputs in [0, 1/255]), which Adam's per-parameter step does "
+            "not undo for the first layer's effect on its outputs; no source sets a seed, and C-MNIST ERM varies "
+            "from seed to seed.",
             ""])
     trained = {r: {"label": spec.method, "paper_selection": spec.paper_selection,
                    "targets": targets["rows"].get(r, {})} for r, spec in rows.items()
                if spec.method not in ("gerne", "sw")}
-    sw = next((r for r, spec in rows.items() if spec.method == "sw"), None)
     report = baselines.build(frame, pd.read_csv(runs_table), trained, targets.get("copied", {}),
                              {c.ratio: Path(runs) / c.folder for c in cols}, sw, len(p.studies.seeds))
     write_text(out, text)

@@ -8,6 +8,7 @@ from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow, wrote
 from pipeline.config import Params
 from pipeline.plan import load_planned
+from pipeline.reports.attribution import attribution_table
 from pipeline.studies.report import collect, study_table, table2, table3
 
 # the paper's tables have their own layout (paper values beside ours); every other study gets study_table
@@ -33,7 +34,10 @@ def main(params_path: str, study: str, runs: str, md_path: str, csv_path: str) -
         text, frame = PAPER_TABLES[study](table)
     else:
         spec = p.studies.tables[study]
-        text, frame = study_table(study, spec.datasets, spec.rows, table)
+        if spec.report == "attribution":
+            text, frame = attribution_table(study, p, spec.datasets, spec.rows, spec.rows_on, table)
+        else:
+            text, frame = study_table(study, spec.datasets, spec.rows, table)
     write_text(md_path, text)
     with atomic_path(csv_path) as tmp:
         frame.to_csv(tmp, index=False)

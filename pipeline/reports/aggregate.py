@@ -65,16 +65,43 @@ def collect(runs_dir: str | Path, columns: Iterable[tuple[str, float, str]], set
                     summary = json.loads(path.read_text())
                 except json.JSONDecodeError as exc:
                     raise DataError(f"{path} is not valid JSON ({exc}); delete it and rerun its stage") from exc
-                since = _collapse(summary, benchmark)
-                for selection, chosen in summary["selections"].items():
-                    metrics = chosen["metrics"]
-                    rows.append({
-                        "benchmark": benchmark, "ratio": ratio, "setting": setting, "seed": seed,
-                        "selection": selection,
-                        "epoch": chosen["epoch"], **{m: metrics.get(m) for m in KEPT_METRICS},
-                        "epochs_run": summary["epochs_run"], "diverged": summary["diverged"],
-                        "collapsed": since is not None, "collapsed_epoch": since,
-                        "seconds_per_epoch": summary["seconds_per_epoch"], "mlflow_run_id": summary["mlflow_run_id"],
-                    })
+                key = {"benchmark": benchmark, "ratio": ratio, "setting": setting, "seed": seed}
+                rows += [record(key, summary, selection) for selection in summary["selections"]]
+    return frame(rows)
+
+
+def record(key: dict[str, object], summary: dict, selection: str, rule: str | None = None) -> dict[str, object]:
+    """One row of the run table: ``key`` (benchmark, ratio, setting, seed), the metrics of ``summary`` at the
+    checkpoint its selection ``rule`` chose (default: ``selection``), recorded as ``selection``, and its health."""
+    chosen = summary["selections"][rule or selection]
+    since = _collapse(summary, str(key["benchmark"]))
+    return {**key, "selection": selection, "epoch": chosen["epoch"],
+            **{m: chosen["metrics"].get(m) for m in KEPT_METRICS},
+            "epochs_run": summary["epochs_run"], "diverged": summary["diverged"],
+            "collapsed": since is not None, "collapsed_epoch": since,
+            "seconds_per_epoch": summary["seconds_per_epoch"], "mlflow_run_id": summary["mlflow_run_id"]}
+
+
+def frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """The run table of ``rows`` (:data:`COLUMNS`)."""
     table = pd.DataFrame(rows, columns=COLUMNS)
     return table.astype({"collapsed": bool, "collapsed_epoch": "Int64"})  # an epoch, or empty: never "3.0"
+
+
+def with_test_selection(table: pd.DataFrame, runs_dir: str | Path, sweeps_dir: str | Path,
+                        columns: Iterable[tuple[str, float, str]], settings: Iterable[str], seeds: Iterable[int],
+                        metrics: dict[str, str] | None = None) -> pd.DataFrame:
+    """``table`` with the paper's protocol added as selection ``test`` (:mod:`pipeline.reports.test_selection`):
+    config and checkpoint chosen on the test metric of each folder (``metrics``: folder → its dataset's
+    oracle metric; default test GBA), every seed found."""
+    from pipeline.reports.test_selection import SELECTION, test_selected
+
+    rows = []
+    for benchmark, ratio, folder in columns:
+        for setting in settings:
+            metric = (metrics or {}).get(folder, "test_gba")
+            chosen = test_selected(runs_dir, sweeps_dir, folder, setting, list(seeds), metric)
+            for seed, (summary, _point) in chosen.items():
+                key = {"benchmark": benchmark, "ratio": ratio, "setting": setting, "seed": seed}
+                rows.append(record(key, summary, SELECTION, rule="oracle"))
+    return frame([*table.to_dict("records"), *rows]) if rows else table

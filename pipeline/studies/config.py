@@ -224,6 +224,8 @@ class RowParams(_Strict):
     search: Literal["random", "none"] | dict[str, list[float]] = Field(
         "random", description="random: studies.search's seeded configs; none: config 0 (with `config`) only; "
         "{c: [0.5, 1.0], beta: [...]}: the full grid over config 0, points outside Eq. 9 skipped and recorded")
+    test_selection: bool = Field(False, description="a search also reruns its grid point with the best test score "
+                                 "(the paper's protocol, reported as test-set selection) with every seed")
     beyond_eq9_bound: bool = Field(False, description="FIGURE ONLY (figures.fig2_beyond_rows, no table): train the "
                                    "literal config beta even outside Eq. 9, with a loud warning instead of the refusal")
 
@@ -264,6 +266,9 @@ class RowParams(_Strict):
         both = sorted(set(self.config) & set(self.search if isinstance(self.search, dict) else {}))
         if both:
             raise ValueError(f"{both} are both fixed (config) and searched (search grid); keep one")
+        if self.test_selection and self.search == "none":
+            raise ValueError("test_selection reruns a search's test-best grid point; this row does not search "
+                             "(search: none): its oracle selection is already the paper's protocol")
         if self.method in FROM_REFERENCE and self.groups != "known":
             raise ValueError(f"method {self.method} balances its subsets on the true groups: set groups: known")
         if self.beyond_eq9_bound and (self.method != "gerne" or self.search != "none" or "beta" not in self.config):
@@ -299,7 +304,8 @@ DEFAULT_ROWS = {
 REFERENCE = RowParams(method="gerne", groups="none", select="val_cba")
 
 
-REPORTS = ("table1", "table2")  # report layouts: pipeline/reports (Table 1), pipeline/studies/report.py (Table 2)
+REPORTS = ("table1", "table2", "attribution")  # report layouts: pipeline/reports (Table 1, attribution.py),
+# pipeline/studies/report.py (Table 2 and studies of your own)
 
 
 class TableStudy(_Strict):
@@ -307,9 +313,16 @@ class TableStudy(_Strict):
 
     datasets: list[str] = Field(default_factory=list, description="declared datasets; [] = the table reads not run")
     rows: list[str] = Field(default_factory=lambda: list(PAPER_ROWS), min_length=1)
-    report: Literal["table1", "table2"] = Field(
+    rows_on: dict[str, list[str]] = Field(default_factory=dict, description="dataset → the rows trained on it "
+                                          "instead of all of `rows` (e.g. a condition that only matters for some)")
+    report: Literal["table1", "table2", "attribution"] = Field(
         "table2", description="table1: a column per dataset by its minority share beside Table 1's values "
-        "(reports/table1_cmnist.md, REPRODUCTION.md); table2: datasets × rows as Table 2 (reports/<study>.md)")
+        "(reports/table1_cmnist.md, REPRODUCTION.md); table2: datasets × rows as Table 2 (reports/<study>.md); "
+        "attribution: each row on the first dataset and under every variant of it (reports/<study>.md)")
+
+    def rows_of(self, dataset: str) -> list[str]:
+        """The rows this study trains on ``dataset``."""
+        return self.rows_on.get(dataset, self.rows)
 
 
 class Table3Params(_Strict):
@@ -368,6 +381,13 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
             if row not in studies.rows:
                 raise ValueError(f"studies.tables.{study}.rows names '{row}', which is not defined under "
                                  f"studies.rows{_hint(row, studies.rows)}")
+        for name, subset in table.rows_on.items():
+            if name not in table.datasets or not set(subset) <= set(table.rows):
+                raise ValueError(f"studies.tables.{study}.rows_on.{name}: each key must be one of the study's "
+                                 f"datasets {table.datasets} and its rows a subset of its rows {table.rows}")
+        if table.report == "attribution" and len(table.datasets) < 1:
+            raise ValueError(f"studies.tables.{study} (report: attribution) needs its reference dataset first in "
+                             "`datasets`, then the variants it is compared with")
         cells: dict[tuple[str, float], str] = {}
         for name in table.datasets:
             if name not in datasets:
@@ -382,7 +402,7 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
             if table.report == "table1" and datasets[name].minority_percent() is None:
                 raise ValueError(f"studies.tables.{study} (report: table1) has a column per minority share; "
                                  f"datasets.{name} (kind {datasets[name].kind}) defines none")
-            for row in table.rows:
+            for row in table.rows_of(name):
                 spec = studies.rows[row]
                 unit = protocol_for(datasets[name], spec, f"studies.rows.{row} on {name}").batch_unit
                 if unit not in BATCH_UNITS[spec.method]:
@@ -393,7 +413,8 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
                     if spec.groups == "confidence" and not 0.0 < datasets[name].absolute_t(t) < 1.0:
                         raise ValueError(f"studies.rows.{row}: t = {t} is a pseudo-minority share of "
                                          f"{datasets[name].absolute_t(t)} on {name}, outside (0, 1)")
-            missing = [r for r in table.rows if studies.rows[r].needs_attributes() and not datasets[name].attributes]
+            missing = [r for r in table.rows_of(name)
+                       if studies.rows[r].needs_attributes() and not datasets[name].attributes]
             if missing:
                 raise ValueError(f"studies.tables.{study}.rows has {missing}, which need true attributes in "
                                  f"{studies.rows[missing[0]].needs_attributes()}; datasets.{name} has attributes: "

@@ -29,6 +29,7 @@ from pipeline.runs.common import load_splits
 from pipeline.schema import hint as _hint
 from pipeline.studies.config import DEFAULT_ROWS, FROM_REFERENCE, SCORED, Dataset, RowParams, StudiesParams
 from pipeline.studies.launch import StackWork, launch
+from pipeline.studies.paper_protocol import best_on_test, extra_seeds
 from pipeline.studies.protocols import protocol_for
 from pipeline.studies.reference import load_confidence, load_state
 from pipeline.studies.resume import data_identity, is_done, stamped
@@ -281,6 +282,10 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
                       **select(work, [e for e in entries if e["config"] not in skipped], seed0, spec.select),
                       "skipped": [{**entries[i], "reason": why} for i, why in skipped.items()]}
             write_json(work / "selected.json", choice)
+            if spec.test_selection:  # the paper's protocol: the test-best point with every seed (reported apart)
+                _fit(params, dataset, setting, splits, _test_best_jobs(work, entries, skipped, choice, protocol, spec,
+                                                                         sp.seeds, f"{dataset}-{setting}"),
+                     scores, (data_dir, scores_path), tracker.child(parent.run_id))
             parent.log_metrics({f"best/{spec.select}": choice["best"]["value"], "configs_trained": len(jobs),
                                 "configs_skipped": len(skipped)}, step=0)
             parent.set_tags({"selected": choice["best"]["name"]})
@@ -288,6 +293,19 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     _seeds(params, dataset, setting, splits, best["search_config"], out_dir, scores, identity, (data_dir, scores_path),
            reuse={seed0: Path(sweep_dir) / best["name"] / f"seed{seed0}.json"})
     return choice
+
+
+def _test_best_jobs(work: Path, entries: list[dict[str, Any]], skipped: dict[int, str], choice: dict[str, Any],
+                    protocol: Dataset, spec: RowParams, seeds: list[int], name: str) -> list[Job]:
+    """The runs the test-best grid point still needs (``pipeline.studies.paper_protocol``), finished ones kept."""
+    seed0 = choice["seed"]
+    point = best_on_test(work, [e for e in entries if e["config"] not in skipped], seed0, protocol.oracle_metric)
+    jobs = []
+    for seed in extra_seeds(point, choice["best"]["name"], seeds, seed0):
+        path = work / point["name"] / f"seed{seed}.json"
+        if not is_done(path, expected_record(protocol, spec, point["search_config"], seed)):
+            jobs.append(Job(point["search_config"], seed, path, f"{name}-{point['name']}-s{seed}"))
+    return jobs
 
 
 def stratified_folds(y: torch.Tensor, a: torch.Tensor, num_attributes: int, folds: int, seed: int) -> np.ndarray:

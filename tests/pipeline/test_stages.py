@@ -29,6 +29,8 @@ def design(**changes: object) -> dict:
     data["datasets"]["cmnist"]["epochs"] = 2
     data["studies"].update(seeds=[0], device="cpu")
     data["studies"]["tables"]["table1"]["datasets"] = ["cmnist"]
+    data["studies"]["tables"] = {k: v for k, v in data["studies"]["tables"].items()  # studies of the dropped ones
+                                 if all(d in data["datasets"] for d in v.get("datasets", []))}
     set_dotted(data, **changes)
     return data
 

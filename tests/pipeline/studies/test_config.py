@@ -105,6 +105,33 @@ def test_bad_values_are_refused(edit, message: str) -> None:
     _refused(edit, message)
 
 
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: d["studies"]["rows"].update(mine={"method": "gerne", "groups": "known", "search": "none",
+                                                 "test_selection": True}), "test_selection reruns a search's"),
+    (lambda d: d["studies"]["tables"]["attribution"].update(rows_on={"cmnist_r1": ["resample"]}),
+     r"rows_on.cmnist_r1: each key must be one of the study's datasets"),
+    (lambda d: d["studies"]["tables"]["attribution"].update(rows_on={"cmnist_hue": ["dfr"]}),
+     r"rows_on.cmnist_hue: .* a subset of its rows"),
+    (lambda d: d["studies"]["tables"]["attribution"].update(report="attributions"), "attribution"),
+])
+def test_the_paper_protocol_and_attribution_options_are_validated(edit, message: str) -> None:
+    _refused(edit, message)
+
+
+def test_rows_on_restricts_what_a_dataset_trains() -> None:
+    from pipeline.plan import plan
+
+    data = copy.deepcopy(_params())
+    data["studies"]["tables"]["attribution"].update(
+        datasets=["cmnist", "cmnist_hue", "cmnist_n249"], rows=["erm_vanilla", "erm_vanilla_div255", "jtt",
+                                                                "resample", "gerne_known"],
+        rows_on={"cmnist_n249": ["resample", "gerne_known"]})
+    items = plan(parse_params(data))
+    n249 = sorted(k for k in {**items["train"], **items["sweep"]} if k.startswith("cmnist_n249-"))
+    assert n249 == ["cmnist_n249-gerne_known", "cmnist_n249-resample"]
+    assert "cmnist_hue-erm_vanilla_div255" in items["train"] and "cmnist_hue-jtt" in items["sweep"]
+
+
 def _refused(edit, message: str) -> None:
     data = copy.deepcopy(_params())
     edit(data)

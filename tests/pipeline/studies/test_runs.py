@@ -274,3 +274,30 @@ def test_dfr_row_refits_the_reference_and_reruns_when_it_changes(tmp_path: Path)
     wide = _params({"waterbirds": {**TINY, "model": "mlp", "model_options": {"hidden": [4]}}}, seeds=[0], rows=rows)
     with pytest.raises(ConfigError, match="DFR retrains the reference's last layer"):
         stages.search(wide, "waterbirds", "dfr", data, tmp_path / "sweep2", tmp_path / "runs2", ckpt)
+
+
+def test_test_selection_reruns_the_test_best_point_with_every_seed(birds: tuple[Path, dict], tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The paper's protocol: the grid point best on test gets every seed in its sweep folder; ours is unchanged."""
+    data, _ = birds
+    p = _params({"waterbirds": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},
+                datasets=["waterbirds"], search={"configs": 3, "seed": 0})
+    p.studies.rows["yes_yes"] = p.studies.rows["yes_yes"].model_copy(update={"test_selection": True})
+    sweep, out = tmp_path / "sweep", tmp_path / "out"
+    real_best, picked = stages.best_on_test, {}
+
+    def another_point(sweep_dir, trained, seed, metric):  # force a point validation did not choose
+        chosen = json.loads((Path(sweep_dir) / "selected.json").read_text())["best"]["name"]
+        picked.update(real_best(sweep_dir, [e for e in trained if e["name"] != chosen], seed, metric))
+        return dict(picked)
+
+    monkeypatch.setattr(stages, "best_on_test", another_point)
+    choice = stages.search(p, "waterbirds", "yes_yes", data, sweep, out)
+    assert picked["metric"] == "test_wga" and picked["name"] != choice["best"]["name"]
+    extra = json.loads((sweep / picked["name"] / "seed1.json").read_text())
+    assert extra["seed"] == 1 and extra["config"]["search_config"] == picked["search_config"]
+    assert not (sweep / choice["best"]["name"] / "seed1.json").exists()  # the val winner's seeds are in `out`
+    assert sorted(f.name for f in out.glob("seed*.json")) == ["seed0.json", "seed1.json"]
+    mtime = (sweep / picked["name"] / "seed1.json").stat().st_mtime
+    stages.search(p, "waterbirds", "yes_yes", data, sweep, out)  # resumes: nothing retrained
+    assert (sweep / picked["name"] / "seed1.json").stat().st_mtime == mtime

@@ -1,0 +1,174 @@
+"""Why the copied baselines sit below ours: each row under the conditions of the code the paper copied it from.
+
+A study with ``report: attribution`` trains rows on our data (its first dataset) and on variants of it: a dataset
+of the same kind whose prepare options differ (DFA's hue palette, DFA's conflicting count), and rows that differ
+from another row of the study only by the model's ``input_scale`` (LfF's and DFA's MLP inputs in [0, 1/255]).
+The conditions are derived from the declarations, never named by hand. Per base row and condition: ours on our data,
+ours under the condition, the copied value (``targets.yaml``) and the share of the gap (ours − copied) the condition
+closes, ``(ours − condition) / (ours − copied)``, shown where the gap is at least ``MIN_GAP`` points.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from pipeline.reports.table import paper_targets
+
+if TYPE_CHECKING:
+    from pipeline.config import Params
+
+MIN_GAP = 2.0  # GBA points: below this the share of a gap is noise
+SELECTIONS = {"oracle": "checkpoint with the best test GBA seen: the rule of the code the copied rows come from "
+                        "(DFA, LC keep the best test accuracy)",
+              "best_val": "checkpoint by validation GBA: ours, what a user without test labels has"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One trained combination: the base row it varies, the dataset and row that train it, and its label."""
+
+    base: str
+    dataset: str
+    row: str
+    label: str
+
+
+def _prepare_defaults(kind: str) -> dict[str, Any]:
+    from gerne.data.registry import KINDS
+
+    params = inspect.signature(KINDS[kind].prepare).parameters.values()
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+def dataset_condition(p: Params, reference: str, name: str) -> str:
+    """How dataset ``name`` differs from ``reference`` in its prepare options (``palette: hue``), '' if not at all."""
+    ref, other = p.datasets[reference], p.datasets[name]
+    defaults = _prepare_defaults(ref.kind)
+    keys = sorted(set(ref.prepare) | set(other.prepare))
+    diff = [k for k in keys if other.prepare.get(k, defaults.get(k)) != ref.prepare.get(k, defaults.get(k))]
+    return ", ".join(f"{k}: {other.prepare.get(k, defaults.get(k))}" for k in diff)
+
+
+def _scale_label(scale: float) -> str:
+    return "input ×1/255" if math.isclose(scale, 1.0 / 255.0, rel_tol=1e-9) else f"input ×{scale:g}"
+
+
+def row_variant(p: Params, reference: str, row: str, rows: list[str]) -> tuple[str, str] | None:
+    """``(base, label)`` when ``row`` is another row of ``rows`` with only the model's ``input_scale`` changed (its
+    resolved protocol on ``reference``), else None."""
+    from pipeline.studies.protocols import protocol_for
+
+    spec, dataset = p.studies.rows[row], p.datasets[reference]
+    mine = protocol_for(dataset, spec).model_dump()
+    scale = mine["model_options"].pop("input_scale", 1.0)
+    for other in rows:
+        if other == row:
+            continue
+        theirs = protocol_for(dataset, p.studies.rows[other]).model_dump()
+        their_scale = theirs["model_options"].pop("input_scale", 1.0)
+        same_row = spec.model_dump(exclude={"protocol"}) == p.studies.rows[other].model_dump(exclude={"protocol"})
+        if same_row and mine == theirs and scale != their_scale and their_scale == 1.0:
+            return other, _scale_label(scale)
+    return None
+
+
+def cells(p: Params, datasets: list[str], rows: list[str], rows_on: dict[str, list[str]]) -> list[Cell]:
+    """Every (base row, condition) the study trains, ours first; a row variant on another dataset is both."""
+    reference, out = datasets[0], []
+    variants = {r: row_variant(p, reference, r, rows) for r in rows}
+    for base in (r for r in rows if variants[r] is None):
+        for dataset in datasets:
+            trained = rows_on.get(dataset, rows)
+            data_label = dataset_condition(p, reference, dataset) if dataset != reference else ""
+            for row in [base, *(r for r in rows if variants[r] and variants[r][0] == base)]:
+                if row not in trained:
+                    continue
+                label = " + ".join(x for x in (data_label, variants[row][1] if variants[row] else "") if x)
+                out.append(Cell(base, dataset, row, label or "ours (our data)"))
+    return out
+
+
+def _stats(runs: pd.DataFrame, cell: Cell, selection: str) -> tuple[float, float, int]:
+    part = runs[(runs["dataset"] == cell.dataset) & (runs["row"] == cell.row) & (runs["selection"] == selection)]
+    values = part["test_gba"].dropna() * 100.0
+    return (float(values.mean()) if len(values) else math.nan, float(values.std()) if len(values) > 1 else math.nan,
+            len(values))
+
+
+def frame(p: Params, datasets: list[str], rows: list[str], rows_on: dict[str, list[str]],
+          runs: pd.DataFrame) -> pd.DataFrame:
+    """One record per selection rule and cell: mean, std and seeds of test GBA (%), the copied value, Δ from ours
+    and the share of the gap to the copied value the condition closes (NaN where the gap is under MIN_GAP)."""
+    targets = paper_targets(p.datasets[datasets[0]].kind)["rows"]
+    ratio = p.datasets[datasets[0]].minority_percent()
+    records = []
+    for selection in SELECTIONS:
+        ours: dict[str, float] = {}
+        for cell in cells(p, datasets, rows, rows_on):
+            mean, std, n = _stats(runs, cell, selection)
+            copied = (targets.get(cell.base, {}).get("values") or {}).get(ratio, [math.nan])[0]
+            ours.setdefault(cell.base, mean)
+            gap, delta = ours[cell.base] - copied, mean - ours[cell.base]
+            records.append({"selection": selection, "base": cell.base, "condition": cell.label,
+                            "dataset": cell.dataset, "row": cell.row, "mean": mean, "std": std, "n_seeds": n,
+                            "copied": copied, "delta": delta,
+                            "share_of_gap": -delta / gap if abs(gap) >= MIN_GAP else math.nan})
+    return pd.DataFrame(records)
+
+
+def _text(r: pd.Series) -> str:
+    if r["n_seeds"] == 0:
+        return "not run yet"
+    value = f"{r['mean']:.2f}" + (f" ± {r['std']:.2f}" if not math.isnan(r["std"]) else "") + f" ({r['n_seeds']})"
+    if r["condition"].startswith("ours"):
+        return value
+    share = "" if math.isnan(r["share_of_gap"]) else f", closes {100.0 * r['share_of_gap']:.0f} % of the gap"
+    return f"{value}: Δ {r['delta']:+.2f}{share}"
+
+
+def attribution_table(name: str, p: Params, datasets: list[str], rows: list[str], rows_on: dict[str, list[str]],
+                      runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """Markdown and CSV of an attribution study: per selection rule, each base row under every condition."""
+    data = frame(p, datasets, rows, rows_on, runs[runs["table"] == "rows"])
+    conditions = list(dict.fromkeys(data["condition"]))
+    ratio = p.datasets[datasets[0]].minority_percent()
+    lines = [f"# Study `{name}` — the copied rows' gap, attributed to measured conditions ({ratio:g} %)", "",
+             "Test GBA (%), mean ± sample std (seeds). Each column trains the row under one condition of the code "
+             "the paper's copied rows come from (derived from `params.yaml`: a dataset variant's prepare options, "
+             "a row that differs only by the MLP's `input_scale`). Δ = condition − ours on our data; a condition "
+             f"closes (ours − condition) / (ours − copied) of the gap, shown where the gap is ≥ {MIN_GAP:g} points. "
+             "Copied values: `pipeline/reports/targets.yaml` (the paper's Table 1). Generated by `dvc repro` from "
+             "`runs/`.", ""]
+    for selection, rule in SELECTIONS.items():
+        part = data[data["selection"] == selection]
+        header = ["row", "copied", *conditions]
+        lines += [f"## Checkpoint: {selection} — {rule}", "", "| " + " | ".join(header) + " |",
+                  "|" + "---|" * len(header)]
+        for base, group in part.groupby("base", sort=False):
+            by = {r["condition"]: _text(r) for _, r in group.iterrows()}
+            copied = group["copied"].iloc[0]
+            lines.append(f"| `{base}` | {'–' if math.isnan(copied) else f'{copied:.2f}'} | "
+                         + " | ".join(by.get(c, "–") for c in conditions) + " |")
+        lines += ["", *_remaining(part), ""]
+    return "\n".join(lines), data
+
+
+def _remaining(part: pd.DataFrame) -> list[str]:
+    """Per base row with a gap of at least MIN_GAP: what each trained condition closes and what is left after
+    the condition that closes most."""
+    out = []
+    for base, group in part.groupby("base", sort=False):
+        ours, trained = group.iloc[0], group.iloc[1:][group.iloc[1:]["n_seeds"] > 0]
+        gap = ours["mean"] - ours["copied"]
+        if math.isnan(gap) or abs(gap) < MIN_GAP or trained.empty:
+            continue
+        best = trained.loc[trained["mean"].idxmin() if gap > 0 else trained["mean"].idxmax()]
+        closes = ", ".join(f"{r['condition']} {100.0 * r['share_of_gap']:.0f} %" for _, r in trained.iterrows())
+        out.append(f"- `{base}`: ours {ours['mean']:.2f}, copied {ours['copied']:.2f} (gap {gap:+.2f}); closed: "
+                   f"{closes}; left after {best['condition']}: {best['mean'] - ours['copied']:+.2f} points.")
+    return out

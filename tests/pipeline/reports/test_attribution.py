@@ -1,0 +1,64 @@
+"""The attribution study: conditions derived from the declarations, the share of each copied row's gap."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import yaml
+
+from pipeline.config import parse_params
+from pipeline.reports.attribution import attribution_table, cells, dataset_condition, frame, row_variant
+from tests.conftest import REPO
+
+# the whole design of the study: both DFA conditions and the count, every row the issue names
+FULL = {"report": "attribution", "datasets": ["cmnist", "cmnist_hue", "cmnist_n249"],
+        "rows": ["erm_vanilla", "erm_vanilla_div255", "lff", "lff_div255", "groupdro", "jtt", "resample",
+                 "gerne_known", "gerne_known_div255"],
+        "rows_on": {"cmnist_n249": ["resample", "gerne_known"]}}
+
+
+@pytest.fixture(scope="module")
+def params():
+    data = yaml.safe_load((REPO / "params.yaml").read_text())
+    data["studies"]["tables"]["attribution"] = FULL
+    return parse_params(data)
+
+
+def test_conditions_are_derived_from_params(params) -> None:
+    assert dataset_condition(params, "cmnist", "cmnist_hue") == "palette: hue"
+    assert dataset_condition(params, "cmnist", "cmnist_n249") == "train_conflicting: 249"
+    assert dataset_condition(params, "cmnist", "cmnist") == ""
+    study = params.studies.tables["attribution"]
+    assert row_variant(params, "cmnist", "erm_vanilla_div255", study.rows) == ("erm_vanilla", "input ×1/255")
+    assert row_variant(params, "cmnist", "gerne_known_div255", study.rows) == ("gerne_known", "input ×1/255")
+    assert row_variant(params, "cmnist", "erm_vanilla", study.rows) is None
+    assert row_variant(params, "cmnist", "lff", study.rows) is None  # not erm_vanilla under another scale
+
+
+def test_cells_follow_rows_on(params) -> None:
+    study = params.studies.tables["attribution"]
+    found = {(c.base, c.label) for c in cells(params, study.datasets, study.rows, study.rows_on)}
+    assert ("erm_vanilla", "palette: hue + input ×1/255") in found
+    assert ("resample", "train_conflicting: 249") in found
+    assert ("erm_vanilla", "train_conflicting: 249") not in found  # rows_on leaves it out
+    assert ("groupdro", "input ×1/255") not in found  # Group DRO has no input-scale variant
+
+
+def test_share_of_the_gap(params) -> None:
+    study = params.studies.tables["attribution"]
+    runs = pd.DataFrame([{"table": "rows", "dataset": d, "row": r, "seed": s, "selection": "oracle",
+                          "test_gba": v + s / 1000} for d, r, v in
+                         [("cmnist", "erm_vanilla", 0.52), ("cmnist_hue", "erm_vanilla", 0.44),
+                          ("cmnist", "erm_vanilla_div255", 0.36)] for s in (0, 1, 2)])
+    data = frame(params, study.datasets, study.rows, study.rows_on, runs)
+    oracle = data[(data["selection"] == "oracle") & (data["base"] == "erm_vanilla")].set_index("condition")
+    gap = 52.1 - 35.19  # ours (mean of 52.0, 52.1, 52.2) − the copied ERM row at 0.5 %
+    assert oracle.loc["palette: hue", "share_of_gap"] == pytest.approx(8.0 / gap)
+    assert oracle.loc["input ×1/255", "delta"] == pytest.approx(-16.0)
+    assert oracle.loc["input ×1/255", "n_seeds"] == 3
+    assert oracle.loc["palette: hue + input ×1/255", "n_seeds"] == 0
+    assert math.isnan(oracle.loc["palette: hue + input ×1/255", "mean"])
+    text, _ = attribution_table("attribution", params, study.datasets, study.rows, study.rows_on, runs)
+    assert "closes 47 % of the gap" in text and "not run yet" in text

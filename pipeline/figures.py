@@ -13,7 +13,6 @@ from pipeline._common import data_option, params_option, stage
 from pipeline._written import log_to_mlflow, wrote
 from pipeline.plan import load_planned
 from pipeline.reports.figures import divergence, figure2, figure3
-from pipeline.reports.sweeps import best_beta_per_t
 
 
 def _summaries(runs: str, dataset: str, setting: str, seeds: list[int]) -> list[dict]:
@@ -109,7 +108,11 @@ def fig2(params_path: str, data: str, runs: str, out: str) -> None:
 @stage
 def fig3(quality: str, sweep_dir: str, out: str) -> None:
     """Fig. 3: precision and recall of the pseudo-minority per t (best β and accuracy once the t × β sweep ran)."""
-    pseudo_quality, sweep = json.loads(Path(quality).read_text()), best_beta_per_t(sweep_dir)
+    from pipeline.reports.claims import PROTOCOLS, best_beta, sweep_points
+
+    points = sweep_points(Path(sweep_dir))
+    pseudo_quality = json.loads(Path(quality).read_text())
+    sweep = {p: best_beta(points, p) for p in PROTOCOLS} if not points.empty else None
     figure3(pseudo_quality, sweep, out)
     log_to_mlflow(f"figure-{Path(out).stem}", [out])
     wrote([out], f"Fig. 3: {len(pseudo_quality['thresholds'])} thresholds t; "

@@ -143,12 +143,16 @@ def figure2(ev: Evidence, rows: dict[float, str], beyond: dict[float, str]) -> l
         out.append(Claim("Fig. 2", f"a larger β (here {top:g}) trains with more variance", {p: text for p in
                                                                                               PROTOCOLS},
                          _verdict({"best_val": ok})))
+    from pipeline.reports.figures import divergence  # Fig. 2's rule: non-finite, or |L_ext| above its epoch 1
+
     for b in sorted(beyond):
         rs = runs[b]
-        diverged = [bool(s.get("diverged")) or not all(math.isfinite(h.get("loss", 0.0)) for h in s["history"])
-                    for s in rs]
+        at = [divergence(s["history"], bool(s.get("diverged"))) for s in rs]
+        diverged = [x is not None for x in at]
         last = _mean_of(rs, lambda s: s["selections"]["last"]["metrics"].get("test_gba", math.nan) * 100.0)
-        text = f"{sum(diverged)} of {len(rs)} seeds diverged; last test GBA {last:.2f}" if rs else "not run"
+        epochs = ", ".join(str(x[0]) for x in at if x is not None)
+        text = (f"{sum(diverged)} of {len(rs)} seeds diverged" + (f" (epochs {epochs})" if epochs else "")
+                + f"; last test GBA {last:.2f}") if rs else "not run"
         out.append(Claim("Fig. 2", f"β = {b:g}, above Eq. 9's upper bound, diverges",
                          {p: text for p in PROTOCOLS}, _verdict({"best_val": [all(diverged)] if rs else [None]})))
     return out

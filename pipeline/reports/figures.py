@@ -143,9 +143,11 @@ def figure2(runs: dict[float, list[list[dict[str, float]]]], out_png: str | Path
     _save(fig, out_png)
 
 
-def figure3(quality: dict[str, Any], sweep: dict[float, dict[str, float]] | None, out_png: str | Path) -> None:
-    """Fig. 3: average precision and recall of the pseudo-minority per t, and (when swept, see
-    ``pipeline.reports.sweeps.best_beta_per_t``) the β chosen by validation GBA and the test GBA it reached."""
+def figure3(quality: dict[str, Any], picks: dict[str, Any] | None, out_png: str | Path) -> None:
+    """Fig. 3: average precision and recall of the pseudo-minority per t and, once the t × β sweep has finished,
+    the β each protocol picks per t and the test GBA it reports, side by side (``picks``: protocol → the frame of
+    ``pipeline.reports.claims.best_beta``: t, beta, test, seeds; best_val = by validation GBA, test = the paper's
+    "best average accuracy on test set")."""
     ts = sorted(float(t) for t in quality["thresholds"])
     prec = [quality["thresholds"][repr(t)]["avg_precision"] for t in ts]
     rec = [quality["thresholds"][repr(t)]["avg_recall"] for t in ts]
@@ -156,13 +158,15 @@ def figure3(quality: dict[str, Any], sweep: dict[float, dict[str, float]] | None
     axes[0].set_ylim(0, 1.05)
     axes[0].legend(fontsize=8)
     axes[0].set_title("pseudo-minority quality")
-    for ax, key, title in ((axes[1], "beta", "best β (by validation)"), (axes[2], "test_gba", "test GBA at best β")):
-        if sweep:
-            ax.plot(labels, [sweep.get(t, {}).get(key, np.nan) for t in ts], "o-", label="chosen by validation")
-            if key == "test_gba":
-                ax.plot(labels, [sweep.get(t, {}).get("oracle_test_gba", np.nan) for t in ts], "x--", color="grey",
-                        label="best over β (oracle)")
-                ax.legend(fontsize=8)
+    styles = {"best_val": ("o-", "by validation GBA"), "test": ("x--", "by test GBA (the paper's)")}
+    for ax, key, title in ((axes[1], "beta", "best β per t"), (axes[2], "test", "test GBA at that β")):
+        for protocol, frame in (picks or {}).items():
+            by_t = dict(zip(frame["t"], frame[key], strict=True))
+            seeds = sorted(set(int(n) for n in frame["seeds"]))
+            ax.plot(labels, [by_t.get(t, np.nan) for t in ts], styles[protocol][0],
+                    label=f"{styles[protocol][1]}, {'/'.join(map(str, seeds))} seed(s)")
+        if picks:
+            ax.legend(fontsize=7)
         else:
             ax.text(0.5, 0.5, "β sweep not run yet", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(title)

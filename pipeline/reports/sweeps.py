@@ -28,18 +28,3 @@ def candidate_scores(sweep_dir: str | Path) -> list[dict[str, Any]]:
                      "test_gba": summary["selections"]["best_val"]["metrics"]["test_gba"],
                      "selected": c["name"] == selected["best"]["name"]})
     return rows
-
-
-def best_beta_per_t(sweep_dir: str | Path) -> dict[float, dict[str, float]] | None:
-    """Fig. 3's sweep panels: per t, the β with the best validation GBA and the test GBA it reached, plus the best
-    test GBA over all β of that t (an oracle, labelled as such). None while the sweep has not finished."""
-    if not (Path(sweep_dir) / "selected.json").is_file():
-        return None
-    out: dict[float, dict[str, float]] = {}
-    for row in candidate_scores(sweep_dir):
-        t = float(row["point"]["t"])
-        entry = out.setdefault(t, {"val_gba": float("-inf"), "oracle_test_gba": float("-inf")})
-        entry["oracle_test_gba"] = max(entry["oracle_test_gba"], row["test_gba"])
-        if row["val_gba"] > entry["val_gba"]:
-            entry.update(val_gba=row["val_gba"], beta=float(row["point"]["beta"]), test_gba=row["test_gba"])
-    return out

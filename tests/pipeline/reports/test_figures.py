@@ -10,8 +10,8 @@ import numpy as np
 from click.testing import CliRunner
 
 from pipeline import figures
+from pipeline.reports.claims import best_beta, sweep_points
 from pipeline.reports.figures import curves, divergence, figure2, figure3
-from pipeline.reports.sweeps import best_beta_per_t
 from tests.helpers import toy_dataset
 from tests.pipeline.test_stages import write_params
 
@@ -33,14 +33,16 @@ def test_curves_cut_at_the_shortest_seed() -> None:
     assert np.allclose(mean, [2.0, 1.0, 2 / 3]) and np.allclose(std, [1.0, 0.5, 1 / 3])
 
 
-def write_sweep(sweep: Path, points: dict[tuple[float, float], tuple[float, float]]) -> None:
-    """A finished unknown-attribute sweep: (t, β) → (val GBA, test GBA) at the best-validation checkpoint."""
+def write_sweep(sweep: Path, points: dict[tuple[float, ...], tuple[float, ...]]) -> None:
+    """A finished unknown-attribute sweep: (t, β) → (val GBA, test GBA at the best-validation checkpoint[, best
+    test GBA of any epoch: the oracle checkpoint, default the same])."""
     candidates = []
-    for (t, beta), (val, test) in points.items():
+    for (t, beta), (val, test, *oracle) in points.items():
         name = f"sweep_unknown_t{t!r}_c0.5_b{beta!r}"
         (sweep / name).mkdir(parents=True)
         (sweep / name / "seed0.json").write_text(json.dumps(
-            {"selections": {"best_val": {"metrics": {"val_gba": val, "test_gba": test}}}}))
+            {"selections": {"best_val": {"metrics": {"val_gba": val, "test_gba": test}},
+                            "oracle": {"metrics": {"test_gba": oracle[0] if oracle else test}}}}))
         candidates.append({"name": name, "point": {"t": t, "c": 0.5, "beta": beta}, "value": val})
     (sweep / "grid.json").write_text(json.dumps({"seed": 0}))
     best = max(candidates, key=lambda c: c["value"])
@@ -48,14 +50,16 @@ def write_sweep(sweep: Path, points: dict[tuple[float, float], tuple[float, floa
                                                      "candidates": candidates, "skipped": []}))
 
 
-def test_best_beta_per_t(tmp_path: Path) -> None:
-    assert best_beta_per_t(tmp_path / "none") is None
-    write_sweep(tmp_path / "s", {(1.0e-3, 1.0): (0.80, 0.70), (1.0e-3, 2.5): (0.85, 0.66), (1.0e-3, 2.8): (0.7, 0.75),
-                                 (5.0e-3, 1.0): (0.90, 0.88)})
-    got = best_beta_per_t(tmp_path / "s")
-    assert got == {1.0e-3: {"beta": 2.5, "val_gba": 0.85, "test_gba": 0.66, "oracle_test_gba": 0.75},
-                   5.0e-3: {"beta": 1.0, "val_gba": 0.90, "test_gba": 0.88, "oracle_test_gba": 0.88}}
-    figure3(_quality(), got, tmp_path / "f3.png")
+def test_fig3_picks_beta_by_validation_and_by_test(tmp_path: Path) -> None:
+    assert sweep_points(tmp_path / "none").empty
+    write_sweep(tmp_path / "s", {(1.0e-3, 1.0): (0.80, 0.70, 0.72), (1.0e-3, 2.5): (0.85, 0.66),
+                                 (1.0e-3, 2.8): (0.7, 0.70, 0.75), (5.0e-3, 1.0): (0.90, 0.88)})
+    points = sweep_points(tmp_path / "s")
+    by_val, by_test = best_beta(points, "best_val"), best_beta(points, "test")
+    assert by_val.to_dict("list") == {"t": [1.0e-3, 5.0e-3], "beta": [2.5, 1.0], "test": [66.0, 88.0],
+                                      "seeds": [1, 1]}
+    assert by_test["beta"].tolist() == [2.8, 1.0] and by_test["test"].tolist() == [75.0, 88.0]
+    figure3(_quality(), {"best_val": by_val, "test": by_test}, tmp_path / "f3.png")
     assert mpimg.imread(tmp_path / "f3.png").std() > 0.01
 
 

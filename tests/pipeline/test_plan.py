@@ -23,6 +23,7 @@ def _design() -> dict:
     """The committed design without Table 1 and the figures, with Datasets-2 and own data switched on."""
     data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
     data["studies"]["tables"].pop("table1")
+    data["studies"]["tables"].pop("attribution")
     data.pop("figures")
     for row in ("fig2_beta_1p25", "fig2_beta_1p3"):  # beyond_eq9_bound: for the figure only, so they go with it
         data["studies"]["rows"].pop(row)
@@ -40,14 +41,18 @@ def test_the_committed_cmnist_column() -> None:
     train on the figures' dataset only; every file lies where the committed results are."""
     items = plan(load_params(REPO / "params.yaml"))
     assert list(items["fetch"]) == ["cmnist"] and list(items["prepare"]) == ["cmnist", "cmnist_r1", "cmnist_r2",
-                                                                            "cmnist_r5"]
+                                                                            "cmnist_r5", "cmnist_hue"]
     assert items["prepare"]["cmnist_r2"]["raw"] == "data/raw/cmnist"  # a variant prepares its base's files
     baselines = ["erm_vanilla", "groupdro", "reweight", "sqrt_reweight", "lff", "sw_known"]
     assert sorted(k for k in items["train"] if k.startswith("cmnist_r5-")) == sorted(
         f"cmnist_r5-{r}" for r in ["erm", "gerne_known", "gerne_unknown", "resample", *baselines])
     assert [k for k in items["train"] if "fig2" in k] == [f"cmnist-fig2_beta_{b}" for b in
                                                           ("m1", "0", "1", "1p2", "1p25", "1p3")]  # + 2 above Eq. 9
-    assert len(items["train"]) == 4 * (4 + len(baselines)) + 6 and len(items["sweep"]) == 4 * 4  # + JTT's, DFR's
+    attribution = ["cmnist-erm_vanilla_div255", "cmnist-lff_div255", *(f"cmnist_hue-{r}" for r in (
+        "erm_vanilla", "erm_vanilla_div255", "lff", "lff_div255"))]  # the copied rows' conditions
+    assert [k for k in items["train"] if k in attribution] == attribution
+    assert items["train"]["cmnist_hue-lff"]["out_dir"] == "runs/conditions/cmnist_hue/r0.5/lff"
+    assert len(items["train"]) == 4 * (4 + len(baselines)) + 6 + 6 and len(items["sweep"]) == 4 * 4  # + JTT's, DFR's
     assert items["sweep"]["cmnist-jtt"]["input"] == "data/pseudo/cmnist/r0.5/pseudo.npz"  # f̃'s error set
     assert items["sweep"]["cmnist_r2-dfr"]["input"] == "models/cmnist/r2.0/biased.pt"  # f̃'s checkpoint
     tuned = items["sweep"]["cmnist_r1-gerne_tuned_unknown"]
@@ -64,7 +69,8 @@ def test_the_committed_cmnist_column() -> None:
                                           "baselines": "reports/baselines.md",
                                           "sweeps": "runs/sweeps/cmnist"}}
     assert items["figures"]["cmnist"]["sweep"] == "runs/sweeps/cmnist/r0.5/gerne_tuned_unknown"
-    assert list(items["tables"]) == ["table2", "table3"]
+    assert list(items["tables"]) == ["attribution", "table2", "table3"]
+    assert items["tables"]["attribution"]["runs"] == "runs"  # its datasets lie under runs/cmnist and runs/conditions
     assert items["tables"]["table2"]["runs"] == "plan.yaml"  # no dataset: a report waits on no run
 
 

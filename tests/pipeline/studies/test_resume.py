@@ -58,8 +58,11 @@ def test_the_committed_column_is_on_disk() -> None:
     assert grid == 10 + 25 + 4 + 7  # GERNE's known and unknown grids, JTT's upsampling factors, DFR's C
     assert len(_committed_points()) == 4 * grid - skipped  # at four ratios
     rows = {r.parent.name for r in (REPO / "runs/cmnist").glob("r*/*/seed*.json")}
-    assert rows == {*_study(), *FIG2}  # no run folder of a row the study does not train
-    assert len(list((REPO / "runs/cmnist").glob("r*/*/seed*.json"))) == 4 * len(_study()) * 3 + 4 * 3  # + Fig. 2's
+    fig2 = [*p.figures.fig2_rows, *p.figures.fig2_beyond_rows]
+    attribution = [r for r in p.studies.tables["attribution"].rows if r not in _study()]  # at 0.5 % only
+    assert rows == {*_study(), *fig2, *attribution}  # no run folder of a row no study or figure trains
+    assert len(list((REPO / "runs/cmnist").glob("r*/*/seed*.json"))) == (4 * len(_study()) + len(fig2)
+                                                                           + len(attribution)) * 3
 
 
 @pytest.mark.parametrize("ratio", RATIOS)

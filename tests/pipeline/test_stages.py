@@ -290,10 +290,10 @@ def test_aggregate_stage_counts_runs_and_rows(env: Path) -> None:
     params = write_params(env / "p.yaml", **{"studies.tables.table1.rows": ["erm"]})
     assert invoke(train, train_args(params, "erm", "runs/cmnist/r0.5/erm")).exit_code == 0
     result = invoke(aggregate, ["--params", str(params), "--runs", "runs", "--out", "t.csv"])
-    assert wrote_line(result) == "wrote t.csv (1 of 1 runs, 3 rows (one per run and selection))"
+    assert wrote_line(result) == "wrote t.csv (1 of 1 runs, 4 rows (one per run and selection))"  # + test
     missing = write_params(env / "p2.yaml", **{"studies.tables.table1.rows": ["erm", "resample"]})
     result = invoke(aggregate, ["--params", str(missing), "--runs", "runs", "--out", "t.csv", "--allow-missing"])
-    assert wrote_line(result) == "wrote t.csv (1 of 2 runs, 3 rows (one per run and selection); 1 not run yet)"
+    assert wrote_line(result) == "wrote t.csv (1 of 2 runs, 4 rows (one per run and selection); 1 not run yet)"
 
 
 def test_sweep_stage_names_selection_and_winner_runs(env: Path) -> None:

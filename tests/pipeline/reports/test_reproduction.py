@@ -50,7 +50,7 @@ def test_verdicts_counts_and_compute(tmp_path: Path) -> None:
     assert conflicting(metrics / "r0.5" / "counts.json") == [1, 0]
     assert compute_spent(runs) == (2, (2.0 * 65 + 36) / 3600)
     md = _build(tmp_path, [0.5, 1.0])
-    assert "1 of 2 trained Table 1 cells" in md  # oracle rows are not verdicts
+    assert "1 of 2 rows × ratios below" in md  # oracle rows are not verdicts
     assert "| gerne_known | 0.5 | 78.30 ± 1.10 (3 seeds) | 77.79 | +0.51 | yes |" in md
     assert "| erm | 0.5 | 24.50 ± 2.60 (3 seeds) | 35.19 | -10.69 | **no** |" in md
     assert "| 0.5 | 1 | 249 | 0 in 2 groups, 2 empty, 2 with ≤ 2 |" in md and "| 1.0 | not built |" in md

@@ -42,7 +42,7 @@ def test_markdown_marks_what_did_not_run() -> None:
     assert "80.50 ± 0.71 (paper 77.68 ± 0.89, Δ +2.82)" in row
     assert "not run (paper 45.10 ± 0.60)" in row and "not run (paper 69.80 ± 1.33)" in row
     assert "not run (paper 35.19 ± 3.49)" in md  # the paper's ERM (DFA's Vanilla) at C-MNIST 0.5 %
-    assert md.count("## Selection:") == 3
+    assert md.count("## Selection:") == 4  # best_val, last, oracle and the paper's protocol (test)
 
 
 def test_headline_keeps_cmnist_on_top_and_nests_the_others() -> None:

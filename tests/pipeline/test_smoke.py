@@ -72,7 +72,7 @@ def test_smoke_experiment_end_to_end(project_copy: tuple[Path, dict[str, str]]) 
     # report of the experiment: one row per setting, the 0.5 % column, paper value and difference beside ours
     table = pd.read_csv(io.StringIO(_exp_file(root, env, "smoke-test", "reports/table1_cmnist.csv")))
     assert set(table["setting"]) == set(SETTINGS)
-    assert set(table["selection"]) == {"last", "best_val", "oracle"}
+    assert set(table["selection"]) == {"last", "best_val", "oracle", "test"}  # test: the paper's protocol
     assert (table["ratio"] == 0.5).all() and (table["n_seeds"] == 1).all()
     balanced = table["setting"] == "erm"  # class-balanced ERM: no paper row trains it (the paper's is erm_vanilla's)
     assert table["mean"].between(0, 100).all() and table.loc[~balanced, "paper_mean"].notna().all()

@@ -101,31 +101,26 @@ def test_every_committed_row_seed_counts_as_done(ratio: float) -> None:
             assert is_done(folder / row / f"seed{seed}.json", expected_record(protocol, spec, cfg, seed)), (row, seed)
 
 
-def test_fig2_runs_count_as_done_and_only_with_the_train_split_scored() -> None:
+def _fig2_runs_done_only_as(rows: list[str] | tuple[str, ...], unlike: dict[str, bool]) -> None:
+    """Each committed run of ``rows`` is done for its own row and not for the row with ``unlike`` changed."""
     p = _design()
     protocol = p.datasets["cmnist"]
-    for row in FIG2:
+    for row in rows:
         spec = p.studies.rows[row]
         (cfg,) = row_configs(protocol, p.studies.search, spec)
         for seed in (0, 1, 2):
             path = REPO / "runs/cmnist/r0.5" / row / f"seed{seed}.json"
             assert is_done(path, expected_record(protocol, spec, cfg, seed))
-            unscored = spec.model_copy(update={"eval_train": False})
-            assert not is_done(path, expected_record(protocol, unscored, cfg, seed))
+            assert not is_done(path, expected_record(protocol, spec.model_copy(update=unlike), cfg, seed))
+
+
+def test_fig2_runs_count_as_done_and_only_with_the_train_split_scored() -> None:
+    _fig2_runs_done_only_as(FIG2, {"eval_train": False})
 
 
 def test_fig2_runs_beyond_eq9_count_as_done_only_under_the_override() -> None:
     """The committed runs above Eq. 9's bound are done for their override row and never for a normal row."""
-    p = _design()
-    protocol = p.datasets["cmnist"]
-    for row in p.figures.fig2_beyond_rows:
-        spec = p.studies.rows[row]
-        (cfg,) = row_configs(protocol, p.studies.search, spec)
-        for seed in (0, 1, 2):
-            path = REPO / "runs/cmnist/r0.5" / row / f"seed{seed}.json"
-            assert is_done(path, expected_record(protocol, spec, cfg, seed))
-            normal = spec.model_copy(update={"beyond_eq9_bound": False})
-            assert not is_done(path, expected_record(protocol, normal, cfg, seed))
+    _fig2_runs_done_only_as(_design().figures.fig2_beyond_rows, {"beyond_eq9_bound": False})
 
 
 @pytest.mark.parametrize("change", [{"weight_decay": 2.0e-2}, {"batch_size": 64}, {"epochs": 64},

@@ -27,7 +27,13 @@ from gerne.models import build_model
 from gerne.train.loop import aligned_attributes
 from pipeline.runs.common import load_splits
 from pipeline.studies.config import REFERENCE
-from pipeline.studies.resume import data_identity, is_done
+from pipeline.studies.resume import (
+    data_identity,
+    fingerprint,
+    is_done,
+    legacy_reference_record,
+    reference_weights_record,
+)
 from pipeline.studies.runs import expected_record, run
 from pipeline.studies.search import config0
 
@@ -108,6 +114,11 @@ def train_reference(params: Params, dataset: str, data_dir: str | Path, model_pa
             log.info("%s: reference model already trained on these data (same fingerprint), reused", dataset)
             return previous
     splits = load_splits(data_dir, resolve_device(sp.device, "studies.device"))
+    previous = _legacy_match(summary_path, model_path, expected, splits)
+    if previous is not None:
+        log.info("%s: reference model of the Table 1 runner reused (same recipe; it scores these data exactly as "
+                 "its summary recorded)", dataset)
+        return previous
     with atomic_paths(model_path, summary_path) as (model_tmp, summary_tmp):
         out = run(protocol, splits, dataset=dataset, row="biased", spec=REFERENCE, cfg=cfg, seed=sp.reference.seed,
                   out_path=summary_tmp, name=f"{dataset}-biased", lr_factor=sp.reference.lr_factor,
@@ -117,6 +128,40 @@ def train_reference(params: Params, dataset: str, data_dir: str | Path, model_pa
             torch.save(checkpoint(out.states["best_val"], {"name": protocol.model, **protocol.model_options},
                                   splits["train"]), fh)
     return out.summary
+
+
+def _legacy_match(summary_path: str | Path, model_path: str | Path, expected: dict[str, Any],
+                  splits: dict[str, Split]) -> dict[str, Any] | None:
+    """The summary of a reference model trained by the Table 1 runner, when it is the run ``expected`` describes:
+    the same recipe (:func:`legacy_reference_record`) and, as that schema predates ``data_identity``, a checkpoint
+    that classifies the current val and test splits (and train, where scored) exactly as its summary's ``best_val``
+    recorded (the same count correct)."""
+    import json
+
+    path = Path(summary_path)
+    if not (path.is_file() and Path(model_path).is_file()):
+        return None
+    try:
+        previous = json.loads(path.read_text())
+        record = legacy_reference_record(previous["config"])
+        recorded = previous["selections"]["best_val"]["metrics"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return None
+    if record is None or fingerprint(record) != fingerprint(reference_weights_record(expected)):
+        return None
+    if not {"val_acc", "test_acc"} <= set(recorded):
+        return None
+    model = load_checkpoint(model_path, splits["train"].x.device).eval()
+    with torch.no_grad():
+        for name, split in splits.items():
+            key = f"{name}_acc"
+            if key not in recorded:  # the train split is scored only where the run asked for it
+                continue
+            correct = sum(int((model(x).argmax(1) == y).sum()) for x, y in zip(split.x.split(4096),
+                                                                               split.y.split(4096), strict=True))
+            if abs(correct - recorded[key] * len(split.y)) > 0.5:
+                return None
+    return previous
 
 
 def score(params: Params, dataset: str, data_dir: str | Path, model_path: str | Path, out_file: str | Path,

@@ -56,6 +56,28 @@ def record_of(config: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+# what a legacy reference summary cannot record or does not need: scoring the train split and the eval batch
+# change no weight of f̃
+_NOT_WEIGHTS = ("evaluate_train", "eval_batch_size")
+LEGACY_REFERENCE_BATCH = {"batch_size": 100, "batch_unit": "class", "pseudo_batch_size": None,
+                          "track_both_losses": False}  # the Table 1 runner's only batch: B per class
+
+
+def reference_weights_record(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` without the loop options that change no weight (to compare a reference model across schemas)."""
+    return {**record, "loop": {k: v for k, v in record["loop"].items() if k not in _NOT_WEIGHTS}}
+
+
+def legacy_reference_record(config: dict[str, Any]) -> dict[str, Any] | None:
+    """The weights record of a Table 1 runner's reference summary (``config.biased``: class-balanced ERM, β = −1,
+    c = 1, B = 100 per class), or None for any other schema."""
+    if not {"biased", "loop", "model"} <= set(config):
+        return None
+    rec = training_record("gerne", "none", {"c": 1.0, "beta": -1.0}, None, dict(config["model"]),
+                          LEGACY_REFERENCE_BATCH, config["loop"])
+    return reference_weights_record(rec)
+
+
 def fingerprint(record: dict[str, Any]) -> str:
     """A short hash of a record (JSON with sorted keys; ints and floats of equal value hash alike)."""
     canonical = json.loads(json.dumps(record), parse_int=float)

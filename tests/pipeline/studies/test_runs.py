@@ -108,6 +108,37 @@ def test_the_reference_model_is_reused_by_fingerprint(birds: tuple[Path, dict], 
     assert retrained["mlflow_run_id"] != biased["mlflow_run_id"] and summary.read_bytes() != before[1]
 
 
+def _as_legacy(summary: dict) -> dict:
+    """``summary`` rewritten in the Table 1 runner's reference schema (``config.biased``, no data identity)."""
+    loop = summary["config"]["training"]["loop"]
+    legacy = {"biased": {"epochs": loop["epochs"], "seed": loop["seed"]}, "data": {"dir": "data"},
+              "loop": {k: v for k, v in loop.items() if k not in ("evaluate_train", "eval_batch_size")},
+              "model": summary["config"]["training"]["model"]}
+    return {k: v for k, v in {**summary, "config": legacy}.items() if k != "data_identity"}
+
+
+def test_a_legacy_reference_model_is_reused_only_if_it_scores_the_data_as_recorded(birds: tuple[Path, dict],
+                                                                                    tmp_path: Path) -> None:
+    """The Table 1 runner's f̃ summaries predate the data identity: the same recipe plus a checkpoint that scores
+    every split exactly as recorded keeps f̃; a recorded accuracy the checkpoint does not reproduce retrains it."""
+    data, _ = birds
+    declared = {"waterbirds": {**TINY, "batch_size": 100, "model": "resnet18", "model_options": {"pretrained": False}}}
+    p = _params(declared, datasets=["waterbirds"])
+    ckpt, summary = tmp_path / "biased.pt", tmp_path / "biased.json"
+    biased = reference.train_reference(p, "waterbirds", data, ckpt, summary)
+    legacy = _as_legacy(biased)
+    summary.write_text(json.dumps(legacy))
+    before = (ckpt.read_bytes(), summary.read_bytes())
+    reused = reference.train_reference(p, "waterbirds", data, ckpt, summary)
+    assert json.dumps(reused) == json.dumps(legacy)  # the legacy summary itself (NaN losses compare as text)
+    assert (ckpt.read_bytes(), summary.read_bytes()) == before
+    metrics = legacy["selections"]["best_val"]["metrics"]
+    metrics["test_acc"] += 0.5  # a count the checkpoint does not reproduce
+    summary.write_text(json.dumps(legacy))
+    retrained = reference.train_reference(p, "waterbirds", data, ckpt, summary)
+    assert retrained["mlflow_run_id"] != biased["mlflow_run_id"] and "training" in retrained["config"]
+
+
 def test_table3_val_only_folds(tmp_path: Path) -> None:
     data = toy_dataset(tmp_path / "toy", n_per_split=(60, 90, 60))  # a val split big enough for 3 folds
     p = _params({"celeba": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},

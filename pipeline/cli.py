@@ -31,15 +31,14 @@ def validate(params_path: str, data_root: str) -> None:
     already prepared) and list the runs it defines."""
     from pathlib import Path
 
+    from pipeline.checks import stage_checks
     from pipeline.config import load_params
 
     try:
         p = load_params(params_path)
     except GerneError as exc:
         _fail(exc)
-    errors = _device_errors(p)
-    beta_errors, notes = _beta_checks(p, Path(data_root))
-    errors += beta_errors
+    errors, notes = stage_checks(p, Path(params_path).parent, Path(data_root))
     if errors:
         for message in errors:
             click.echo(f"error: {message}", err=True)

@@ -15,8 +15,10 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from gerne.errors import ConfigError
 from pipeline.schema import Strict as _Strict
+from pipeline.schema import explain
 from pipeline.schema import hint as _hint
-from pipeline.studies.config import DEFAULT_ROWS, Dataset, StudiesParams, TableStudy, check_studies
+from pipeline.studies.config import Dataset, StudiesParams, TableStudy
+from pipeline.studies.crossrefs import check_studies
 from pipeline.studies.launch import LaunchParams
 from pipeline.studies.variants import resolve_variants
 
@@ -37,8 +39,10 @@ class FiguresParams(_Strict):
 
 
 class Params(_Strict):
-    datasets: dict[str, Dataset] = Field(default_factory=dict)
-    studies: StudiesParams = Field(default_factory=lambda: StudiesParams(rows=dict(DEFAULT_ROWS)))
+    datasets: dict[str, Dataset] = Field(description="the declared datasets ({} = none): the report stages read "
+                                         "the whole section")
+    studies: StudiesParams = Field(description="rows, seeds and report tables: the report stages read the whole "
+                                   "section")
     figures: FiguresParams | None = None
     launch: LaunchParams = Field(default_factory=LaunchParams)   # where runs train; no stage depends on it
 
@@ -105,28 +109,35 @@ def check_beyond_bound(f: FiguresParams | None, studies: StudiesParams) -> None:
 def _format_error(err: ValidationError, source: str) -> str:
     lines = [f"{source} is invalid:"]
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(whole file)"
-        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "literal_error" and isinstance(e["input"], dict | list):
+            continue  # the other branch of a union (e.g. a row's search: random, none or a grid) says what is wrong
+        path = tuple(p for p in e["loc"] if not (isinstance(p, str) and "[" in p))  # without union branch tags
+        loc = ".".join(str(p) for p in path) or "(whole file)"
+        msg = explain(e)
         if e["type"] == "extra_forbidden":
-            known = _known_keys(e["loc"][:-1])
-            hint = difflib.get_close_matches(str(e["loc"][-1]), known, n=1)
+            known = list(getattr(_model_at(path[:-1]), "model_fields", {}))
+            hint = difflib.get_close_matches(str(path[-1]), known, n=1)
             msg = "unknown key" + (f" (did you mean '{hint[0]}'?)" if hint else f"; allowed: {sorted(known)}")
+        elif e["type"] == "missing":
+            field = getattr(_model_at(path[:-1]), "model_fields", {}).get(path[-1])
+            msg = "missing: add it" + (f" ({field.description})" if field is not None and field.description else "")
         lines.append(f"  - {loc}: {msg}")
     return "\n".join(lines)
 
 
-def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+def _model_at(loc: tuple[Any, ...]) -> Any:
+    """The schema model at ``loc`` (mapping keys such as dataset names skipped), or None."""
     model: Any = Params
     for part in loc:
         field = getattr(model, "model_fields", {}).get(part)
         if field is None:
             if model is Params or not hasattr(model, "model_fields"):
-                return []
+                return None
             continue
         ann = field.annotation
         args = getattr(ann, "__args__", ())
         model = args[-1] if args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel) else ann
-    return list(getattr(model, "model_fields", {}))
+    return model
 
 
 def parse_params(data: Any, source: str = "params") -> Params:

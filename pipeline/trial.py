@@ -2,11 +2,11 @@
 
 ``dvc exp run --temp -S key=value`` applies the overrides to the copy's ``params.yaml``, but dvc.yaml reads the
 declared datasets' stage list from ``plan.yaml``, which DVC does not regenerate: a trial that adds a row, a dataset
-or a variant to a study would be refused there as a stale plan. A trial here validates the overrides first (nothing
-starts on a bad value), and when they change the plan it queues the experiment with the new ``plan.yaml`` in the
-workspace for the instant DVC takes its snapshot, puts the committed one back, and runs the queue. The workspace,
-``params.yaml``, ``plan.yaml`` and every committed result stay as they were; ``dvc exp show`` lists the trial and
-MLflow files its runs under ``"<dataset> (trials)"``.
+or a variant to a study would be refused there as a stale plan. A trial here checks the overrides first, as
+``gerne validate`` does (nothing starts on a value a stage would refuse), and when they change the plan it queues the
+experiment with the new ``plan.yaml`` in the workspace for the instant DVC takes its snapshot, puts the committed one
+back, and runs the queue. The workspace, ``params.yaml``, ``plan.yaml`` and every committed result stay as they were;
+``dvc exp show`` lists the trial and MLflow files its runs under ``"<dataset> (trials)"``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import yaml
 
 from gerne.errors import ConfigError
 from gerne.io import write_text
+from pipeline.checks import stage_checks
 from pipeline.config import parse_params
 from pipeline.plan import PLAN, render
 
@@ -48,10 +49,17 @@ def _queued(root: Path) -> list[str]:
 
 def planned(root: Path, overrides: list[str]) -> tuple[str, bool]:
     """The plan.yaml text of ``root``'s params with ``overrides``, and whether it differs from the file there
-    (the trial then changes the stage list). ConfigError for overrides the stages would refuse."""
+    (the trial then changes the stage list). ConfigError for overrides the stages would refuse: the schema, and
+    what ``gerne validate`` checks beyond it (the device, own data folders, β against Eq. 9 on ``root/data``)."""
     params_path, plan_path = root / "params.yaml", root / PLAN
     data = apply_overrides(yaml.safe_load(params_path.read_text(encoding="utf-8")), overrides)
-    text = render(parse_params(data, f"{params_path} with {' '.join(overrides) or 'no overrides'}"))
+    source = f"{params_path} with {' '.join(overrides) or 'no overrides'}"
+    p = parse_params(data, source)
+    errors, _ = stage_checks(p, root, root / "data")
+    if errors:
+        raise ConfigError(f"{source}: {len(errors)} problem(s) the stages would refuse; nothing was started:\n"
+                          + "\n".join(f"  - {e}" for e in errors))
+    text = render(p)
     return text, not plan_path.is_file() or plan_path.read_text(encoding="utf-8") != text
 
 

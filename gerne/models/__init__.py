@@ -1,4 +1,5 @@
-"""Model families by name. Add one module and one registry entry to add a family."""
+"""Model families by name. Add one module, one registry entry and its options (``gerne.models.options``) to add a
+family."""
 
 from __future__ import annotations
 
@@ -11,14 +12,11 @@ from torch import nn
 
 from gerne.errors import ConfigError
 from gerne.models.mlp import MLP
+from gerne.models.options import check_model_options
 
 
 def _mlp(input_shape: tuple[int, ...], num_classes: int, hidden: list[int] | None = None,
          input_scale: float = 1.0) -> nn.Module:
-    if isinstance(input_scale, bool) or not isinstance(input_scale, int | float) or not (
-            math.isfinite(input_scale) and input_scale > 0.0):
-        raise ConfigError(f"mlp input_scale must be a finite number > 0 (1.0: inputs in [0, 1]; 3.9215686e-3 = 1/255: "
-                          f"LfF's and DFA's double division), got {input_scale!r}")
     return MLP(math.prod(input_shape), num_classes, hidden if hidden is not None else [100, 100, 100], input_scale)
 
 
@@ -49,4 +47,5 @@ def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, **opt
     """Instantiate model family ``name`` for inputs of ``input_shape`` (without batch) and ``num_classes``."""
     if name not in MODELS:
         raise ConfigError(f"unknown model '{name}'; available: {sorted(MODELS)}")
+    check_model_options(name, options, unknown=True)  # wrong types and ranges; unknown keys: the factory's TypeError
     return MODELS[name](tuple(input_shape), num_classes, **options)

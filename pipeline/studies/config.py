@@ -5,21 +5,33 @@ A declaration names a registry ``kind`` (``gerne.data.registry``), where its fil
 protocol (SubpopBench's step budget, model, optimiser, batch, config 0 = the paper's values, Appendix F). A study is
 a report table: which datasets × rows it trains. A variant (``variant_of``) is a dataset declared as another one
 with its own prepare options (C-MNIST at another ratio), sharing the base's files. Validated with the rest of
-params.yaml (strict keys, ranges, did-you-mean hints); defaults not stated by the paper are marked as ours.
+params.yaml (strict keys, strict types from ``pipeline.schema``, ranges and value checks from
+``pipeline.studies.fields``, cross-references in ``pipeline.studies.crossrefs``, did-you-mean hints); defaults not
+stated by the paper are marked as ours.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from gerne.device import DeviceName
-from pipeline.schema import ModelName, distinct_seeds, registered
+from pipeline.schema import (
+    Count,
+    Flag,
+    Index,
+    ModelName,
+    NonNegativeReal,
+    PositiveReal,
+    Real,
+    distinct_seeds,
+    registered,
+)
 from pipeline.schema import Strict as _Strict
 from pipeline.schema import hint as _hint
+from pipeline.studies.fields import SEARCHABLE, check_prepare_values, check_protocol_fields, check_value
 
 PAPER_ROWS = ("yes_yes", "no_yes", "no_no")  # Table 2: attributes known in train/val (BENCHMARKS.md, Sec. 5)
 GROUPINGS = ("known", "none", "confidence", "errors")  # gerne.groups entries a row may train on
@@ -28,15 +40,6 @@ FROM_REFERENCE = ("dfr",)  # methods that start from the reference model's weigh
 ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
 ORACLE_METRICS = ("test_wga", "test_gba", "test_acc", "test_conflicting_acc", "test_worst_class")
-# search-config keys (pipeline/studies/search.py)
-SEARCHABLE = ("lr", "c", "beta", "t", "dropout", "eta", "up", "C", "subsets")
-VALUE_RANGE = {"lr": (lambda v: v > 0.0, "positive"), "c": (lambda v: 0.0 < v <= 1.0, "in (0, 1] (Eq. 4)"),
-               "beta": (lambda v: True, "finite (Eq. 9 bounds it on the training groups)"),
-               "t": (lambda v: v > 0.0, "positive"), "dropout": (lambda v: 0.0 <= v < 1.0, "in [0, 1)"),
-               "eta": (lambda v: v > 0.0, "positive (Group DRO's step size)"),
-               "up": (lambda v: v >= 1.0, "at least 1 (JTT's upsampling factor)"),
-               "C": (lambda v: v > 0.0, "positive (DFR's inverse L1 strength)"),
-               "subsets": (lambda v: v >= 1.0 and v == int(v), "a whole number, at least 1 (DFR's balanced subsets)")}
 RESERVED = {"valonly", "raw", "scores", "pseudo", "sweeps", "datasets", "table1_cmnist", "table3", "REPRODUCTION",
             "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}  # folders and reports the pipeline writes
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # no dots: names are parts of DVC param paths
@@ -48,30 +51,30 @@ class Protocol(_Strict):
 
     model: ModelName = Field(description="a model family of the registry (gerne.models): mlp, resnet18, resnet50, bert")
     model_options: dict[str, Any] = Field(default_factory=dict, description="e.g. pretrained: false, dropout, hidden")
-    steps: int | None = Field(None, gt=0, description="step budget (SubpopBench: 5,001 Waterbirds, 30,001 the "
+    steps: Count | None = Field(None, description="step budget (SubpopBench: 5,001 Waterbirds, 30,001 the "
                               "others); or give epochs")
-    eval_every: int | None = Field(None, gt=0, description="with steps: steps between full val + test evaluations")
-    epochs: int | None = Field(None, gt=0, description="epoch budget instead of steps (Table 1: 65), val + test "
+    eval_every: Count | None = Field(None, description="with steps: steps between full val + test evaluations")
+    epochs: Count | None = Field(None, description="epoch budget instead of steps (Table 1: 65), val + test "
                                "evaluated after every epoch")
-    steps_per_epoch: int = Field(0, ge=0, description="with epochs: 0 = one pass, ceil(N / samples per batch)")
+    steps_per_epoch: Index = Field(0, description="with epochs: 0 = one pass, ceil(N / samples per batch)")
     oracle_metric: str = Field("test_wga", description="what the oracle selection maximises: test_wga (Table 2), "
                                "test_gba (Table 1), test_conflicting_acc (bFFHQ)")
     optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
     schedule: Literal["constant", "linear"] = "constant"
-    clip_norm: float | None = Field(None, gt=0.0)
-    lr: float = Field(gt=0.0)
-    weight_decay: float = Field(ge=0.0)
-    momentum: float = Field(0.9, ge=0.0, lt=1.0)
-    batch_size: int = Field(gt=0, description="B per class (batch_unit: class), per group, or per batch (total)")
+    clip_norm: PositiveReal | None = None
+    lr: PositiveReal
+    weight_decay: NonNegativeReal
+    momentum: Real = Field(0.9, ge=0.0, lt=1.0)
+    batch_size: Count = Field(description="B per class (batch_unit: class), per group, or per batch (total)")
     batch_unit: Literal["class", "group", "total"] = Field(
         "class", description="total: batch_size samples per step drawn uniformly (methods with natural sampling)")
-    pseudo_batch_size: int | None = Field(None, gt=0, description="B per pseudo-group (CivilComments: 16)")
-    c: float = Field(gt=0.0, le=1.0)
-    beta: float | None = Field(None, description="config 0's β; null = 1/c − 1 (ours: the paper does not say)")
-    t: float = Field(0.1, gt=0.0, description="config 0's pseudo-minority share (ours), in the dataset's t units "
+    pseudo_batch_size: Count | None = Field(None, description="B per pseudo-group (CivilComments: 16)")
+    c: Real = Field(gt=0.0, le=1.0)
+    beta: Real | None = Field(None, description="config 0's β; null = 1/c − 1 (ours: the paper does not say)")
+    t: PositiveReal = Field(0.1, description="config 0's pseudo-minority share (ours), in the dataset's t units "
                      "(see Dataset.absolute_t)")
-    eval_batch_size: int = Field(256, gt=0)
-    track_both_losses: bool = Field(True, description="log L_b and L_lb even where β makes one weight zero")
+    eval_batch_size: Count = 256
+    track_both_losses: Flag = Field(True, description="log L_b and L_lb even where β makes one weight zero")
     holdout: Literal["train", "val"] = Field("val", description="the split DFR's group-balanced subsets come from "
                                              "(DFR: held-out val; C-MNIST's val is as biased as train)")
     precision: Literal["fp32", "bf16"] = "bf16"
@@ -96,6 +99,13 @@ class Protocol(_Strict):
     def _oracle(cls, v: str) -> str:
         return registered("oracle metric", v, ORACLE_METRICS)
 
+    @model_validator(mode="after")
+    def _model_options(self) -> Protocol:
+        from gerne.models.options import check_model_options
+
+        check_model_options(self.model, self.model_options)
+        return self
+
     def config0_beta(self) -> float:
         """β of search config 0: the given value, else 1/c − 1 (where the rarest group starts to dominate)."""
         return self.beta if self.beta is not None else 1.0 / self.c - 1.0
@@ -114,9 +124,9 @@ class Dataset(Protocol):
                                    "and protocol, with this entry's prepare options (and fields) on top")
     dir: str = Field("", description="its folder under data/, models/, metrics/ and runs/ ('' = its name), e.g. "
                      "cmnist/r0.5")
-    pseudo_thresholds: list[float] = Field(default_factory=list, description="t values (in its t units) the scores "
-                                           "stage splits at and rates by precision/recall against the true "
-                                           "attributes (Fig. 3)")
+    pseudo_thresholds: list[PositiveReal] = Field(
+        default_factory=list, description="t values (in its t units) the scores stage splits at and rates by "
+        "precision/recall against the true attributes (Fig. 3)")
 
     def minority_percent(self) -> float | None:
         """The bias-conflicting share per class in percent where the kind defines one (C-MNIST: its ratio)."""
@@ -172,18 +182,27 @@ class Dataset(Protocol):
             if key not in accepted:
                 raise ValueError(f"prepare option '{key}' is not one of kind {self.kind}'s{_hint(key, accepted)}; "
                                  f"accepted: {accepted}")
+        check_prepare_values(self.kind, KINDS[self.kind].prepare, self.prepare)
         return self
 
 
 class SearchParams(_Strict):
     """SubpopBench's search: ``configs`` draws (config 0 = paper values) with ``seed``, winner with every seed."""
 
-    configs: int = Field(16, ge=1)
-    seed: int = Field(0, ge=0)
-    lr_spread: float = Field(0.5, ge=0.0, description="lr = paper lr × 10^U(−spread, spread)")
-    c: list[float] = Field(default_factory=lambda: [0.5, 1.0])
-    t: list[float] = Field(default_factory=lambda: [0.01, 0.5], description="t ~ U(low, high), t ∈ (0, 1/2]")
-    dropout: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.5], description="text models only")
+    configs: Count = 16
+    seed: Index = 0
+    lr_spread: NonNegativeReal = Field(0.5, description="lr = paper lr × 10^U(−spread, spread)")
+    c: list[Real] = Field(default_factory=lambda: [0.5, 1.0], min_length=1, description="c ~ U(c), c ∈ (0, 1]")
+    t: list[Real] = Field(default_factory=lambda: [0.01, 0.5], description="t ~ U(low, high), t ∈ (0, 1/2]")
+    dropout: list[Real] = Field(default_factory=lambda: [0.0, 0.1, 0.5], min_length=1,
+                                description="text models only, each in [0, 1)")
+
+    @field_validator("c", "dropout")
+    @classmethod
+    def _choices(cls, v: list[float], info: Any) -> list[float]:
+        for value in v:
+            check_value("each", info.field_name, value)
+        return v
 
     @field_validator("t")
     @classmethod
@@ -196,9 +215,9 @@ class SearchParams(_Strict):
 class ReferenceParams(_Strict):
     """The biased reference model f̃ for pseudo-attributes: class-balanced ERM, lr ×0.1, wd ×2 (Appendix F)."""
 
-    lr_factor: float = Field(1.0e-1, gt=0.0)
-    weight_decay_factor: float = Field(2.0, ge=0.0)
-    seed: int = Field(0, ge=0)
+    lr_factor: PositiveReal = 1.0e-1
+    weight_decay_factor: NonNegativeReal = 2.0
+    seed: Index = 0
 
 
 class RowParams(_Strict):
@@ -213,29 +232,27 @@ class RowParams(_Strict):
     select: str = Field("val_wga", description=f"one of {list(SELECT_METRICS)}")
     paper_selection: Literal["best_val", "oracle"] = Field(
         "best_val", description="the selection rule the paper's table reports for this row")
-    eval_train: bool = Field(False, description="also score the training split after every evaluation (Fig. 2's "
+    eval_train: Flag = Field(False, description="also score the training split after every evaluation (Fig. 2's "
                              "curves; about a quarter more time)")
-    config: dict[str, float] = Field(default_factory=dict, description="values this row fixes over config 0 and "
+    config: dict[str, Real] = Field(default_factory=dict, description="values this row fixes over config 0 and "
                                      "over every searched config, e.g. {c: 1.0, beta: 0.0} (resampling)")
     protocol: dict[str, dict[str, Any]] = Field(default_factory=dict, description="per dataset kind, the "
                                                 "training-protocol fields this row sets over the dataset's "
                                                 "(pipeline.studies.protocols), e.g. DFA's Vanilla recipe on C-MNIST: "
                                                 "{cmnist: {optimizer: adam, lr: 1.0e-2, steps: 50000, ...}}")
-    search: Literal["random", "none"] | dict[str, list[float]] = Field(
+    search: Literal["random", "none"] | dict[str, list[Real]] = Field(
         "random", description="random: studies.search's seeded configs; none: config 0 (with `config`) only; "
         "{c: [0.5, 1.0], beta: [...]}: the full grid over config 0, points outside Eq. 9 skipped and recorded")
-    test_selection: bool = Field(False, description="a search also reruns its grid point with the best test score "
+    test_selection: Flag = Field(False, description="a search also reruns its grid point with the best test score "
                                  "(the paper's protocol, reported as test-set selection) with every seed")
-    beyond_eq9_bound: bool = Field(False, description="FIGURE ONLY (figures.fig2_beyond_rows, no table): train the "
+    beyond_eq9_bound: Flag = Field(False, description="FIGURE ONLY (figures.fig2_beyond_rows, no table): train the "
                                    "literal config beta even outside Eq. 9, with a loud warning instead of the refusal")
 
     @field_validator("config")
     @classmethod
     def _config_keys(cls, v: dict[str, float]) -> dict[str, float]:
         for key, value in v.items():
-            registered("config key", key, SEARCHABLE)
-            if not math.isfinite(value) or not VALUE_RANGE[key][0](value):
-                raise ValueError(f"config {key} = {value} must be {VALUE_RANGE[key][1]}")
+            check_value("config", registered("config key", key, SEARCHABLE), value)
         return v
 
     @field_validator("search")
@@ -248,6 +265,8 @@ class RowParams(_Strict):
                 registered("grid key", key, SEARCHABLE)
                 if not values or len(set(values)) != len(values):
                     raise ValueError(f"grid {key}: {values} must be a non-empty list of distinct values")
+                for value in values:
+                    check_value("grid", key, value)
         return v
 
     @field_validator("protocol")
@@ -259,6 +278,7 @@ class RowParams(_Strict):
             registered("dataset kind (protocol fields are given per kind)", kind, KINDS)
             for key in fields:
                 registered("protocol field", key, [k for k in Protocol.model_fields if k != "oracle_metric"])
+            check_protocol_fields(Protocol, kind, fields)
         return v
 
     @model_validator(mode="after")
@@ -313,12 +333,21 @@ class TableStudy(_Strict):
 
     datasets: list[str] = Field(default_factory=list, description="declared datasets; [] = the table reads not run")
     rows: list[str] = Field(default_factory=lambda: list(PAPER_ROWS), min_length=1)
-    rows_on: dict[str, list[str]] = Field(default_factory=dict, description="dataset → the rows trained on it "
-                                          "instead of all of `rows` (e.g. a condition that only matters for some)")
+    rows_on: dict[str, Annotated[list[str], Field(min_length=1)]] = Field(
+        default_factory=dict, description="dataset → the rows trained on it instead of all of `rows` (e.g. a "
+        "condition that only matters for some)")
     report: Literal["table1", "table2", "attribution"] = Field(
         "table2", description="table1: a column per dataset by its minority share beside Table 1's values "
         "(reports/table1_cmnist.md, REPRODUCTION.md); table2: datasets × rows as Table 2 (reports/<study>.md); "
         "attribution: each row on the first dataset and under every variant of it (reports/<study>.md)")
+
+    @field_validator("datasets", "rows")
+    @classmethod
+    def _once(cls, v: list[str], info: Any) -> list[str]:
+        twice = sorted({x for x in v if v.count(x) > 1})
+        if twice:
+            raise ValueError(f"{info.field_name} lists {twice} more than once; list each once")
+        return v
 
     def rows_of(self, dataset: str) -> list[str]:
         """The rows this study trains on ``dataset``."""
@@ -329,16 +358,23 @@ class Table3Params(_Strict):
     """Appendix G: CelebA trained on its validation split only (full, and ``folds``-fold cross-validation)."""
 
     datasets: list[Literal["celeba"]] = Field(default_factory=list, description="[celeba] to run Table 3")
-    folds: int = Field(3, ge=2)
+    folds: Count = Field(3, ge=2)
 
 
 class StudiesParams(_Strict):
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
-    device: DeviceName = "auto"
-    stack_size: int = Field(1, ge=1, description="runs of one stage (seeds, search configs) trained together as one "
-                            "stacked model (torch.func); 1 on a CPU, 8-32 for small models on a GPU")
-    search: SearchParams = SearchParams()
-    reference: ReferenceParams = ReferenceParams()
+    """What trains. The keys DVC stages read by name (seeds, device, search, reference) must be written out: DVC
+    refuses a stage whose parameter is missing from params.yaml, so no default stands in for them here."""
+
+    seeds: list[Index] = Field(min_length=1, description="the training seeds, e.g. [0, 1, 2]: every train, sweep "
+                               "and report stage reads studies.seeds")
+    device: DeviceName = Field(description="auto, cpu, cuda, cuda:<n> or mps: every training stage reads "
+                               "studies.device")
+    stack_size: Count = Field(1, description="runs of one stage (seeds, search configs) trained together as one "
+                              "stacked model (torch.func); 1 on a CPU, 8-32 for small models on a GPU")
+    search: SearchParams = Field(description="the random search, e.g. {configs: 16, seed: 0} ({} = the defaults): "
+                                 "every sweep stage reads studies.search")
+    reference: ReferenceParams = Field(description="the reference model f̃, e.g. {lr_factor: 1.0e-1} ({} = the "
+                                       "defaults): every reference stage reads studies.reference")
     rows: dict[str, RowParams] = Field(min_length=1, description="name → row (method, grouping, selection)")
     tables: dict[str, TableStudy] = Field(default_factory=dict, description="report name → its datasets × rows")
     table3: Table3Params = Table3Params()
@@ -356,70 +392,3 @@ class StudiesParams(_Strict):
                 raise ValueError(f"study name '{name}' must be lower-case letters, digits and _ (not one of the "
                                  f"names the pipeline uses: {sorted(RESERVED)}); it names reports/<name>.md")
         return v
-
-
-def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
-    """Cross-references: names, declared datasets, rows that need attributes the data does not have."""
-    from gerne.data.registry import KINDS
-    from pipeline.studies.methods import BATCH_UNITS
-    from pipeline.studies.protocols import protocol_for
-
-    for name in datasets:
-        if not NAME.match(name) or name in RESERVED:
-            raise ValueError(f"dataset name '{name}' must be lower-case letters, digits and _ (no dots: it is part of "
-                             f"DVC param paths), not one of {sorted(RESERVED)}; it names data/<name>/ and "
-                             "runs/<name>/")
-    folders = [d.dir or name for name, d in datasets.items()]
-    clash = sorted({f for f in folders if folders.count(f) > 1 or any(g.startswith(f"{f}/") for g in folders)})
-    if clash:
-        raise ValueError(f"datasets share (or nest) the folder(s) {clash} (their `dir` or name); give each its own "
-                         "`dir`")
-    if sum(t.report == "table1" for t in studies.tables.values()) > 1:
-        raise ValueError("only one study can be reported as Table 1 (report: table1)")
-    for study, table in studies.tables.items():
-        for row in table.rows:
-            if row not in studies.rows:
-                raise ValueError(f"studies.tables.{study}.rows names '{row}', which is not defined under "
-                                 f"studies.rows{_hint(row, studies.rows)}")
-        for name, subset in table.rows_on.items():
-            if name not in table.datasets or not set(subset) <= set(table.rows):
-                raise ValueError(f"studies.tables.{study}.rows_on.{name}: each key must be one of the study's "
-                                 f"datasets {table.datasets} and its rows a subset of its rows {table.rows}")
-        if table.report == "attribution" and len(table.datasets) < 1:
-            raise ValueError(f"studies.tables.{study} (report: attribution) needs its reference dataset first in "
-                             "`datasets`, then the variants it is compared with")
-        cells: dict[tuple[str, float], str] = {}
-        for name in table.datasets:
-            if name not in datasets:
-                raise ValueError(f"studies.tables.{study}.datasets names '{name}', which is not declared under "
-                                 f"datasets{_hint(name, datasets)}")
-            if table.report == "table1" and datasets[name].minority_percent() is not None:
-                cell = (KINDS[datasets[name].kind].benchmark, datasets[name].minority_percent())
-                if cell in cells:
-                    raise ValueError(f"studies.tables.{study}: datasets.{cells[cell]} and datasets.{name} are both "
-                                     f"the {cell[0]} column at {cell[1]:g} %; list one of them")
-                cells[cell] = name
-            if table.report == "table1" and datasets[name].minority_percent() is None:
-                raise ValueError(f"studies.tables.{study} (report: table1) has a column per minority share; "
-                                 f"datasets.{name} (kind {datasets[name].kind}) defines none")
-            for row in table.rows_of(name):
-                spec = studies.rows[row]
-                unit = protocol_for(datasets[name], spec, f"studies.rows.{row} on {name}").batch_unit
-                if unit not in BATCH_UNITS[spec.method]:
-                    raise ValueError(f"studies.rows.{row} (method {spec.method}) on {name}: batch_unit '{unit}' is "
-                                     f"not one the method takes ({list(BATCH_UNITS[spec.method])})")
-                grid = spec.search.get("t", []) if isinstance(spec.search, dict) else []
-                for t in [*grid, *([spec.config["t"]] if "t" in spec.config else [])]:
-                    if spec.groups == "confidence" and not 0.0 < datasets[name].absolute_t(t) < 1.0:
-                        raise ValueError(f"studies.rows.{row}: t = {t} is a pseudo-minority share of "
-                                         f"{datasets[name].absolute_t(t)} on {name}, outside (0, 1)")
-            missing = [r for r in table.rows_of(name)
-                       if studies.rows[r].needs_attributes() and not datasets[name].attributes]
-            if missing:
-                raise ValueError(f"studies.tables.{study}.rows has {missing}, which need true attributes in "
-                                 f"{studies.rows[missing[0]].needs_attributes()}; datasets.{name} has attributes: "
-                                 "false, so only rows without them can run on it (e.g. no_no: pseudo-attributes, "
-                                 "checkpoints by worst-class accuracy)")
-    for name in studies.table3.datasets:
-        if name not in datasets:
-            raise ValueError(f"studies.table3.datasets names '{name}', which is not declared under datasets")

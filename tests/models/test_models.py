@@ -33,3 +33,19 @@ def test_mlp_bad_input_scale(scale: object) -> None:
 def test_unknown_model_name() -> None:
     with pytest.raises(ConfigError, match=r"unknown model 'resnet9'.*mlp"):
         build_model("resnet9", (28, 28, 3), 10)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"hidden": [100, True]}, r"model_options.hidden\[1\] of model mlp: input should be a valid integer, got True"),
+    ({"hidden": [100, 0]}, r"model_options.hidden\[1\] of model mlp: input should be greater than or equal to 1"),
+    ({"hidden": [2.5]}, r"model_options.hidden\[0\] of model mlp"),
+])
+def test_mlp_widths_are_whole_numbers_of_at_least_one(options: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_model("mlp", (28, 28, 3), 10, **options)
+
+
+def test_an_option_the_family_does_not_take_is_left_to_its_factory() -> None:
+    """A checkpoint's options are retried without ``pretrained`` on a TypeError (the MLP has none)."""
+    with pytest.raises(TypeError, match="pretrained"):
+        build_model("mlp", (28, 28, 3), 10, pretrained=False)

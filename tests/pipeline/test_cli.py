@@ -197,3 +197,34 @@ def test_validate_unknown_model_name(tmp_path: Path) -> None:
 def test_validate_gpu_device_name(tmp_path: Path) -> None:
     result = _validate(_params(tmp_path, **{"studies.device": "gpu"}), tmp_path)
     assert result.exit_code == 1 and "studies.device" in result.output and "cuda:<n>" in result.output
+
+
+def test_validate_refuses_a_params_file_without_studies_seeds(tmp_path: Path) -> None:
+    """Every train stage lists studies.seeds as a DVC parameter: DVC refuses it when the key is missing, so
+    validation does too instead of defaulting it."""
+    result = _validate(_params(tmp_path, **{"studies.seeds": None}), tmp_path)
+    assert result.exit_code == 1
+    assert "studies.seeds: missing: add it (the training seeds, e.g. [0, 1, 2]" in result.output
+
+
+MINE = {"kind": "own", "root": "mydata", "prepare": {"image_size": 8, "attributes": False}, "model": "mlp",
+        "steps": 20, "eval_every": 10, "lr": 1.0e-2, "weight_decay": 0.0, "batch_size": 4, "c": 0.5,
+        "precision": "fp32"}
+
+
+def test_validate_refuses_an_own_dataset_whose_folder_is_missing(tmp_path: Path) -> None:
+    """prepare@mine reads the folder in place (a DVC dependency): validation names the missing folder or table
+    and the fix, as the stage would refuse it."""
+    params = _params(tmp_path, **{"datasets.mine": MINE, "studies.tables.mine": {"datasets": ["mine"],
+                                                                                "rows": ["no_no"]}})
+    missing = _validate(params, tmp_path / "data")
+    assert missing.exit_code == 1
+    assert f"error: datasets.mine.root: the folder {tmp_path / 'mydata'} does not exist; prepare@mine reads" in \
+        missing.output and "or set root to the folder that holds them" in missing.output
+    (tmp_path / "mydata").mkdir()
+    no_table = _validate(params, tmp_path / "data")
+    assert no_table.exit_code == 1
+    assert f"error: datasets.mine.root: {tmp_path / 'mydata' / 'metadata.csv'} is missing" in no_table.output
+    (tmp_path / "mydata" / "metadata.csv").write_text("id,filename,split,y\n")
+    ok = _validate(params, tmp_path / "data")
+    assert ok.exit_code == 0, ok.output

@@ -87,7 +87,8 @@ def test_extra_key_kept_alongside_right_one(raw: dict[str, Any]) -> None:
 @pytest.mark.parametrize(("key", "value", "message"), [
     ("c", 0.0, "config c = 0.0 must be in (0, 1]"), ("c", 1.5, "config c = 1.5 must be in (0, 1]"),
     ("t", -1.0, "config t = -1.0 must be positive"), ("lr", 0.0, "config lr = 0.0 must be positive"),
-    ("beta", float("inf"), "config beta = inf must be finite"), ("bta", 1.0, "did you mean 'beta'")])
+    ("beta", float("inf"), "config.beta: Input should be a finite number, got .inf"),
+    ("bta", 1.0, "did you mean 'beta'")])
 def test_row_config_values_are_checked(raw: dict[str, Any], key: str, value: float, message: str) -> None:
     d = modified(raw)
     d["studies"]["rows"]["gerne_known"]["config"][key] = value
@@ -185,6 +186,31 @@ def test_several_errors_listed_together(raw: dict[str, Any]) -> None:
     assert "datasets.cmnist.epochs" in msg and "studies.rows.gerne_known.config" in msg
 
 
+@pytest.mark.parametrize("section", ["datasets", "studies"])
+def test_sections_the_report_stages_read_whole_must_be_written(raw: dict[str, Any], section: str) -> None:
+    d = modified(raw)
+    d.pop(section)
+    d.pop("figures")
+    assert f"  - {section}: missing: add it (" in error_of(d)
+
+
+def test_a_refused_value_is_one_line_naming_field_value_and_fix(raw: dict[str, Any]) -> None:
+    """One line per problem: a grid value of the wrong type is not also reported against the other branch of
+    `search` (random or none), and the message says what was given and what to write."""
+    d = modified(raw)
+    d["studies"]["rows"]["gerne_tuned_known"]["search"] = {"c": [0.5], "beta": [1.0, True]}
+    assert error_of(d).splitlines()[1:] == [
+        "  - studies.rows.gerne_tuned_known.search.beta.1: Input should be a valid number, got true (true is a YAML "
+        "boolean, not a number: write a number, e.g. 1.0e-3)"]
+
+
+def test_whole_numbers_are_accepted_for_floats(raw: dict[str, Any]) -> None:
+    d = modified(raw)
+    d["datasets"]["cmnist"].update(lr=1, weight_decay=0)
+    cmnist = parse_params(d).datasets["cmnist"]
+    assert (cmnist.lr, cmnist.weight_decay) == (1.0, 0.0) and isinstance(cmnist.lr, float)
+
+
 def test_not_a_mapping() -> None:
     assert "mapping" in error_of([1, 2, 3])
 
@@ -239,8 +265,8 @@ def test_every_registered_model_is_accepted(raw: dict[str, Any]) -> None:
 
     for name in MODELS:
         d = modified(raw)
-        d["datasets"]["cmnist"]["model"] = name
-        assert parse_params(d).datasets["cmnist"].model == name
+        d["datasets"]["waterbirds"].update(model=name, model_options={})  # no row sets its model's options
+        assert parse_params(d).datasets["waterbirds"].model == name
 
 
 @pytest.mark.parametrize("device", ["gpu", "cuda:", "tpu"])

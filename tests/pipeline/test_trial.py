@@ -1,15 +1,20 @@
-"""`gerne trial`'s overrides are applied as `dvc exp run -S` applies them (YAML values, dotted keys)."""
+"""`gerne trial`'s overrides are applied as `dvc exp run -S` applies them (YAML values, dotted keys) and checked as
+`gerne validate` checks them before anything starts."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from gerne.errors import ConfigError
-from pipeline.trial import apply_overrides, planned
+from pipeline.cli import main
+from pipeline.trial import apply_overrides, planned, trial
 from tests.conftest import REPO
+from tests.helpers import toy_dataset
 
 
 def test_overrides_set_nested_values_parsed_as_yaml() -> None:
@@ -40,3 +45,41 @@ def test_a_trial_queues_only_when_its_overrides_change_the_stage_list(tmp_path: 
     with pytest.raises(ConfigError, match="did you mean 'waterbirds'"):
         planned(tmp_path, ["studies.tables.table2.datasets=[waterbird]"])
     assert (tmp_path / "plan.yaml").read_text() == committed  # nothing written
+
+
+def _workspace(tmp_path: Path) -> Path:
+    """params.yaml and plan.yaml of the repository, with C-MNIST 0.5 % prepared (a toy stand-in) under data/."""
+    for name in ("params.yaml", "plan.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    toy_dataset(tmp_path / "data" / "cmnist" / "r0.5")  # Eq. 9 at c = 0.5: [-1.0619, 2.0390]
+    return tmp_path
+
+
+def _nothing_runs(*args: object, **kwargs: object) -> None:
+    raise AssertionError(f"a trial the stages would refuse started {args}")
+
+
+def test_a_trial_with_beta_outside_eq9_is_refused_before_anything_is_queued(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gerne validate`'s checks run on the overridden params before any DVC command or the MLflow store starts."""
+    root = _workspace(tmp_path)
+    monkeypatch.setattr(subprocess, "run", _nothing_runs)
+    with pytest.raises(ConfigError) as info:
+        trial(root, ["studies.rows.gerne_known.config.beta=5.0"], [], None, before=_nothing_runs)
+    message = str(info.value)
+    assert "1 problem(s) the stages would refuse; nothing was started" in message
+    assert "studies.rows.gerne_known: beta = 5.0 (c = 0.5; trained on cmnist) is refused on the known training " \
+           "groups of cmnist: beta = 5.0 is outside the Eq. 9 bounds [-1.0619, 2.0390]" in message
+
+
+def test_gerne_trial_exits_non_zero_on_what_validate_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _workspace(tmp_path)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    monkeypatch.setattr(subprocess, "run", _nothing_runs)
+    result = CliRunner().invoke(main, ["trial", "-S", "studies.rows.gerne_known.config.beta=5.0", "-S",
+                                       "datasets.cmnist.lr=.inf"])
+    assert result.exit_code == 1 and "datasets.cmnist.lr: Input should be a finite number, got .inf" in result.output
+    result = CliRunner().invoke(main, ["trial", "-S", "studies.rows.gerne_known.config.beta=5.0"])
+    assert result.exit_code == 1 and "beta = 5.0 is outside the Eq. 9 bounds" in result.output
+    assert not (root / "mlflow.db").exists()  # the store is created only for a trial that starts

@@ -11,6 +11,7 @@ from gerne.errors import ConfigError
 from pipeline.config import load_params, parse_params
 from pipeline.studies.runs import experiment
 from tests.conftest import REPO
+from tests.helpers import set_dotted
 
 OWN = {"kind": "own", "root": "my/data", "prepare": {"image_size": 8}, "model": "mlp", "steps": 20, "eval_every": 10,
        "lr": 1.0e-2, "weight_decay": 0.0, "batch_size": 4, "c": 0.5, "precision": "fp32"}
@@ -202,4 +203,95 @@ def test_two_datasets_in_one_table1_cell_are_refused() -> None:
     table1["datasets"] = ["ccifar10", "ccifar10_dfa"]
     with pytest.raises(ConfigError, match=r"datasets.ccifar10 and datasets.ccifar10_dfa are both the ccifar10 column "
                                           r"at 0.5 %; list one of them"):
+        parse_params(data)
+
+
+# ---------------------------------------------------------------- values that pass a loose check and train garbage
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("datasets.cmnist.epochs", True, "datasets.cmnist.epochs: Input should be a valid integer, got true (true is a "
+     "YAML boolean, not a number"),
+    ("datasets.cmnist.lr", INF, "datasets.cmnist.lr: Input should be a finite number, got .inf"),
+    ("datasets.cmnist.lr", NAN, "datasets.cmnist.lr: Input should be a finite number, got .nan"),
+    ("datasets.cmnist.lr", 0, "datasets.cmnist.lr: Input should be greater than 0, got 0"),
+    ("datasets.cmnist.lr", True, "datasets.cmnist.lr: Input should be a valid number, got true"),
+    ("datasets.cmnist.weight_decay", -1.0, "datasets.cmnist.weight_decay: Input should be greater than or equal to "
+     "0, got -1.0"),
+    ("datasets.cmnist.weight_decay", INF, "datasets.cmnist.weight_decay: Input should be a finite number"),
+    ("datasets.cmnist.batch_size", 2.5, "datasets.cmnist.batch_size: Input should be a valid integer, got 2.5"),
+    ("datasets.cmnist.batch_size", True, "datasets.cmnist.batch_size: Input should be a valid integer, got true"),
+    ("datasets.cmnist.steps_per_epoch", True, "datasets.cmnist.steps_per_epoch: Input should be a valid integer"),
+    ("datasets.cmnist.eval_batch_size", 0, "datasets.cmnist.eval_batch_size: Input should be greater than or equal "
+     "to 1, got 0"),
+    ("datasets.cmnist.momentum", NAN, "datasets.cmnist.momentum: Input should be a finite number"),
+    ("datasets.cmnist.c", True, "datasets.cmnist.c: Input should be a valid number, got true"),
+    ("datasets.cmnist.t", INF, "datasets.cmnist.t: Input should be a finite number"),
+    ("datasets.cmnist.track_both_losses", 1, "datasets.cmnist.track_both_losses: Input should be a valid boolean, "
+     "got 1 (write true or false)"),
+    ("datasets.cmnist.pseudo_thresholds", [1.0, True], "datasets.cmnist.pseudo_thresholds.1: Input should be a "
+     "valid number, got true"),
+    ("datasets.waterbirds.steps", True, "datasets.waterbirds.steps: Input should be a valid integer, got true"),
+    ("datasets.waterbirds.clip_norm", INF, "datasets.waterbirds.clip_norm: Input should be a finite number"),
+    ("datasets.civilcomments.pseudo_batch_size", 1.5, "datasets.civilcomments.pseudo_batch_size: Input should be a "
+     "valid integer, got 1.5"),
+    ("datasets.cmnist.prepare.ratio", True, "prepare option ratio = true of kind cmnist must be a finite number"),
+    ("datasets.cmnist.prepare.val_size", 0, "prepare option val_size = 0 of kind cmnist must be at least 1"),
+    ("datasets.cmnist.prepare.seed", 0.5, "prepare option seed = 0.5 of kind cmnist must be a whole number"),
+    ("datasets.cmnist.model_options", {"hidden": [100, True]}, "model_options.hidden[1] of model mlp: input "
+     "should be a valid integer, got True"),
+    ("datasets.cmnist.model_options", {"hidden": [100, 0]}, "model_options.hidden[1] of model mlp: input should "
+     "be greater than or equal to 1"),
+    ("datasets.cmnist.model_options", {"hiden": [100]}, "model_options.hiden: model mlp takes no option 'hiden' "
+     "(did you mean 'hidden'?)"),
+    ("datasets.waterbirds.model_options", {"pretrained": 1}, "model_options.pretrained of model resnet50: input "
+     "should be a valid boolean, got 1"),
+    ("studies.seeds", [True], "studies.seeds.0: Input should be a valid integer, got true"),
+    ("studies.seeds", [0, 1.0], "studies.seeds.1: Input should be a valid integer, got 1.0"),
+    ("studies.stack_size", True, "studies.stack_size: Input should be a valid integer, got true"),
+    ("studies.search.configs", True, "studies.search.configs: Input should be a valid integer, got true"),
+    ("studies.search.lr_spread", NAN, "studies.search.lr_spread: Input should be a finite number"),
+    ("studies.search.c", [], "studies.search.c: List should have at least 1 item"),
+    ("studies.search.c", [0.0, 0.5], "studies.search.c: each c = 0.0 must be in (0, 1]"),
+    ("studies.search.dropout", [1.0], "studies.search.dropout: each dropout = 1.0 must be in [0, 1)"),
+    ("studies.reference.lr_factor", INF, "studies.reference.lr_factor: Input should be a finite number"),
+    ("studies.reference.weight_decay_factor", -1.0, "studies.reference.weight_decay_factor: Input should be greater "
+     "than or equal to 0, got -1.0"),
+    ("studies.reference.seed", True, "studies.reference.seed: Input should be a valid integer, got true"),
+    ("studies.table3.folds", True, "studies.table3.folds: Input should be a valid integer, got true"),
+    ("studies.rows.gerne_known.config.c", True, "studies.rows.gerne_known.config.c: Input should be a valid number, "
+     "got true"),
+    ("studies.rows.gerne_known.eval_train", 1, "studies.rows.gerne_known.eval_train: Input should be a valid "
+     "boolean, got 1"),
+    ("studies.rows.gerne_tuned_known.search", {"beta": [0.5, NAN]}, "studies.rows.gerne_tuned_known.search.beta.1: "
+     "Input should be a finite number, got .nan"),
+    ("studies.rows.gerne_tuned_known.search", {"c": [0.0, 0.5]}, "studies.rows.gerne_tuned_known.search: grid c = "
+     "0.0 must be in (0, 1]"),
+    ("studies.rows.erm_vanilla.protocol.cmnist.lr", INF, "studies.rows.erm_vanilla.protocol: protocol.cmnist.lr: "
+     "Input should be a finite number, got .inf"),
+    ("studies.rows.erm_vanilla.protocol.cmnist.steps", True, "protocol.cmnist.steps: Input should be a valid "
+     "integer, got true"),
+    ("studies.tables.attribution.rows_on", {"cmnist_hue": []}, "studies.tables.attribution.rows_on.cmnist_hue: "
+     "List should have at least 1 item"),
+    ("studies.tables.attribution.rows", ["jtt", "resample", "jtt"], "studies.tables.attribution.rows: rows lists "
+     "['jtt'] more than once"),
+])
+def test_values_of_the_wrong_type_or_range_are_refused_naming_the_field(key: str, value: object, message: str
+                                                                        ) -> None:
+    """Booleans are no numbers, whole numbers no booleans, floats finite, rates positive, sizes at least 1: each
+    refused value is named with its field, what it must be and what was given (as YAML writes it)."""
+    data = set_dotted(copy.deepcopy(_params()), **{key: value})
+    with pytest.raises(ConfigError) as info:
+        parse_params(data, "params.yaml")
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["studies.seeds", "studies.device", "studies.search", "studies.reference"])
+def test_keys_the_stages_read_must_be_written(key: str) -> None:
+    """DVC refuses a stage whose parameter (e.g. studies.seeds of every train stage) is missing from params.yaml, so
+    validation refuses it too instead of a default standing in for it."""
+    data = set_dotted(copy.deepcopy(_params()), **{key: None})
+    with pytest.raises(ConfigError, match=rf"{key}: missing: add it \(.*reads {key}\)"):
         parse_params(data)

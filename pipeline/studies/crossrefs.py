@@ -1,0 +1,75 @@
+"""Cross-references of the ``datasets`` and ``studies`` sections, checked once both are validated: names and
+folders, the rows and datasets a study lists, the batch units and thresholds of each row on each dataset, the
+attributes a row needs."""
+
+from __future__ import annotations
+
+from pipeline.schema import hint as _hint
+from pipeline.studies.config import NAME, RESERVED, Dataset, StudiesParams
+
+
+def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
+    """Cross-references: names, declared datasets, rows that need attributes the data does not have."""
+    from gerne.data.registry import KINDS
+    from pipeline.studies.methods import BATCH_UNITS
+    from pipeline.studies.protocols import protocol_for
+
+    for name in datasets:
+        if not NAME.match(name) or name in RESERVED:
+            raise ValueError(f"dataset name '{name}' must be lower-case letters, digits and _ (no dots: it is part of "
+                             f"DVC param paths), not one of {sorted(RESERVED)}; it names data/<name>/ and "
+                             "runs/<name>/")
+    folders = [d.dir or name for name, d in datasets.items()]
+    clash = sorted({f for f in folders if folders.count(f) > 1 or any(g.startswith(f"{f}/") for g in folders)})
+    if clash:
+        raise ValueError(f"datasets share (or nest) the folder(s) {clash} (their `dir` or name); give each its own "
+                         "`dir`")
+    if sum(t.report == "table1" for t in studies.tables.values()) > 1:
+        raise ValueError("only one study can be reported as Table 1 (report: table1)")
+    for study, table in studies.tables.items():
+        for row in table.rows:
+            if row not in studies.rows:
+                raise ValueError(f"studies.tables.{study}.rows names '{row}', which is not defined under "
+                                 f"studies.rows{_hint(row, studies.rows)}")
+        for name, subset in table.rows_on.items():
+            if name not in table.datasets or not set(subset) <= set(table.rows):
+                raise ValueError(f"studies.tables.{study}.rows_on.{name}: each key must be one of the study's "
+                                 f"datasets {table.datasets} and its rows a subset of its rows {table.rows}")
+        if table.report == "attribution" and len(table.datasets) < 1:
+            raise ValueError(f"studies.tables.{study} (report: attribution) needs its reference dataset first in "
+                             "`datasets`, then the variants it is compared with")
+        cells: dict[tuple[str, float], str] = {}
+        for name in table.datasets:
+            if name not in datasets:
+                raise ValueError(f"studies.tables.{study}.datasets names '{name}', which is not declared under "
+                                 f"datasets{_hint(name, datasets)}")
+            if table.report == "table1" and datasets[name].minority_percent() is not None:
+                cell = (KINDS[datasets[name].kind].benchmark, datasets[name].minority_percent())
+                if cell in cells:
+                    raise ValueError(f"studies.tables.{study}: datasets.{cells[cell]} and datasets.{name} are both "
+                                     f"the {cell[0]} column at {cell[1]:g} %; list one of them")
+                cells[cell] = name
+            if table.report == "table1" and datasets[name].minority_percent() is None:
+                raise ValueError(f"studies.tables.{study} (report: table1) has a column per minority share; "
+                                 f"datasets.{name} (kind {datasets[name].kind}) defines none")
+            for row in table.rows_of(name):
+                spec = studies.rows[row]
+                unit = protocol_for(datasets[name], spec, f"studies.rows.{row} on {name}").batch_unit
+                if unit not in BATCH_UNITS[spec.method]:
+                    raise ValueError(f"studies.rows.{row} (method {spec.method}) on {name}: batch_unit '{unit}' is "
+                                     f"not one the method takes ({list(BATCH_UNITS[spec.method])})")
+                grid = spec.search.get("t", []) if isinstance(spec.search, dict) else []
+                for t in [*grid, *([spec.config["t"]] if "t" in spec.config else [])]:
+                    if spec.groups == "confidence" and not 0.0 < datasets[name].absolute_t(t) < 1.0:
+                        raise ValueError(f"studies.rows.{row}: t = {t} is a pseudo-minority share of "
+                                         f"{datasets[name].absolute_t(t)} on {name}, outside (0, 1)")
+            missing = [r for r in table.rows_of(name)
+                       if studies.rows[r].needs_attributes() and not datasets[name].attributes]
+            if missing:
+                raise ValueError(f"studies.tables.{study}.rows has {missing}, which need true attributes in "
+                                 f"{studies.rows[missing[0]].needs_attributes()}; datasets.{name} has attributes: "
+                                 "false, so only rows without them can run on it (e.g. no_no: pseudo-attributes, "
+                                 "checkpoints by worst-class accuracy)")
+    for name in studies.table3.datasets:
+        if name not in datasets:
+            raise ValueError(f"studies.table3.datasets names '{name}', which is not declared under datasets")

@@ -46,6 +46,7 @@ def write_summary(summary_path: str | Path, result: TrainResult, run_id: str, in
         "epochs_run": len(result.history),
         "diverged": result.diverged,
         "seconds_per_epoch": round(result.seconds_per_epoch, 4),
+        "torch_threads": torch.get_num_threads(),  # CPU sums split by thread: the losses' last digits depend on it
         "steps_per_epoch": result.steps_per_epoch,
         "selections": result.selections,
         "history": result.history,

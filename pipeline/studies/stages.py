@@ -28,7 +28,7 @@ from gerne.tracking import Tracker
 from pipeline.runs.common import load_splits
 from pipeline.schema import hint as _hint
 from pipeline.studies.config import DEFAULT_ROWS, FROM_REFERENCE, SCORED, Dataset, RowParams, StudiesParams
-from pipeline.studies.launch import StackWork, launch
+from pipeline.studies.launch import StackWork, check_cluster, launch
 from pipeline.studies.paper_protocol import best_on_test, extra_seeds
 from pipeline.studies.protocols import protocol_for
 from pipeline.studies.reference import load_confidence, load_state
@@ -233,6 +233,7 @@ def train(params: Params, dataset: str, setting: str, data_dir: str | Path, out_
     _, protocol, spec = _row(params, dataset, setting)
     if spec.search != "none":
         raise ConfigError(f"row {setting} searches ({spec.search}); it runs in a sweep stage, not a train stage")
+    check_cluster(params.launch)  # a Ray cluster that is not there fails the stage now, not in minutes
     splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
     (cfg,) = row_configs(protocol, params.studies.search, spec)
     grouped_method(protocol, splits["train"], dataset=dataset, row=setting, spec=spec, cfg=cfg, scores=scores)
@@ -251,6 +252,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     (``pipeline.studies.resume``) matches, in either folder.
     """
     sp, protocol, spec = _row(params, dataset, setting)
+    check_cluster(params.launch)  # a Ray cluster that is not there fails the stage now, not in minutes
     splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
     grid, seed0 = row_configs(protocol, sp.search, spec), sp.search.seed
     skipped = _inadmissible(protocol, splits, dataset, setting, spec, grid, scores)

@@ -1,5 +1,6 @@
 """The Ray launcher through `dvc repro`: a sweep stage fans out on a 2-CPU local cluster, writes the serial
-launcher's summaries, logs into the project's store, and switching back to serial retrains nothing."""
+launcher's summaries (on as many threads), logs into the project's store, and switching back to serial retrains
+nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import yaml
 from pipeline.config import load_params
 from pipeline.studies import stages
 from tests.pipeline.conftest import run
-from tests.pipeline.studies.test_launch import VARYING
+from tests.pipeline.studies.test_launch import VARYING, _on_threads
 from tests.pipeline.test_own_dataset import _declare, write_png_dataset
 
 
@@ -45,8 +46,9 @@ def test_a_sweep_stage_on_ray_writes_the_serial_summaries(project_copy: tuple[Pa
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert "up to date" in run(["dvc", "status", "sweep@mine-yes_yes"], root, env).stdout
 
-    monkeypatch.chdir(root)  # the same stage's work, serial, in fresh folders
+    monkeypatch.chdir(root)  # the same stage's work, serial on the tasks' one thread, in fresh folders
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'serial.db'}")
     p, item = load_params(root / "params.yaml"), yaml.safe_load((root / "plan.yaml").read_text())["plan"]["sweep"]
-    stages.search(p, "mine", "yes_yes", root / item["mine-yes_yes"]["data"], tmp_path / "sweep", tmp_path / "runs")
+    _on_threads(1, lambda: stages.search(p, "mine", "yes_yes", root / item["mine-yes_yes"]["data"], tmp_path / "sweep",
+                                         tmp_path / "runs"))
     assert {**_summaries(tmp_path / "sweep"), **_summaries(tmp_path / "runs")} == ray_runs

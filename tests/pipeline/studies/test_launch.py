@@ -1,5 +1,6 @@
-"""The launchers: a sweep on a Ray cluster (local with 2 CPUs, and two simulated nodes logging to an MLflow server
-started here) writes the serial launcher's summaries; a task killed mid-sweep costs its own runs only."""
+"""The launchers: a sweep on a Ray cluster (local with 1 CPU, and two simulated nodes logging to an MLflow server
+started here) writes the serial launcher's summaries, byte for byte at the same torch thread count (other counts
+change the losses' last digits only); a task killed mid-sweep costs its own runs only."""
 
 from __future__ import annotations
 
@@ -13,13 +14,17 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import ray
+import torch
 import yaml
 
+from gerne.data.contract import write_tensor_dataset
 from gerne.errors import ConfigError, GerneError
 from gerne.io import partial_dir
 from pipeline.config import parse_params
@@ -28,16 +33,17 @@ from tests.conftest import REPO
 from tests.helpers import toy_dataset
 
 VARYING = ("mlflow_run_id", "seconds_per_epoch")  # what differs between two runs of the same config and seed
+LOSSES = ("loss_b", "loss_lb", "loss_ext")  # GERNE's logged losses: their last digits depend on the thread count
 ROW = "gerne_tuned_known"
 GRID = {"c": [0.5, 1.0], "beta": [-0.5, 0.0]}  # four points
 
 
-def _params(launch: dict, epochs: int = 3) -> object:
+def _params(launch: dict, epochs: int = 3, seeds: tuple[int, ...] = (0, 1), **cmnist: object) -> object:
     data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
-    data["datasets"]["cmnist"].update(epochs=epochs, steps_per_epoch=4, batch_size=8, eval_batch_size=256,
-                                      model_options={"hidden": [16]})
-    data["studies"].update(seeds=[0, 1], device="cpu")
-    data["studies"]["rows"][ROW]["search"] = GRID
+    data["datasets"]["cmnist"].update({"epochs": epochs, "steps_per_epoch": 4, "batch_size": 8,
+                                       "eval_batch_size": 256, "model_options": {"hidden": [16]}, **cmnist})
+    data["studies"].update(seeds=list(seeds), device="cpu")
+    data["studies"]["rows"][ROW].update(search=GRID, test_selection=False)  # the grid's runs and the winner's
     data["launch"] = launch
     return parse_params(data)
 
@@ -59,12 +65,23 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return toy_dataset(tmp_path_factory.mktemp("launch") / "cmnist")
 
 
+def _on_threads(threads: int, train: Callable[[], object]) -> object:
+    """``train()`` in this process on ``threads`` torch threads (a serial stage's: its process's count)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return train()
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def serial_run(data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    """The serial sweep on one torch thread, as many as a ``num_cpus: 1.0`` task trains on."""
     root = tmp_path_factory.mktemp("serial")
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
     try:
-        choice = _sweep(_params({}), data, root)
+        choice = _on_threads(1, lambda: _sweep(_params({}), data, root))
     finally:
         del os.environ["MLFLOW_TRACKING_URI"]
     return choice, {**_summaries(root / "sweep"), **_summaries(root / "runs")}
@@ -72,7 +89,7 @@ def serial_run(data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[di
 
 @pytest.fixture
 def local_cluster() -> Iterator[None]:
-    ray.init(num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False)
+    ray.init(num_cpus=1, object_store_memory=100 * 2**20, include_dashboard=False)
     yield
     ray.shutdown()
 
@@ -101,6 +118,59 @@ def test_a_sweep_on_a_local_cluster_writes_the_serial_summaries(local_cluster: N
     serial_choice, serial = serial_run
     assert {**_summaries(tmp_path / "sweep"), **_summaries(tmp_path / "runs")} == serial
     assert choice["best"] == serial_choice["best"] and len(serial) == 4 + 2  # four points, the winner's other seed
+    assert {s["torch_threads"] for s in serial.values()} == {1}  # recorded: what the summaries' equality rests on
+
+
+def _wide(out: Path, n: tuple[int, int, int] = (1200, 300, 300), K: int = 10) -> Path:
+    """C-MNIST-sized inputs (28×28×3, K classes): wide enough that the torch thread count reaches the losses."""
+    rng, frames, images = np.random.default_rng(0), [], []
+    for split, size, share in zip(("train", "val", "test"), n, (0.05, 0.05, 1 - 1 / K), strict=True):
+        y = np.arange(size) % K
+        a = np.where(rng.random(size) < share, (y + rng.integers(1, K, size)) % K, y)
+        img = rng.integers(0, 60, (size, 28, 28, 3), dtype=np.uint8)
+        for i in range(size):
+            img[i, 2 * y[i] : 2 * y[i] + 2, :, a[i] % 3] += 150
+        images.append(img)
+        frames.append(pd.DataFrame({"split": split, "y": y, "a": a}))
+    meta = pd.concat(frames, ignore_index=True)
+    meta.insert(0, "id", np.arange(len(meta)))
+    write_tensor_dataset(out, np.concatenate(images), meta, num_classes=K, num_attributes=K)
+    return out
+
+
+def _kept(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if k not in VARYING}
+
+
+def _leaves(value: object, path: str = "") -> dict[str, object]:
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _leaves(item, f"{path}.{key}").items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in _leaves(item, f"{path}[{i}]").items()}
+    return {path: value}
+
+
+def test_summaries_are_equal_at_equal_thread_counts_and_differ_in_losses_only_otherwise(
+        local_cluster: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's claim on C-MNIST-sized inputs, where two threads sum some products in another order than one."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    data = _wide(tmp_path / "wide")
+
+    def train(name: str, launch: dict) -> dict:
+        p = _params(launch, epochs=2, seeds=(0,), batch_size=100, eval_batch_size=8192,
+                    model_options={"hidden": [100, 100, 100]})
+        stages.train(p, "cmnist", "gerne_known", data, tmp_path / name)
+        return json.loads((tmp_path / name / "seed0.json").read_text())
+
+    ray_run = train("ray", {"launcher": "ray", "num_cpus": 1.0})
+    one, two = (_on_threads(n, lambda n=n: train(f"serial{n}", {})) for n in (1, 2))
+    assert (ray_run["torch_threads"], one["torch_threads"], two["torch_threads"]) == (1, 1, 2)
+    assert json.dumps(_kept(ray_run)) == json.dumps(_kept(one))  # byte for byte
+    ones, twos = _leaves(_kept(one)), _leaves(_kept(two))
+    assert ones.keys() == twos.keys()
+    differ = {k for k in ones if json.dumps(ones[k]) != json.dumps(twos[k])} - {".torch_threads"}
+    assert all(k.rsplit(".", 1)[1] in LOSSES for k in differ), differ  # every metric and selection is equal
+    assert all(twos[k] == pytest.approx(ones[k], rel=1e-6) for k in differ)  # the losses' last digits at most
 
 
 def _free_port() -> int:

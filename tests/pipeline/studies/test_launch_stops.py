@@ -1,0 +1,125 @@
+"""A Ray stage that cannot go on stops at once, for real (subprocesses, signals, a Ray cluster of 1 CPU): a cluster
+address nothing answers at fails the stage in seconds, before it writes anything, and SIGTERM ends a stage that waits
+on a task, its run closed KILLED as in a serial stage."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from gerne.errors import ConfigError
+from gerne.store import init_store
+from pipeline.studies.launch import CONNECT_TIMEOUT_S, LaunchParams, check_cluster
+from tests.helpers import toy_dataset
+from tests.pipeline.test_stages import write_params
+
+pytestmark = pytest.mark.integration
+NOWHERE = "127.0.0.1:1"  # nothing listens on port 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_cluster_address_nothing_answers_at_fails_within_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    start = time.monotonic()
+    with pytest.raises(ConfigError) as err:
+        check_cluster(LaunchParams(launcher="ray", address=NOWHERE))
+    assert time.monotonic() - start < CONNECT_TIMEOUT_S + 1
+    assert f"launch.address is '{NOWHERE}'" in str(err.value) and "`ray start --head`" in str(err.value)
+    assert 'set launch.address to ""' in str(err.value)
+
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{_free_port()}")  # named by the environment instead
+    with pytest.raises(ConfigError, match=r"\$RAY_ADDRESS is .*unset RAY_ADDRESS"):
+        check_cluster(LaunchParams(launcher="ray"))
+    check_cluster(LaunchParams(launcher="serial", address=NOWHERE))  # the serial launcher never connects
+    check_cluster(LaunchParams(launcher="ray", address="local"))  # a new local cluster: nothing to check
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    toy_dataset(tmp_path / "toy")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "PYTHONUNBUFFERED": "1",
+           "DVC_STAGE": "train@cmnist-gerne_known"}
+    env.pop("RAY_ADDRESS", None)
+    return tmp_path, env
+
+
+def _train(root: Path, address: str, epochs: int) -> list[str]:
+    params = write_params(root / "p.yaml", **{"datasets.cmnist.epochs": epochs, "studies.seeds": [0],
+                                              "launch": {"launcher": "ray", "address": address, "num_cpus": 1.0}})
+    return [sys.executable, "-m", "pipeline.train", "--params", str(params), "--dataset", "cmnist", "--row",
+            "gerne_known", "--data", str(root / "toy"), "--out-dir", str(root / "runs/gerne_known")]
+
+
+def _runs(root: Path) -> list:
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("cmnist")
+    return [] if exp is None else client.search_runs([exp.experiment_id])
+
+
+def test_a_stage_on_an_unreachable_cluster_exits_at_once_and_writes_nothing(toy) -> None:
+    root, env = toy
+    start = time.monotonic()
+    done = subprocess.run(_train(root, NOWHERE, 3), cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    seconds = time.monotonic() - start
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert f"error: launch.address is '{NOWHERE}', but no Ray cluster answers" in done.stderr
+    assert "`ray start --head`" in done.stderr
+    assert seconds < 60  # the interpreter's imports included; the check itself takes under a second here
+    assert not (root / "runs").exists() and _runs(root) == []
+
+
+@pytest.fixture
+def cluster() -> Iterator[str]:
+    """A running Ray cluster of one CPU (its head's address), started here and stopped after the test."""
+    from ray.cluster_utils import Cluster
+
+    head = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20,
+                                                          "include_dashboard": False})
+    try:
+        yield head.address
+    finally:
+        head.shutdown()
+
+
+def test_sigterm_ends_a_stage_waiting_on_a_task_and_its_run_killed(toy, cluster: str) -> None:
+    root, env = toy
+    init_store(env["MLFLOW_TRACKING_URI"], ["cmnist"])  # before the stage and its task log there: polling it races
+    proc = subprocess.Popen(_train(root, cluster, 100000), cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    end = time.monotonic() + 180
+    while not any(r.info.status == "RUNNING" for r in _runs(root)):
+        assert proc.poll() is None, f"the stage ended early ({proc.returncode}):\n{proc.stdout.read()[-3000:]}"
+        if time.monotonic() > end:
+            proc.kill()
+            raise AssertionError("the task's run never started")
+        time.sleep(0.2)
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out = proc.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the stage ignored SIGTERM for 60 s") from None
+    seconds = time.monotonic() - start
+    assert proc.returncode == 130, out[-3000:]
+    assert "interrupted (received SIGTERM)" in out
+    (run,) = _runs(root)
+    assert run.info.status == "KILLED" and run.data.tags["dvc_stage"] == "train@cmnist-gerne_known"
+    assert run.data.tags["pid"] != str(proc.pid)  # the task's run, closed by the task itself
+    assert seconds < 20, out[-3000:]
+    assert not (root / "runs/gerne_known").exists()

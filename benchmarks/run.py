@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from benchmarks.measure.suite import run_suite, to_markdown
+from benchmarks.measure.suite import reprice, run_suite, to_markdown
 from gerne.device import resolve_device
 from gerne.io import read_json, write_json, write_text
 from gerne.tracking import Tracker
@@ -39,19 +39,28 @@ def column_runs(p: Params) -> tuple[int, int]:
 @click.option("--track/--no-track", default=True, show_default=True, help="Log the result as an MLflow run.")
 @click.option("--from-json", "from_json", default=None, type=click.Path(dir_okay=False, exists=True),
               help="Measure nothing: render and log a result measured elsewhere (benchmarks/device.sh's JSON).")
+@click.option("--price", is_flag=True, help="With --from-json: price the column of --params anew (seeds, rows); "
+              "the measured seconds are kept.")
+@click.option("--measure-only", is_flag=True, help="Write the --json measurement only (no table, no MLflow run, no "
+              "pricing: the `benchmark_report` stage renders and prices it).")
 def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: tuple[int, ...], params_path: str,
-         track: bool, from_json: str | None) -> None:
+         track: bool, from_json: str | None, price: bool, measure_only: bool) -> None:
     """Print the benchmark table and write it to --out."""
     if from_json:
         result = read_json(from_json)
+        if price:
+            result = reprice(result, *column_runs(load_params(params_path)))
     else:
         if not Path(data).is_dir():
             raise click.BadParameter(f"directory '{data}' does not exist; build it first (`dvc repro prepare@cmnist`)",
                                      param_hint="--data")
-        total, sweep = column_runs(load_params(params_path))
+        total, sweep = (0, 0) if measure_only else column_runs(load_params(params_path))
         result = run_suite(data, resolve_device(device, "--device"), epochs=epochs, stack=stack, column_runs=total,
                            sweep_runs=sweep)
         write_json(json_path, result)
+        if measure_only:
+            click.echo(f"wrote {json_path}")
+            return
     text = to_markdown(result)
     click.echo(text)
     write_text(out, text)

@@ -142,8 +142,35 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
+def _declaration(p: Params, datasets: list[str], rows: list[str], **extra: Any) -> dict[str, Any]:
+    """What a report stage reads of params.yaml: its datasets' and rows' declarations (resolved), the seeds, and
+    ``extra``; a DVC param of its stage, so editing another study reruns no report of this one."""
+    return {"datasets": {n: p.datasets[n].model_dump(mode="json") for n in dict.fromkeys(datasets)},
+            "rows": {r: p.studies.rows[r].model_dump(mode="json") for r in dict.fromkeys(rows)},
+            "seeds": list(p.studies.seeds), **extra}
+
+
+def declared(p: Params) -> dict[str, dict[str, Any]]:
+    """Per report stage (``tables@<study>``, ``reproduction@<study>``), the declarations it reads."""
+    out: dict[str, dict[str, Any]] = {"tables": {}, "reproduction": {}}
+    for study, table in p.studies.tables.items():
+        rows = list(dict.fromkeys(r for n in table.datasets for r in table.rows_of(n))) or list(table.rows)
+        spec = table.model_dump(mode="json")
+        if table.report != "table1":
+            out["tables"][study] = _declaration(p, table.datasets, rows, study=spec)
+            continue
+        f = p.figures
+        figures = {} if f is None else {"figures": f.model_dump(mode="json")}
+        out["reproduction"][study] = _declaration(p, [*table.datasets, *([f.dataset] if f else [])],
+                                                  [*rows, *(f.rows() if f else [])], study=spec, **figures)
+    out["tables"]["table3"] = {"study": p.studies.table3.model_dump(mode="json"),
+                               "datasets": {n: p.datasets[n].model_dump(mode="json")
+                                            for n in p.studies.table3.datasets}}
+    return out
+
+
 def render(p: Params) -> str:
-    return HEADER + yaml.safe_dump({"plan": plan(p)}, sort_keys=False, width=120)
+    return HEADER + yaml.safe_dump({"plan": plan(p), "declared": declared(p)}, sort_keys=False, width=120)
 
 
 def write_plan(p: Params, path: str | Path = PLAN) -> bool:

@@ -37,7 +37,8 @@ def main(params_path: str, study: str, runs: str, md_path: str, csv_path: str) -
         if spec.report == "attribution":
             text, frame = attribution_table(study, p, spec.datasets, spec.rows, spec.rows_on, table)
         else:
-            text, frame = study_table(study, spec.datasets, spec.rows, table)
+            text, frame = study_table(study, spec.datasets, spec.rows, table, p.studies.rows,
+                                          {n: p.datasets[n].oracle_metric for n in spec.datasets})
     write_text(md_path, text)
     with atomic_path(csv_path) as tmp:
         frame.to_csv(tmp, index=False)

@@ -110,9 +110,24 @@ def _epoch_rows(splits: dict[str, Any], device: torch.device, epochs: int, round
     return out
 
 
+PROCESS_OVERHEAD_S = 15.0  # a run's process start, imports and data load (measured once per stage)
+
+
+def price_column(run_seconds: float, alone_seconds: float, column_runs: int, sweep_runs: int) -> dict[str, Any]:
+    """The column's hours: its ``sweep_runs`` at ``run_seconds`` (stacked where faster), the other runs alone."""
+    return {"column_runs": column_runs, "column_sweep_runs": sweep_runs,
+            "column_hours": ((column_runs - sweep_runs) * alone_seconds + sweep_runs * run_seconds) / 3600.0}
+
+
+def reprice(result: dict[str, Any], column_runs: int, sweep_runs: int) -> dict[str, Any]:
+    """``result`` (a measurement) with the column priced for another design (seeds, rows): nothing re-measured."""
+    alone = result["run_epochs"] * (result["gerne_s_per_epoch"] + result["eval_s_per_epoch"]) + PROCESS_OVERHEAD_S
+    return {**result, **price_column(result["seconds_per_run"], alone, column_runs, sweep_runs)}
+
+
 def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 1, stack: int | Sequence[int] = 3,
-              rounds: int = 5, run_epochs: int = 65, process_overhead_s: float = 15.0, column_runs: int = 0,
-              sweep_runs: int = 0) -> dict[str, Any]:
+              rounds: int = 5, run_epochs: int = 65, process_overhead_s: float = PROCESS_OVERHEAD_S,
+              column_runs: int = 0, sweep_runs: int = 0) -> dict[str, Any]:
     """Measure floors, our epochs (ERM, GERNE, stacked), the data path and the naive baseline on one split.
 
     ``stack``: the stack size(s) to time; the fastest per run prices the runs/hour row and the ``sweep_runs`` of the
@@ -153,9 +168,7 @@ def run_suite(data_dir: str | Path, device: torch.device, epochs: int = 1, stack
         "run_epochs": run_epochs,
         "seconds_per_run": run_seconds,
         "runs_per_hour": 3600.0 / run_seconds,
-        "column_runs": column_runs,
-        "column_sweep_runs": sweep_runs,
-        "column_hours": ((column_runs - sweep_runs) * alone_seconds + sweep_runs * run_seconds) / 3600.0,
+        **price_column(run_seconds, alone_seconds, column_runs, sweep_runs),
         "image": image_rates(device) if device.type == "cuda" else None,  # ResNet-50 on 2 CPU cores: minutes a step
     }
 

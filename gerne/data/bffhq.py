@@ -30,7 +30,8 @@ NUM_CLASSES = NUM_ATTRIBUTES = 2
 TRANSFORM = "resize"
 FETCH_HINT = (" To fix (Google Drive often refuses scripted downloads: quota): download the bffhq folder of DFA's "
               "release (the Google Drive link in the README of kakaoenterprise/Learning-Debiased-Disentangled) and "
-              f"set the dataset's `mirror` to the directory holding `{FOLDER}/` (or an archive {FOLDER}.tar.gz of it).")
+              f"name the directory (the pipeline: `mirrors:` in local.yaml) holding `{FOLDER}/` (or an archive "
+              f"{FOLDER}.tar.gz of it).")
 _FIX = "the release folder is incomplete or not DFA's bFFHQ: download it again (README: bFFHQ)"
 
 

@@ -29,9 +29,10 @@ NAME = "ccifar10"
 SOURCES = (cifar10.ARCHIVE, WHEEL)
 PUBLISHED_COUNTS = None
 NUM_CLASSES = NUM_ATTRIBUTES = 10
-FETCH_HINT = (" To fix: give this machine access to www.cs.toronto.edu and files.pythonhosted.org, or set the "
-              f"dataset's `mirror` to a directory holding {cifar10.ARCHIVE.name} (or its extracted folder "
-              f"cifar-10-python/) and {WHEEL.name} (the frost textures).")
+FETCH_HINT = (" To fix: give this machine access to www.cs.toronto.edu and files.pythonhosted.org, or name a "
+              "mirror directory for the dataset (the pipeline: `mirrors:` in local.yaml) holding "
+              f"{cifar10.ARCHIVE.name} (or its extracted folder cifar-10-python/) and {WHEEL.name} (the frost "
+              "textures).")
 
 
 def minority_percent(*, ratio: float, **_: object) -> float:

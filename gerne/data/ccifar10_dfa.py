@@ -23,7 +23,8 @@ NUM_CLASSES = NUM_ATTRIBUTES = 10
 RATIOS = (0.5, 1.0, 2.0, 5.0)
 FETCH_HINT = (" To fix: download the cifar10c folder of DFA's release (Google Drive folder "
               "1JEOqxrhU_IhkdcRohdbuEtFETUxfNmNT, linked from the README of "
-              "kakaoenterprise/Learning-Debiased-Disentangled) and set the dataset's `mirror` to the directory "
+              "kakaoenterprise/Learning-Debiased-Disentangled) and name the directory "
+              "(the pipeline: `mirrors:` in local.yaml) "
               f"holding `{FOLDER}/` (or an archive {FOLDER}.tar.gz of it).")
 _FIX = "the release folder is incomplete or not DFA's cifar10c: download it again (README: C-CIFAR-10)"
 

@@ -27,7 +27,7 @@ CELEBA_MANUAL_HINT = (
     " jessicali9530/celeba-dataset (https://www.kaggle.com/datasets/jessicali9530/celeba-dataset), which ships"
     " list_attr_celeba.csv and list_eval_partition.csv instead of the .txt files (both formats are accepted)."
     " Put img_align_celeba/ (or img_align_celeba.zip), the attribute file and the partition file into one"
-    " directory and set the CelebA dataset's `mirror` parameter to that directory."
+    " directory and name it as the dataset's mirror (the pipeline: `mirrors:` in local.yaml)."
 )
 
 
@@ -86,8 +86,8 @@ def _refused(label: str, file_id: str, reason: str, hint: str) -> DataError:
         f"Google Drive refused to serve {label} (file id {file_id}): {reason}. Drive does this when the file's "
         "daily download quota is exceeded ('Too many users have viewed or downloaded this file recently') or when "
         "it asks for a sign-in; trying again later may work. Otherwise download the file by hand in a browser, "
-        "place it in a mirror directory and point the dataset's `mirror` parameter at that directory (the copy "
-        f"is verified like a download).{hint}"
+        "place it in a directory and name that directory as the dataset's mirror (`mirrors:` in local.yaml; the "
+        f"copy is verified like a download).{hint}"
     )
 
 

@@ -27,13 +27,13 @@ MIRROR_ENV = "GERNE_MNIST_MIRROR"
 IDX_MAGIC = {2051: 3, 2049: 1}  # images (N, rows, cols) / labels (N,), unsigned bytes
 
 _FIX = (
-    f" To fix: set the environment variable {MIRROR_ENV} (or the C-MNIST dataset's `mirror` in params.yaml) to a "
-    f"directory holding the four MNIST .gz files ({', '.join(MNIST_FILES)}), or give this machine internet "
+    f" To fix: set the environment variable {MIRROR_ENV} (or name the dataset's mirror in local.yaml: `mirrors:`) "
+    f"to a directory holding the four MNIST .gz files ({', '.join(MNIST_FILES)}), or give this machine internet "
     f"access to the canonical mirrors ({', '.join(MNIST_MIRRORS)})."
 )
 _REFETCH = (
     "delete it and fetch MNIST again (`dvc repro fetch@cmnist`); if the files come from a mirror directory "
-    f"({MIRROR_ENV} or the dataset's `mirror`), check that the copy there is intact"
+    f"({MIRROR_ENV} or `mirrors:` in local.yaml), check that the copy there is intact"
 )
 
 

@@ -39,6 +39,7 @@ SCORED = ("confidence", "errors")  # groupings derived from the reference model'
 FROM_REFERENCE = ("dfr",)  # methods that start from the reference model's weights (its checkpoint is their input)
 ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
+OWN_THRESHOLDS = (0.01, 0.02, 0.05, 0.1, 0.2)  # own data: pseudo-minority shares rated by precision/recall
 ORACLE_METRICS = ("test_wga", "test_gba", "test_acc", "test_conflicting_acc", "test_worst_class")
 RESERVED = {"valonly", "raw", "scores", "pseudo", "sweeps", "datasets", "table1_cmnist", "table3", "REPRODUCTION",
             "benchmarks", "benchmarks_gpu", "benchmarks_data", "figures"}  # folders and reports the pipeline writes
@@ -58,7 +59,8 @@ class Protocol(_Strict):
                                "evaluated after every epoch")
     steps_per_epoch: Index = Field(0, description="with epochs: 0 = one pass, ceil(N / samples per batch)")
     oracle_metric: str = Field("test_wga", description="what the oracle selection maximises: test_wga (Table 2), "
-                               "test_gba (Table 1), test_conflicting_acc (bFFHQ)")
+                               "test_gba (Table 1), test_conflicting_acc (bFFHQ); own data: test_gba "
+                               "(test_worst_class without attributes)")
     optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
     schedule: Literal["constant", "linear"] = "constant"
     clip_norm: PositiveReal | None = None
@@ -115,7 +117,6 @@ class Dataset(Protocol):
     """One declared dataset: its registry kind, where its files are, how they are prepared, its protocol."""
 
     kind: str = Field(description="registry kind: waterbirds, celeba, civilcomments, or own (your own data)")
-    mirror: str = Field("", description="releases: directory holding the release files ('' = download)")
     root: str = Field("", description="own: folder holding metadata.csv and the files its `filename` column names")
     prepare: dict[str, Any] = Field(description="options of the kind's prepare(): image_size, transform, "
                                     "expected_counts; own also metadata (default metadata.csv) and attributes "
@@ -126,7 +127,7 @@ class Dataset(Protocol):
                      "cmnist/r0.5")
     pseudo_thresholds: list[PositiveReal] = Field(
         default_factory=list, description="t values (in its t units) the scores stage splits at and rates by "
-        "precision/recall against the true attributes (Fig. 3)")
+        f"precision/recall against the true attributes (Fig. 3); own data with attributes: {list(OWN_THRESHOLDS)}")
 
     def minority_percent(self) -> float | None:
         """The bias-conflicting share per class in percent where the kind defines one (C-MNIST: its ratio)."""
@@ -153,6 +154,22 @@ class Dataset(Protocol):
 
         return registered("dataset kind", v, KINDS)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _machine_local_and_own_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "mirror" in data:
+            raise ValueError("`mirror` is machine-local, not an experiment parameter (it would mark stages stale and "
+                             "write this machine's path into dvc.lock): remove it and name the directory in "
+                             "local.yaml (`mirrors: {<dataset>: /that/dir}`, git-ignored) or in "
+                             "$GERNE_MIRROR_<DATASET>")
+        if data.get("kind") == "own":  # defaults defined on any data: WGA is 0 wherever one test group is tiny
+            attributes = bool((data.get("prepare") or {}).get("attributes", True))
+            data = {"oracle_metric": "test_gba" if attributes else "test_worst_class",
+                    **({"pseudo_thresholds": list(OWN_THRESHOLDS)} if attributes else {}), **data}
+        return data
+
     @model_validator(mode="after")
     def _files(self) -> Dataset:
         import inspect
@@ -162,12 +179,8 @@ class Dataset(Protocol):
         if self.kind == "own" and not self.root:
             raise ValueError("kind: own needs `root`, the folder holding metadata.csv and the images")
         if self.kind != "own" and self.root:
-            raise ValueError(f"`root` is for kind: own; a {self.kind} release is fetched (set `mirror` to a "
-                             "directory holding its files, or \"\" to download)")
-        if self.kind != "own" and "mirror" not in self.model_fields_set:
-            raise ValueError(f"a {self.kind} release needs `mirror` (\"\" = download, or a directory holding it)")
-        if self.kind == "own" and self.mirror:
-            raise ValueError("kind: own reads `root` in place; remove `mirror`")
+            raise ValueError(f"`root` is for kind: own; a {self.kind} release is fetched (downloaded, or copied "
+                             "from this machine's mirror: README, \"Mirrors are machine-local\")")
         for t in [self.t, *self.pseudo_thresholds]:
             if not 0.0 < self.absolute_t(t) < 1.0:
                 raise ValueError(f"t = {t} gives a pseudo-minority share of {self.absolute_t(t)}, outside (0, 1)"

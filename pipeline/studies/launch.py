@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from gerne.errors import ConfigError, GerneError
 from gerne.io import write_json
 from gerne.tracking import TRACKING_ENV, interrupt
-from pipeline.schema import Strict
+from pipeline.schema import Index, NonNegativeReal, PositiveReal, Strict
 
 log = logging.getLogger(__name__)
 PASSED_ENV = (TRACKING_ENV, "DVC_ROOT", "DVC_STAGE", "DVC_EXP_NAME", "GERNE_MALLOC_TUNING")  # to every task
@@ -50,12 +50,12 @@ class LaunchParams(Strict):
     """``params.yaml``'s ``launch``: where runs train (not a stage dependency: results do not depend on it)."""
 
     launcher: Literal["serial", "ray"] = "serial"
-    num_cpus: float = Field(1.0, gt=0, description="Ray: CPUs per task (its torch threads)")
-    num_gpus: float = Field(0.0, ge=0, description="Ray: GPUs per task; 0.25 packs four tasks on one GPU")
+    num_cpus: PositiveReal = Field(1.0, description="Ray: CPUs per task (its torch threads)")
+    num_gpus: NonNegativeReal = Field(0.0, description="Ray: GPUs per task; 0.25 packs four tasks on one GPU")
     address: str = Field("", description="Ray: '' = $RAY_ADDRESS or a new local cluster; 'auto' or host:port (a "
                                           "running cluster; checked before the stage starts)")
-    max_retries: int = Field(0, ge=0, description="Ray: retries of a task whose worker died")
-    object_store_memory: int = Field(0, ge=0, description="Ray: object store bytes of a new local cluster; 0 = Ray's")
+    max_retries: Index = Field(0, description="Ray: retries of a task whose worker died")
+    object_store_memory: Index = Field(0, description="Ray: object store bytes of a new local cluster; 0 = Ray's")
 
 
 @dataclass(frozen=True)

@@ -51,19 +51,22 @@ def declared(params: Params, dataset: str) -> tuple[StudiesParams, Dataset]:
 
 
 def fetch(params: Params, dataset: str, raw_dir: str | Path) -> dict[str, str]:
-    """Download (or copy from the protocol's ``mirror``), verify and extract the release; record checksums."""
+    """Download (or copy from this machine's mirror, ``pipeline.local``), verify and extract the release; record
+    checksums (what the later stages depend on, whatever the files' origin)."""
     from gerne.data.fetch import fetch_sources
     from gerne.data.registry import get_dataset
+    from pipeline.local import mirror_for, mirror_hint
 
     _, decl = declared(params, dataset)
-    mirror = Path(decl.mirror) if decl.mirror else None
+    mirror, origin = mirror_for(dataset)
+    if mirror is not None:
+        log.info("%s: release files from the mirror %s (%s)", dataset, mirror, origin)
     entry = get_dataset(decl.kind)
     if entry.fetch is not None:
         sums = entry.fetch(Path(raw_dir), mirror)
     else:
-        hint = entry.fetch_hint or " Or put the release files in a directory and set its `mirror` parameter."
         sums = fetch_sources(list(entry.sources), Path(raw_dir), mirror,
-                             hint=f"{hint} (params.yaml: datasets.{dataset}.mirror)")
+                             hint=(entry.fetch_hint or "") + mirror_hint(dataset))
     write_json(Path(raw_dir) / "checksums.json", sums)
     return sums
 

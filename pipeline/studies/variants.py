@@ -7,7 +7,7 @@ from typing import Any
 
 from pipeline.schema import hint as _hint
 
-VARIANT_FIXED = ("kind", "mirror", "root")  # a variant reads its base's files
+VARIANT_FIXED = ("kind", "root")  # a variant reads its base's files
 
 
 def resolve_variants(datasets: Any) -> Any:

@@ -138,7 +138,7 @@ def test_option_errors(tmp_path: Path) -> None:
 
 
 def test_loader_needs_exactly_one_array(tmp_path: Path) -> None:
-    table = _table(tmp_path / "raw", 3)
+    table = _table(tmp_path / "raw", 6)  # both classes in train (the contract)
     out = tmp_path / "out"
     _prepare(table, tmp_path / "raw", out)
     np.save(out / "tokens.npy", np.zeros((3, 4), dtype=np.int32))
@@ -148,3 +148,16 @@ def test_loader_needs_exactly_one_array(tmp_path: Path) -> None:
     (out / "images.npy").unlink()
     with pytest.raises(DataError, match="neither"):
         load_tensor_dataset(out)
+
+
+def test_resize_to_the_native_size_keeps_the_pixels_and_resize_crop_does_not() -> None:
+    """What the README promises own data: `transform: resize` at the images' own size stores them as they are."""
+    import numpy as np
+    from PIL import Image
+
+    from gerne.data.images import TRANSFORMS
+
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels)
+    assert np.array_equal(np.asarray(TRANSFORMS["resize"](image, 32)), pixels)
+    assert (np.asarray(TRANSFORMS["resize_crop"](image, 32)) != pixels).mean() > 0.5

@@ -112,3 +112,53 @@ def test_a_new_method_or_model_module_leaves_every_committed_stage_up_to_date(cl
     finally:
         for path in added:
             path.unlink()
+
+
+def _stale(root: Path, env: dict[str, str]) -> set[str]:
+    """The stages `dvc status` lists as changed (after `gerne plan` brought plan.yaml up to date)."""
+    run(["gerne", "plan"], root, env)
+    out = run(["dvc", "status"], root, env).stdout
+    return set(re.findall(r"^([\w@.-]+):$", out, flags=re.M))
+
+
+def test_a_mirror_on_this_machine_changes_no_stage_and_no_lock(clone, mnist_mirror: Path) -> None:
+    """Where the release files come from is machine-local (local.yaml or $GERNE_MIRROR_<DATASET>): no stage goes
+    stale and dvc.lock stays as committed; the schema refuses `mirror` in params.yaml and says where it goes."""
+    root, env = clone
+    run(["dvc", "repro", *PREPARED], root, env)
+    (root / "local.yaml").write_text(f"mirrors:\n  cmnist: {mnist_mirror}\n")
+    try:
+        assert _stale(root, {**env, "GERNE_MIRROR_CMNIST": str(mnist_mirror)}) == set()
+        proc = run(["dvc", "repro", "-f", "-s", "fetch@cmnist"], root, env)  # fetched again from local.yaml's mirror
+        assert str(mnist_mirror) in proc.stdout + proc.stderr
+        assert _status(root) == ""  # local.yaml is git-ignored; no committed file changed
+    finally:
+        (root / "local.yaml").unlink()
+    _edit(root, **{"datasets.cmnist.mirror": str(mnist_mirror)})
+    try:
+        proc = run(["gerne", "validate"], root, env, check=False)
+        assert proc.returncode != 0 and "local.yaml" in proc.stderr, proc.stderr[-2000:]
+    finally:
+        run(["git", "checkout", "params.yaml"], root, env)
+
+
+def test_a_stage_reruns_only_when_what_it_reads_changed(clone) -> None:
+    """Another seed stales the trainings and the benchmark's pricing, never the measurement; a new study of one's
+    own stales its own report only, not Table 2's, Table 3's or Table 1's."""
+    root, env = clone
+    run(["dvc", "repro", *PREPARED], root, env)
+    _edit(root, **{"studies.seeds": [0, 1, 2, 3]})
+    try:
+        stale = _stale(root, env)
+        assert "benchmark_report" in stale and "train@cmnist-gerne_known" in stale
+        assert "benchmark" not in stale
+    finally:
+        run(["git", "checkout", "params.yaml", "plan.yaml"], root, env)
+    _edit(root, **{"studies.tables.mine": {"report": "table2", "datasets": ["cmnist_r5"], "rows": ["gerne_known"]}})
+    try:
+        stale = _stale(root, env)
+        assert "tables@mine" in stale
+        assert not stale & {"tables@table2", "tables@table3", "reproduction@table1", "tables@attribution",
+                            "benchmark"}, stale
+    finally:
+        run(["git", "checkout", "params.yaml", "plan.yaml"], root, env)

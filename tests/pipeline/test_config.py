@@ -127,7 +127,6 @@ def test_study_names_undefined_rows_and_datasets(raw: dict[str, Any]) -> None:
 
 def test_table1_needs_a_minority_share_and_is_one_study(raw: dict[str, Any]) -> None:
     d = modified(raw)
-    d["datasets"]["waterbirds"]["mirror"] = "x"
     d["studies"]["tables"]["table1"]["datasets"] = ["cmnist", "waterbirds"]
     assert "(report: table1) has a column per minority share; datasets.waterbirds" in error_of(d)
     d = modified(raw)

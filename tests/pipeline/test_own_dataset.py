@@ -80,7 +80,9 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
     best = report[report.selection == "best_val"]
     assert sorted(best.row) == ["erm", "jtt", "no_no", "yes_yes"] and (best.n == 2).all()
     assert best[["test_gba_mean", "test_wga_mean", "test_conflicting_acc_mean"]].stack().between(0, 100).all()
-    assert "| mine | yes_yes | best_val |" in (root / "reports/mine.md").read_text()
+    text = (root / "reports/mine.md").read_text()
+    assert "| mine | yes_yes | best_val |" in text
+    assert "- `jtt`: jtt on the reference model's error set" in text  # its rows, described from params.yaml
     with sqlite3.connect(root / "mlflow.db") as db:  # one experiment named after the dataset holds every run
         names = dict(db.execute("select name, experiment_id from experiments").fetchall())
         n_runs = db.execute("select count(*) from runs where experiment_id = ?", (names["mine"],)).fetchone()[0]

@@ -154,14 +154,20 @@ def test_fetch_without_mirror_or_network_names_both_fixes(env: Path, monkeypatch
     monkeypatch.setattr(mnist, "MNIST_MIRRORS", ["http://127.0.0.1:9/"])
     result = invoke(fetch, ["--params", str(write_params(env / "p.yaml")), "--dataset", "cmnist", "--raw-dir", "raw"])
     assert result.exit_code == 1
-    assert "GERNE_MNIST_MIRROR" in result.output and "`mirror`" in result.output
+    assert "GERNE_MNIST_MIRROR" in result.output and "local.yaml" in result.output
     assert not (env / "raw").exists() or not any((env / "raw").iterdir())
 
 
-def test_fetch_from_the_mirror_param_says_what_it_wrote(env: Path, mnist_mirror: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("where", ["local.yaml", "GERNE_MIRROR_CMNIST"])
+def test_fetch_from_this_machines_mirror_says_what_it_wrote(env: Path, mnist_mirror: Path, where: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mirror is machine-local (local.yaml or $GERNE_MIRROR_<DATASET>), never a param of the stage."""
     monkeypatch.delenv(mnist.MIRROR_ENV, raising=False)
-    params = write_params(env / "p.yaml", **{"datasets.cmnist.mirror": str(mnist_mirror)})
+    if where == "local.yaml":
+        (env / "local.yaml").write_text(f"mirrors:\n  cmnist: {mnist_mirror}\n")
+    else:
+        monkeypatch.setenv(where, str(mnist_mirror))
+    params = write_params(env / "p.yaml")
     line = wrote_line(invoke(fetch, ["--params", str(params), "--dataset", "cmnist", "--raw-dir", "raw"]))
     assert sorted(p.name for p in (env / "raw").iterdir()) == sorted([*mnist.MNIST_FILES, "checksums.json"])
     assert line == "wrote raw (cmnist: 4 release file(s) verified, checksums in raw/checksums.json)"
@@ -231,11 +237,12 @@ def wrote_line(result) -> str:
 def test_train_stage_names_the_summaries_it_wrote(env: Path) -> None:
     params = write_params(env / "p.yaml", **{"studies.seeds": [0, 1, 2], "studies.stack_size": 3})
     line = wrote_line(invoke(train, train_args(params, "gerne_known", "runs/cmnist/r0.5/gerne_known")))
-    assert line.startswith("wrote runs/cmnist/r0.5/gerne_known/seed0.json … seed2.json (3 runs, test GBA best_val ")
-    mean, std = (float(x) for x in line.split("best_val ")[1].rstrip(")").split(" ± "))
+    assert line.startswith("wrote runs/cmnist/r0.5/gerne_known/seed0.json … seed2.json (3 runs, best_val: test GBA ")
     summaries = [json.loads((env / f"runs/cmnist/r0.5/gerne_known/seed{s}.json").read_text()) for s in (0, 1, 2)]
-    gba = [100 * s["selections"]["best_val"]["metrics"]["test_gba"] for s in summaries]
-    assert mean == pytest.approx(sum(gba) / 3, abs=0.05) and std >= 0.0
+    for label, metric in (("test GBA ", "test_gba"), ("test WGA ", "test_wga")):  # both, as every report shows
+        mean, std = (float(x) for x in line.split(label)[1].split(",")[0].rstrip(")").split(" ± "))
+        values = [100 * s["selections"]["best_val"]["metrics"][metric] for s in summaries]
+        assert mean == pytest.approx(sum(values) / 3, abs=0.05) and std >= 0.0
 
 
 def test_prepare_stage_says_what_it_wrote_and_shows_no_bar_off_a_terminal(env: Path) -> None:
@@ -306,7 +313,7 @@ def test_sweep_stage_names_selection_and_winner_runs(env: Path) -> None:
     line = wrote_line(result)
     assert line.startswith("wrote sw/selected.json and runs/tuned/seed0.json (1 configs, 1 outside Eq. 9 skipped; "
                            "best sweep_known_c0.5_b1.0: val_gba ")
-    assert "; the winner: 1 run, test GBA best_val " in line
+    assert "; the winner: 1 run, best_val: test GBA " in line and ", test WGA " in line
 
 
 def test_tables_stage_names_its_tables(env: Path) -> None:

@@ -74,7 +74,7 @@ def test_a_variant_takes_its_base_with_its_own_prepare_options() -> None:
     (lambda d: d["studies"]["search"].update(t=[0.2, 0.9]), "0.5"),
     (lambda d: d["datasets"]["celeba"].update(stpes=3), "stpes"),
     (lambda d: d["datasets"]["celeba"].update(prepare={"imagesize": 3}), "did you mean 'image_size'"),
-    (lambda d: d["datasets"]["celeba"].pop("mirror"), "needs `mirror`"),
+    (lambda d: d["datasets"]["celeba"].update(mirror="/data/celeba"), "machine-local.*local.yaml"),
     (lambda d: d["datasets"]["celeba"].pop("prepare"), "prepare"),
     (lambda d: d["studies"].update(seeds=[0, 0]), "distinct"),
     (lambda d: d["studies"]["tables"]["table2"].update(rows=["no_yse"]), "did you mean 'no_yes'"),
@@ -148,7 +148,7 @@ def _variant(**entry: object):
     (_variant(variant_of="waterbird"), "not declared under datasets \\(did you mean 'waterbirds'"),
     (lambda d: (_variant()(d), d["datasets"].update(wb_tiny={"variant_of": "wb_small", "prepare": {}})),
      "itself a variant of 'waterbirds'"),
-    (_variant(mirror="/elsewhere"), r"sets \['mirror'\]: a variant reads the files of its base"),
+    (_variant(root="/elsewhere"), r"sets \['root'\]: a variant reads the files of its base"),
     (_variant(kind="celeba"), r"sets \['kind'\]"),
     (_variant(prepare=None), "needs `prepare`"),
     (_variant(prepare={"image_sise": 4}), "did you mean 'image_size'"),
@@ -158,7 +158,7 @@ def test_bad_variants_are_refused(edit, message: str) -> None:
     _refused(edit, message)
 
 
-CMNIST = {"kind": "cmnist", "mirror": "", "prepare": {"ratio": 0.5}, "model": "mlp", "epochs": 2, "lr": 1.0e-1,
+CMNIST = {"kind": "cmnist", "prepare": {"ratio": 0.5}, "model": "mlp", "epochs": 2, "lr": 1.0e-1,
           "weight_decay": 1.0e-2, "batch_size": 100, "c": 0.5, "t": 1.0, "precision": "fp32"}
 
 
@@ -277,6 +277,11 @@ INF, NAN = float("inf"), float("nan")
      "List should have at least 1 item"),
     ("studies.tables.attribution.rows", ["jtt", "resample", "jtt"], "studies.tables.attribution.rows: rows lists "
      "['jtt'] more than once"),
+    ("launch.num_cpus", True, "launch.num_cpus: Input should be a valid number, got true"),
+    ("launch.num_cpus", INF, "launch.num_cpus: Input should be a finite number, got .inf"),
+    ("launch.num_gpus", -0.5, "launch.num_gpus: Input should be greater than or equal to 0"),
+    ("launch.max_retries", True, "launch.max_retries: Input should be a valid integer, got true"),
+    ("launch.object_store_memory", 2.5, "launch.object_store_memory: Input should be a valid integer"),
 ])
 def test_values_of_the_wrong_type_or_range_are_refused_naming_the_field(key: str, value: object, message: str
                                                                         ) -> None:
@@ -295,3 +300,19 @@ def test_keys_the_stages_read_must_be_written(key: str) -> None:
     data = set_dotted(copy.deepcopy(_params()), **{key: None})
     with pytest.raises(ConfigError, match=rf"{key}: missing: add it \(.*reads {key}\)"):
         parse_params(data)
+
+
+def test_own_data_defaults_are_defined_on_any_data() -> None:
+    """Own data: the oracle picks by test GBA (WGA is 0 wherever one test group is tiny), by worst-class accuracy
+    without attributes; pseudo-attribute precision/recall is rated at default shares; what is written wins."""
+    from pipeline.studies.config import OWN_THRESHOLDS
+
+    data = _params()
+    data["datasets"].update(mine=dict(OWN), blind={**OWN, "prepare": {"image_size": 8, "attributes": False}},
+                            set_={**OWN, "oracle_metric": "test_wga", "pseudo_thresholds": [0.3]})
+    p = parse_params(data)
+    mine, blind, written = p.datasets["mine"], p.datasets["blind"], p.datasets["set_"]
+    assert (mine.oracle_metric, mine.pseudo_thresholds) == ("test_gba", list(OWN_THRESHOLDS))
+    assert (blind.oracle_metric, blind.pseudo_thresholds) == ("test_worst_class", [])
+    assert (written.oracle_metric, written.pseudo_thresholds) == ("test_wga", [0.3])
+    assert p.datasets["waterbirds"].oracle_metric == "test_wga"  # the releases keep Table 2's rule

@@ -205,20 +205,21 @@ def test_failed_search_keeps_the_previous_results(birds: tuple[Path, dict], tmp_
         before[sweep / "config0" / "seed0.json"]
 
 
-def test_cmnist_declared_as_a_kind(tmp_path: Path, mnist_mirror: Path) -> None:
+def test_cmnist_declared_as_a_kind(tmp_path: Path, mnist_mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """C-MNIST at one ratio through the declared-dataset stages: fetch (the real MNIST files, through the mirror
     path a user's download takes), prepare, and rows of two methods (GERNE on the true groups, plain ERM)."""
     from tests.pipeline.studies.test_config import OWN
 
     data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
     data["datasets"]["cm"] = {**{k: v for k, v in OWN.items() if k != "root"}, "kind": "cmnist",
-                              "mirror": str(mnist_mirror), "prepare": {"ratio": 5.0, "val_size": 100},
+                              "prepare": {"ratio": 5.0, "val_size": 100},
                               "model_options": {"hidden": [16]}, "eval_batch_size": 8192}
     data["studies"].update(seeds=[0], device="cpu")
     data["studies"]["search"]["configs"] = 1
     data["studies"]["rows"]["erm"] = {"method": "erm", "groups": "none", "select": "val_gba"}
     data["studies"]["tables"]["t1"] = {"datasets": ["cm"], "rows": ["yes_yes", "erm"]}
     p = parse_params(data)
+    monkeypatch.setenv("GERNE_MIRROR_CM", str(mnist_mirror))  # this machine's copy (pipeline.local)
     sums = stages.fetch(p, "cm", tmp_path / "raw")
     assert set(sums) == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                          "t10k-labels-idx1-ubyte.gz"} and all(v.startswith("md5-decompressed:") for v in sums.values())

@@ -11,3 +11,17 @@ class ConfigError(GerneError, ValueError):
 
 class DataError(GerneError):
     """Missing, corrupt or inconsistent data files."""
+
+
+class PreparedDataError(DataError):
+    """A prepared dataset folder that breaks the dataset contract: prepared by older code, from raw files fixed
+    since, or edited by hand. The fix is always to prepare it again; :meth:`for_dataset` names the stage that does."""
+
+    def __init__(self, folder: object, problem: str) -> None:
+        self.folder, self.problem = folder, problem
+        super().__init__(self.for_dataset(None))
+
+    def for_dataset(self, dataset: str | None) -> str:
+        """The message with the exact command that prepares ``dataset`` again (a placeholder when unknown)."""
+        return (f"{self.folder} is stale or inconsistent prepared data: {self.problem}. Prepare it again: "
+                f"`dvc repro prepare@{dataset or '<dataset>'}`")

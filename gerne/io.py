@@ -65,20 +65,27 @@ def partial_dir(target: str | os.PathLike[str]) -> Path:
 
 
 @contextmanager
-def staged_dir(target: str | os.PathLike[str], resume: bool = False) -> Iterator[Path]:
+def staged_dir(target: str | os.PathLike[str], resume: bool = False, keep_partial: bool = True) -> Iterator[Path]:
     """Build a directory output beside ``target`` and swap it in only when the block succeeds.
 
     Until then ``target`` keeps its previous contents; after a failure or kill the partial directory stays (and is
-    picked up again with ``resume=True``, cleared otherwise). Files the new result no longer contains disappear with
-    the swap, so the output never mixes two states.
+    picked up again with ``resume=True``, cleared otherwise), unless ``keep_partial`` is False (a build nothing
+    resumes, e.g. a prepared dataset: its partial copy would only hold disk space). Files the new result no longer
+    contains disappear with the swap, so the output never mixes two states.
     """
     target = Path(target)
-    work = partial_dir(target)
+    work, old = partial_dir(target), target.parent / f".{target.name}.old"
+    if old.exists() and not target.exists():  # a swap killed between its two renames: the previous result
+        os.replace(old, target)
     if work.exists() and not resume:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
-    yield work
-    old = target.parent / f".{target.name}.old"
+    try:
+        yield work
+    except BaseException:
+        if not keep_partial:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
     if old.exists():
         shutil.rmtree(old)
     if target.exists():

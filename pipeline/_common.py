@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from gerne.errors import GerneError
+from gerne.errors import GerneError, PreparedDataError
 from gerne.system import keep_large_allocations
 from gerne.tracking import interrupt
 
@@ -42,8 +42,9 @@ def raise_on_termination() -> None:
 
 
 def stage(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Configure logging and malloc, and turn library errors into a one-line message and exit status 1; SIGTERM,
-    SIGHUP and Ctrl-C end the stage with status 130 after closing its MLflow runs as KILLED."""
+    """Configure logging and malloc, and turn library errors into a one-line message and exit status 1 (for stale
+    prepared data, naming the `dvc repro prepare@<dataset>` that rebuilds it); SIGTERM, SIGHUP and Ctrl-C end the
+    stage with status 130 after closing its MLflow runs as KILLED."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -55,6 +56,9 @@ def stage(func: Callable[..., Any]) -> Callable[..., Any]:
         raise_on_termination()
         try:
             return func(*args, **kwargs)
+        except PreparedDataError as exc:  # stale prepared data: name the stage that prepares it again
+            click.echo(f"error: {exc.for_dataset(kwargs.get('dataset'))}", err=True)
+            sys.exit(1)
         except GerneError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)

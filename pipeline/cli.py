@@ -84,11 +84,13 @@ def _beta_checks(p: object, data_root: os.PathLike[str]) -> tuple[list[str], lis
 
     The same groups as the training stage (``pipeline.studies.runs.grouped_method``): the true groups (known), one
     group per class (none), the pseudo-groups of the scores file at the row's absolute t (confidence). Search
-    configs outside Eq. 9 are not errors: a grid search skips and records them by design.
+    configs outside Eq. 9 are not errors: a grid search skips and records them by design. Prepared data that break
+    the dataset contract (stale, or inconsistent) are an error naming the `dvc repro prepare@<dataset>` that fixes it.
     """
     from pathlib import Path
 
     from gerne.data.groups import train_counts_and_shares
+    from gerne.errors import PreparedDataError
     from pipeline.plan import plan
     from pipeline.studies.methods import USES_BETA
 
@@ -105,6 +107,9 @@ def _beta_checks(p: object, data_root: os.PathLike[str]) -> tuple[list[str], lis
             continue
         try:
             counts, alpha = train_counts_and_shares(data_dir)
+        except PreparedDataError as exc:  # prepared by older code or from raw files fixed since: prepare it again
+            errors.append(exc.for_dataset(dataset))
+            continue
         except GerneError as exc:
             errors.append(str(exc))
             continue

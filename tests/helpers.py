@@ -34,6 +34,23 @@ def toy_dataset(out_dir: Path, n_per_split: tuple[int, int, int] = (600, 150, 30
     return out_dir
 
 
+def without_class_in_train(data_dir: Path, cls: int = 2) -> Path:
+    """Make a prepared dataset stale: its training rows of class ``cls`` relabelled 0 and counts.json rewritten to
+    match, so ``cls`` is only in val and test (what `prepare` wrote from such a table before it checked the
+    contract)."""
+    import json
+
+    from gerne.data.contract import split_counts
+
+    meta = pd.read_csv(data_dir / "metadata.csv")
+    meta.loc[(meta["split"] == "train") & (meta["y"] == cls), "y"] = 0
+    meta.to_csv(data_dir / "metadata.csv", index=False)
+    info = json.loads((data_dir / "counts.json").read_text())
+    info["splits"] = split_counts(meta, info["num_classes"], info["num_attributes"])
+    (data_dir / "counts.json").write_text(json.dumps(info))
+    return data_dir
+
+
 def set_dotted(data: dict, **changes: object) -> dict:
     """``data`` (a params mapping) with dotted-key changes applied in place; a change to None deletes the key."""
     for dotted, value in changes.items():

@@ -46,6 +46,22 @@ def test_staged_dir_keeps_the_previous_result_on_failure_and_kill(tmp_path: Path
         assert list(work.iterdir()) == []
 
 
+def test_staged_dir_without_keep_partial_leaves_only_the_previous_result(tmp_path: Path) -> None:
+    """A build nothing resumes (a prepared dataset) discards its partial copy on failure; a swap killed between its
+    two renames gets the previous result back before the next build."""
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "images.npy").write_text("previous")
+    with pytest.raises(RuntimeError), staged_dir(out, keep_partial=False) as work:
+        (work / "images.npy").write_text("half")
+        raise RuntimeError("bad table")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"] and _tree(out) == {"images.npy": "previous"}
+    out.rename(tmp_path / ".data.old")  # killed after moving the previous result aside, before the new one moved in
+    with pytest.raises(RuntimeError), staged_dir(out, keep_partial=False):
+        raise RuntimeError("refused again")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"] and _tree(out) == {"images.npy": "previous"}
+
+
 def test_atomic_paths_replace_all_files_together_or_none(tmp_path: Path) -> None:
     a, b = tmp_path / "m" / "model.pt", tmp_path / "s" / "summary.json"
     for p in (a, b):

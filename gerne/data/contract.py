@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gerne.errors import DataError
+from gerne.errors import DataError, PreparedDataError
 from gerne.io import atomic_path, write_json
 
 SPLITS = ("train", "val", "test")
@@ -87,6 +87,10 @@ def write_tensor_dataset(
                         f"{images.dtype} {images.shape}")
     if not np.array_equal(metadata["id"].to_numpy(), np.arange(len(metadata))):
         raise DataError("metadata ids must be 0..N-1 in row order (row i of images.npy is id i)")
+    problems = contract_problems(metadata, num_classes, num_attributes)
+    if problems:
+        raise DataError(f"refusing to write {out}: the data break the dataset contract ({summarise(problems)}); "
+                        "every split needs samples and every class training samples: fix the options that built it")
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "images.npy") as tmp, open(tmp, "wb") as fh:
         np.save(fh, images)
@@ -97,6 +101,58 @@ def write_tensor_dataset(
     return counts
 
 
+def contract_problems(meta: pd.DataFrame, num_classes: int, num_attributes: int,
+                      every_attribute: bool = False) -> list[str]:
+    """How a contract table (columns ``split``, ``y``, ``a``) breaks the contract, ``[]`` when it does not.
+
+    Every split of :data:`SPLITS` holds rows (and no other split name appears); ``y`` and ``a`` are integers in
+    [0, K) and [0, A); every class occurs in the train split (a class never trained on cannot be learned, and Eq. 2's
+    group shares need each class). With ``every_attribute`` every attribute 0..A-1 occurs in train too, so val and
+    test use no attribute that train lacks (data whose A is inferred from its largest ``a``, as kind ``own``).
+    """
+    problems: list[str] = []
+    sizes = meta["split"].value_counts(dropna=False)
+    unknown = sorted(map(str, set(sizes.index) - set(SPLITS)))
+    if unknown:
+        problems.append(f"unknown split names {unknown} (use {list(SPLITS)})")
+    empty = [s for s in SPLITS if sizes.get(s, 0) == 0]
+    if empty:
+        problems.append(f"split(s) {empty} hold no rows (every split needs samples)")
+    columns: dict[str, np.ndarray] = {}
+    for col, n, what in (("y", num_classes, "class"), ("a", num_attributes, "attribute")):
+        numbers = pd.to_numeric(meta[col], errors="coerce")
+        bad = np.flatnonzero((numbers.isna() | (numbers != numbers.round())).to_numpy())
+        if len(bad):
+            problems.append(f"column {col!r} must hold integer {what} indices, row {bad[0]} (split "
+                            f"{meta['split'].iloc[bad[0]]!r}) holds {meta[col].iloc[bad[0]]!r}")
+            continue
+        values = numbers.to_numpy().astype(np.int64)
+        out = np.flatnonzero((values < 0) | (values >= n))
+        if len(out):
+            problems.append(f"{what} {col} = {values[out[0]]} (split {meta['split'].iloc[out[0]]!r}, {len(out)} "
+                            f"row(s) out of range) lies outside [0, {n})")
+            continue
+        columns[col] = values
+    split = meta["split"].to_numpy()
+    for col, n, what in (("y", num_classes, "class"), ("a", num_attributes, "attribute")):
+        if col not in columns or (col == "a" and not every_attribute):
+            continue
+        seen = np.bincount(columns[col][split == "train"], minlength=n) > 0
+        for value in np.flatnonzero(~seen):
+            rows = split[columns[col] == value]
+            where = ", ".join(f"{s}: {int((rows == s).sum())} row(s)" for s in SPLITS if (rows == s).any())
+            problems.append(f"{what} {col} = {value} never occurs in the train split"
+                            + (f" (only in {where})" if where else
+                               f" (nor in any split: number the {what}es 0..{n - 1} without gaps)"))
+    return problems
+
+
+def summarise(problems: list[str], limit: int = 5) -> str:
+    """The first ``limit`` problems joined with ``; `` (and how many more there are)."""
+    more = f"; and {len(problems) - limit} more" if len(problems) > limit else ""
+    return "; ".join(problems[:limit]) + more
+
+
 def _require(root: Path, names: tuple[str, ...]) -> list[Path]:
     paths = [root / name for name in names]
     for path in paths:
@@ -105,24 +161,43 @@ def _require(root: Path, names: tuple[str, ...]) -> list[Path]:
     return paths
 
 
+def _counts_problem(recorded: object, meta: pd.DataFrame, num_classes: int, num_attributes: int) -> str | None:
+    """How counts.json's ``splits`` (``recorded``) disagrees with the counts of metadata.csv, or None."""
+    actual = split_counts(meta.assign(y=meta["y"].astype(np.int64), a=meta["a"].astype(np.int64)), num_classes,
+                          num_attributes)
+    if not isinstance(recorded, dict):
+        return "counts.json records no group counts per split"
+    for split in sorted(set(actual) | set(recorded)):
+        want = recorded.get(split) if isinstance(recorded.get(split), dict) else {}
+        found = actual.get(split, {})
+        for cell in sorted(set(found) | set(want)):
+            if int(found.get(cell, 0)) != want.get(cell, 0):
+                return (f"counts.json records {want.get(cell, 0)} rows of split {split!r} group (y,a)=({cell}) but "
+                        f"metadata.csv holds {int(found.get(cell, 0))}")
+    return None
+
+
 def load_metadata(data_dir: str | Path) -> tuple[pd.DataFrame, int, int]:
-    """``(metadata, num_classes, num_attributes)`` of a prepared dataset, checked against the contract."""
+    """``(metadata, num_classes, num_attributes)`` of a prepared dataset, checked against the contract
+    (:func:`contract_problems`, counts.json against metadata.csv); a folder that breaks it raises
+    :class:`~gerne.errors.PreparedDataError`, whose fix is to prepare it again."""
     root = Path(data_dir)
     meta_path, info_path = _require(root, ("metadata.csv", "counts.json"))
     try:
         meta = pd.read_csv(meta_path)
         info = json.loads(info_path.read_text())
         K, A = int(info["num_classes"]), int(info["num_attributes"])
-    except (ValueError, OSError, KeyError, pd.errors.ParserError) as exc:
-        raise DataError(f"{root} holds a corrupt metadata file ({exc}); delete it and rebuild the dataset") from exc
+    except (ValueError, OSError, KeyError, TypeError, pd.errors.ParserError) as exc:
+        raise PreparedDataError(root, f"unreadable metadata.csv or counts.json: {exc}") from exc
     missing = [c for c in METADATA_COLUMNS if c not in meta.columns]
     if missing:
-        raise DataError(f"{meta_path} lacks columns {missing}; the contract needs {list(METADATA_COLUMNS)}")
-    bad_split = sorted(set(meta["split"]) - set(SPLITS))
-    if bad_split:
-        raise DataError(f"{meta_path} has unknown split names {bad_split}; use {list(SPLITS)}")
-    if meta["y"].min() < 0 or meta["y"].max() >= K or meta["a"].min() < 0 or meta["a"].max() >= A:
-        raise DataError(f"{meta_path}: labels must lie in [0, {K}) and attributes in [0, {A}) (counts.json)")
+        raise PreparedDataError(root, f"metadata.csv lacks columns {missing}; the contract needs "
+                                      f"{list(METADATA_COLUMNS)}")
+    problems = contract_problems(meta, K, A)
+    if not problems and (mismatch := _counts_problem(info.get("splits"), meta, K, A)):
+        problems = [mismatch]
+    if problems:
+        raise PreparedDataError(root, summarise(problems))
     return meta, K, A
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.format import open_memmap
 
-from gerne.data.contract import ARRAY_NAMES, METADATA_COLUMNS, SPLITS, split_counts
+from gerne.data.contract import ARRAY_NAMES, METADATA_COLUMNS, SPLITS, contract_problems, split_counts, summarise
 from gerne.errors import DataError
 from gerne.io import atomic_path, write_json
 
@@ -89,7 +89,7 @@ def check_counts(actual: Counts, expected: Counts, dataset: str) -> None:
 
 
 def validate_table(table: pd.DataFrame, num_classes: int, num_attributes: int, source: str) -> None:
-    """Check a contract table: columns, ids 0..N-1 in row order, known splits, integer labels in range."""
+    """Check a contract table: columns, ids 0..N-1 in row order, integer labels, :func:`contract_problems`."""
     missing = [c for c in METADATA_COLUMNS if c not in table.columns]
     if missing:
         raise DataError(f"{source} lacks columns {missing}; the contract needs {list(METADATA_COLUMNS)}")
@@ -97,15 +97,13 @@ def validate_table(table: pd.DataFrame, num_classes: int, num_attributes: int, s
         raise DataError(f"{source} has no rows")
     if not np.array_equal(table["id"].to_numpy(), np.arange(len(table))):
         raise DataError(f"{source}: ids must be 0..N-1 in row order")
-    bad = sorted(map(str, set(table["split"]) - set(SPLITS)))
-    if bad:
-        raise DataError(f"{source} has unknown split names {bad}; use {list(SPLITS)}")
-    for col, n in (("y", num_classes), ("a", num_attributes)):
+    for col in ("y", "a"):
         if not pd.api.types.is_integer_dtype(table[col]):
             raise DataError(f"{source}: column {col!r} must hold integers, got {table[col].dtype}")
-        lo, hi = int(table[col].min()), int(table[col].max())
-        if lo < 0 or hi >= n:
-            raise DataError(f"{source}: column {col!r} must lie in [0, {n}), found {lo}..{hi}")
+    problems = contract_problems(table, num_classes, num_attributes)
+    if problems:
+        raise DataError(f"{source} breaks the dataset contract: {summarise(problems)}. Every split needs samples and "
+                        f"every class training samples: {REDOWNLOAD} (for your own data, fix its table)")
 
 
 def write_checked(

@@ -2,8 +2,9 @@
 
 ``id`` may be any unique key (it is kept as ``source_id``; the contract renumbers rows 0..N-1 in table order);
 ``filename`` is relative to ``image_root``; ``split`` is train/val/test; ``y`` and ``a`` are integers from 0.
-K and A are one more than the largest ``y`` and ``a``. Data without a bias attribute leaves out the ``a`` column
-(``attributes=False``): every sample gets a = 0 (A = 1), so only methods that need no attributes apply.
+K and A are one more than the largest ``y`` and ``a``; every split needs rows, and every class and every attribute
+rows in train (:func:`gerne.data.contract.contract_problems`). Data without a bias attribute leaves out the ``a``
+column (``attributes=False``): every sample gets a = 0 (A = 1), so only methods that need no attributes apply.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from gerne.data.contract import SPLITS
+from gerne.data.contract import SPLITS, contract_problems, summarise
 from gerne.data.counts import Counts, Prepared, read_csv_columns
 from gerne.data.images import prepare_images
 from gerne.errors import DataError
@@ -56,7 +57,13 @@ def read_own_table(meta_csv: str | os.PathLike[str], attributes: bool = True) ->
         "a": raw["a"],
         "source_id": raw["id"],
     })
-    return table, int(table["y"].max()) + 1, int(table["a"].max()) + 1
+    K, A = int(table["y"].max()) + 1, int(table["a"].max()) + 1
+    problems = contract_problems(table, K, A, every_attribute=True)
+    if problems:
+        raise DataError(f"{meta_csv}: {summarise(problems)}. Every split needs rows, and every class and attribute "
+                        "training rows (K and A are one more than the largest y and a): add train rows of it, or "
+                        "drop its rows and number classes and attributes from 0 without gaps; then prepare again")
+    return table, K, A
 
 
 def prepare_own(

@@ -20,7 +20,7 @@ from tests.data.fixtures import colour_of, write_jpeg
 def _own(root: Path) -> Path:
     rows = []
     for i, (split, y, a) in enumerate([("train", 0, 0), ("train", 2, 1), ("val", 1, 0), ("test", 2, 0),
-                                       ("train", 0, 1)]):
+                                       ("train", 1, 1)]):
         name = f"pics/{100 + i}.jpg"
         write_jpeg(root / name, (120, 90), i)
         rows.append({"id": f"img-{100 + i}", "filename": name, "split": split, "y": y, "a": a})
@@ -38,7 +38,7 @@ def test_prepare_own(tmp_path: Path) -> None:
     assert np.abs(images[3].reshape(-1, 3).mean(0) - colour_of(3)).max() < 3
     info = json.loads((tmp_path / "out" / "counts.json").read_text())
     assert (info["num_classes"], info["num_attributes"]) == (3, 2)  # inferred from the largest labels
-    assert info["splits"]["train"] == {"0,0": 1, "0,1": 1, "1,0": 0, "1,1": 0, "2,0": 0, "2,1": 1}
+    assert info["splits"]["train"] == {"0,0": 1, "0,1": 0, "1,0": 0, "1,1": 1, "2,0": 0, "2,1": 1}
     prepare_own(table, tmp_path, tmp_path / "again", "resize_crop", 12, expected_counts=done.counts)
     with pytest.raises(DataError, match=r"100\.jpg does not fit transform 'crop_resize': image of 120×90 is smaller"):
         prepare_own(table, tmp_path, tmp_path / "again", "crop_resize", 12)
@@ -57,6 +57,14 @@ def test_prepare_own(tmp_path: Path) -> None:
     (lambda t: t.assign(y=["cat", 1, 1, 0, 0]), "'y' must hold integers"),
     (lambda t: t.assign(id=[1, 1, 2, 3, 4]), "ids must be unique"),
     (lambda t: t.iloc[:0], "no rows"),
+    # the contract: every split holds rows, every class and attribute has training rows (checked before decoding)
+    (lambda t: t.assign(y=[0, 2, 3, 2, 1]), r"table\.csv: class y = 3 never occurs in the train split \(only in "
+                                            r"val: 1 row\(s\)\)\. .*add train rows of it"),
+    (lambda t: t.assign(a=[0, 1, 0, 2, 1]), r"attribute a = 2 never occurs in the train split \(only in test: 1 "
+                                            r"row\(s\)\)"),
+    (lambda t: t.assign(y=[1, 2, 1, 2, 1]), r"class y = 0 never occurs in the train split \(nor in any split: "
+                                            r"number the classes 0\.\.2 without gaps\)"),
+    (lambda t: t.assign(split=["train", "train", "test", "test", "train"]), r"split\(s\) \['val'\] hold no rows"),
 ])
 def test_own_table_errors(tmp_path: Path, edit, message: str) -> None:
     table = _own(tmp_path)

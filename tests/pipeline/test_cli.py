@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from tests.conftest import REPO
-from tests.helpers import set_dotted, toy_dataset
+from tests.helpers import set_dotted, toy_dataset, without_class_in_train
 
 
 @pytest.mark.parametrize("sub", [[], ["validate"], ["bounds"], ["tracking-uri"], ["ui"], ["trial"], ["plan"]])
@@ -150,6 +150,17 @@ def test_validate_committed_design_on_prepared_data(tmp_path: Path) -> None:
     assert "gerne_unknown not checked yet" in result.output
     assert "β (Eq. 9) on cmnist_r1: not checked" in result.output
     assert "runs when the stage has the data" in result.output
+
+
+def test_validate_stale_prepared_data_names_the_prepare_stage(tmp_path: Path) -> None:
+    """Data prepared before their table was fixed (a class only in val/test): a one-line error naming the folder, the
+    problem and the stage that prepares it again, exit 1, no traceback."""
+    without_class_in_train(toy_dataset(tmp_path / "data" / "cmnist" / "r0.5"))
+    result = _validate(REPO / "params.yaml", tmp_path / "data")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert (f"error: {tmp_path / 'data' / 'cmnist' / 'r0.5'} is stale or inconsistent prepared data: class y = 2 never "
+            "occurs in the train split (only in val: 50 row(s), test: 100 row(s)). Prepare it again: "
+            "`dvc repro prepare@cmnist`\n") in result.output
 
 
 def test_validate_search_configs_outside_eq9_are_not_errors(tmp_path: Path) -> None:

@@ -29,12 +29,17 @@ COLUMNS = ["table", "dataset", "row", "seed", "selection", "step", *METRICS, "ml
 
 
 def _rows(path: Path, table: str, dataset: str, row: str, seed: str) -> list[dict[str, Any]]:
+    from gerne.data.registry import benchmark_classes
+    from gerne.health import collapse_epoch
+
     summary = json.loads(path.read_text())
+    classes = benchmark_classes(summary.get("benchmark", ""))
+    collapsed = classes is not None and collapse_epoch(summary.get("history", []), classes) is not None
     out = []
     for selection, chosen in summary["selections"].items():
         m = chosen["metrics"]
         out.append({"table": table, "dataset": dataset, "row": row, "seed": seed, "selection": selection,
-                    "step": m.get("step"), **{k: m.get(k) for k in METRICS},
+                    "step": m.get("step"), **{k: m.get(k) for k in METRICS}, "collapsed": collapsed,
                     "mlflow_run_id": summary["mlflow_run_id"]})
     return out
 

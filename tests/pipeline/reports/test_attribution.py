@@ -62,3 +62,19 @@ def test_share_of_the_gap(params) -> None:
     assert math.isnan(oracle.loc["palette: hue + input ×1/255", "mean"])
     text, _ = attribution_table("attribution", params, study.datasets, study.rows, study.rows_on, runs)
     assert "closes 47 % of the gap" in text and "not run yet" in text
+
+
+def test_a_collapsed_condition_is_flagged_and_explains_no_gap(params) -> None:
+    """A condition whose runs ended at chance failed: the cell says so and claims no share of the gap."""
+    study = params.studies.tables["attribution"]
+    runs = pd.DataFrame([{"table": "rows", "dataset": d, "row": r, "seed": s, "selection": "oracle",
+                          "test_gba": v, "collapsed": dead} for d, r, v, dead in
+                         [("cmnist", "gerne_known", 0.814, False), ("cmnist", "gerne_known_div255", 0.10, True),
+                          ("cmnist_hue", "gerne_known", 0.792, False)] for s in (0, 1, 2)])
+    data = frame(params, study.datasets, study.rows, study.rows_on, runs)
+    known = data[(data["selection"] == "oracle") & (data["base"] == "gerne_known")].set_index("condition")
+    assert known.loc["input ×1/255", "n_collapsed"] == 3 and math.isnan(known.loc["input ×1/255", "share_of_gap"])
+    assert known.loc["palette: hue", "share_of_gap"] == pytest.approx((81.4 - 79.2) / (81.4 - 77.79))
+    text, _ = attribution_table("attribution", params, study.datasets, study.rows, study.rows_on, runs)
+    assert "collapsed to chance in 3 of 3 seeds" in text and "1972 %" not in text
+    assert "input ×1/255 collapsed to chance (3 of 3 seeds): no share; left after palette: hue" in text

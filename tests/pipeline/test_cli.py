@@ -22,8 +22,8 @@ def test_help_on_every_subcommand(sub: list[str]) -> None:
 def test_validate_committed_params() -> None:
     result = CliRunner().invoke(main, ["validate", "--params", str(REPO / "params.yaml")])
     assert result.exit_code == 0, result.output
-    assert "5 dataset(s): 52 row(s) × 3 seeds, 16 search(es) of 184 configs" in result.output
-    assert "= 372 runs at most" in result.output and "4 reference model(s)" in result.output
+    assert "6 dataset(s): 59 row(s) × 3 seeds, 17 search(es) of 203 configs" in result.output
+    assert "= 414 runs at most" in result.output and "5 reference model(s)" in result.output
     # what it counts: each winner's search-seed run once, as its grid point (REPRODUCTION.md's "Runs counted")
     assert "each winner's search-seed run is its grid point, counted once), plus " in result.output
 
@@ -146,7 +146,7 @@ def test_validate_committed_design_on_prepared_data(tmp_path: Path) -> None:
     toy_dataset(tmp_path / "data" / "cmnist" / "r0.5")
     result = _validate(REPO / "params.yaml", tmp_path / "data")
     assert result.exit_code == 0, result.output
-    assert "β (Eq. 9) on cmnist: 10 row(s) checked on" in result.output  # the rows whose method takes β
+    assert "β (Eq. 9) on cmnist: 11 row(s) checked on" in result.output  # the rows whose method takes β
     assert "gerne_unknown not checked yet" in result.output
     assert "β (Eq. 9) on cmnist_r1: not checked" in result.output
     assert "runs when the stage has the data" in result.output
@@ -173,7 +173,7 @@ def test_validate_search_configs_outside_eq9_are_not_errors(tmp_path: Path) -> N
 def test_validate_without_data_says_when_beta_is_checked(tmp_path: Path) -> None:
     result = _validate(_params(tmp_path, **{"studies.rows.gerne_known.config.beta": 5.0}), tmp_path / "nothing")
     assert result.exit_code == 0, result.output
-    assert result.output.count("the check runs when the stage has the data") == 5  # the four ratios and the hue palette
+    assert result.output.count("the check runs when the stage has the data") == 6  # four ratios, hue palette, DFA's count
 
 
 def test_validate_pseudo_row_on_the_pseudo_groups(tmp_path: Path) -> None:
@@ -182,7 +182,7 @@ def test_validate_pseudo_row_on_the_pseudo_groups(tmp_path: Path) -> None:
     _pseudo_file(root, "t=0.005", minority_per_class=10)  # t = 1.0 × 0.5 %
     ok = _validate(REPO / "params.yaml", root)
     assert ok.exit_code == 0, ok.output
-    assert "β (Eq. 9) on cmnist: 11 row(s) checked on" in ok.output
+    assert "β (Eq. 9) on cmnist: 12 row(s) checked on" in ok.output
     bad = _validate(_params(tmp_path, **{"studies.rows.gerne_unknown.config.beta": 5.0}), root)
     assert bad.exit_code == 1
     assert "studies.rows.gerne_unknown: beta = 5.0 (c = 0.5; trained on cmnist) is refused on the pseudo-groups (t = " \

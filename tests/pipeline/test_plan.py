@@ -41,18 +41,21 @@ def test_the_committed_cmnist_column() -> None:
     train on the figures' dataset only; every file lies where the committed results are."""
     items = plan(load_params(REPO / "params.yaml"))
     assert list(items["fetch"]) == ["cmnist"] and list(items["prepare"]) == ["cmnist", "cmnist_r1", "cmnist_r2",
-                                                                            "cmnist_r5", "cmnist_hue"]
+                                                                            "cmnist_r5", "cmnist_hue", "cmnist_n249"]
     assert items["prepare"]["cmnist_r2"]["raw"] == "data/raw/cmnist"  # a variant prepares its base's files
     baselines = ["erm_vanilla", "groupdro", "reweight", "sqrt_reweight", "lff", "sw_known"]
     assert sorted(k for k in items["train"] if k.startswith("cmnist_r5-")) == sorted(
         f"cmnist_r5-{r}" for r in ["erm", "gerne_known", "gerne_unknown", "resample", *baselines])
     assert [k for k in items["train"] if "fig2" in k] == [f"cmnist-fig2_beta_{b}" for b in
                                                           ("m1", "0", "1", "1p2", "1p25", "1p3")]  # + 2 above Eq. 9
-    attribution = ["cmnist-erm_vanilla_div255", "cmnist-lff_div255", *(f"cmnist_hue-{r}" for r in (
-        "erm_vanilla", "erm_vanilla_div255", "lff", "lff_div255"))]  # the copied rows' conditions
-    assert [k for k in items["train"] if k in attribution] == attribution
+    attribution = ["cmnist-erm_vanilla_div255", "cmnist-lff_div255", "cmnist-gerne_known_div255",
+                   *(f"cmnist_hue-{r}" for r in ("erm_vanilla", "erm_vanilla_div255", "lff", "lff_div255", "groupdro",
+                                                 "resample", "gerne_known", "gerne_known_div255")),
+                   "cmnist_n249-resample", "cmnist_n249-gerne_known"]  # the copied rows' conditions (rows_on)
+    assert sorted(k for k in items["train"] if k in attribution) == sorted(attribution)
     assert items["train"]["cmnist_hue-lff"]["out_dir"] == "runs/conditions/cmnist_hue/r0.5/lff"
-    assert len(items["train"]) == 4 * (4 + len(baselines)) + 6 + 6 and len(items["sweep"]) == 4 * 4  # + JTT's, DFR's
+    assert len(items["train"]) == 4 * (4 + len(baselines)) + 6 + len(attribution)
+    assert list(items["sweep"])[-1] == "cmnist_hue-jtt" and len(items["sweep"]) == 4 * 4 + 1  # + JTT's, DFR's
     assert items["sweep"]["cmnist-jtt"]["input"] == "data/pseudo/cmnist/r0.5/pseudo.npz"  # f̃'s error set
     assert items["sweep"]["cmnist_r2-dfr"]["input"] == "models/cmnist/r2.0/biased.pt"  # f̃'s checkpoint
     tuned = items["sweep"]["cmnist_r1-gerne_tuned_unknown"]

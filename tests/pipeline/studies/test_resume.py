@@ -55,7 +55,7 @@ def test_the_committed_column_is_on_disk() -> None:
     skipped = sum(len(json.loads(f.read_text())["skipped"]) for f in selected)
     assert skipped == 4 * 3  # c = 1 with β ∈ {0.5, 1.0, 1.2} breaks Eq. 9 at every ratio
     grid = sum(math.prod(len(v) for v in p.studies.rows[r].search.values()) for r in _swept())
-    assert grid == 10 + 25 + 7 + 7  # GERNE's known and unknown grids, JTT's upsampling factors, DFR's C
+    assert grid == 10 + 25 + 9 + 7  # GERNE's known and unknown grids, JTT's upsampling factors, DFR's C
     assert len(_committed_points()) == 4 * grid - skipped  # at four ratios
     rows = {r.parent.name for r in (REPO / "runs/cmnist").glob("r*/*/seed*.json")}
     fig2 = [*p.figures.fig2_rows, *p.figures.fig2_beyond_rows]

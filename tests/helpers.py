@@ -14,15 +14,16 @@ from gerne.data.contract import write_tensor_dataset
 
 
 def toy_dataset(out_dir: Path, n_per_split: tuple[int, int, int] = (600, 150, 300), conflicting: float = 0.05,
-                seed: int = 0, K: int = 3) -> Path:
-    """A K-class colour-biased dataset (K×K groups): the label is drawn in a stripe, the colour is the bias."""
+                seed: int = 0, K: int = 3, side: int = 6) -> Path:
+    """A K-class colour-biased dataset (K×K groups) of ``side``×``side`` images: the label is drawn in a stripe, the
+    colour is the bias (``side`` = 28 gives C-MNIST-sized inputs; the stripes need ``side`` ≥ 2K)."""
     rng = np.random.default_rng(seed)
     frames, images = [], []
     for split, n, share in zip(("train", "val", "test"), n_per_split, (conflicting, conflicting, 1 - 1 / K),
                                strict=True):
         y = np.arange(n) % K
         a = np.where(rng.random(n) < share, (y + rng.integers(1, K, n)) % K, y)
-        img = np.zeros((n, 6, 6, 3), dtype=np.uint8)
+        img = np.zeros((n, side, side, 3), dtype=np.uint8)
         for i in range(n):
             img[i, y[i] * 2 : y[i] * 2 + 2, :, a[i] % 3] = 200 + rng.integers(0, 50)
         img += rng.integers(0, 30, img.shape, dtype=np.uint8)

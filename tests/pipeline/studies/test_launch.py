@@ -17,14 +17,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import ray
 import torch
 import yaml
 
-from gerne.data.contract import write_tensor_dataset
 from gerne.errors import ConfigError, GerneError
 from gerne.io import partial_dir
 from pipeline.config import parse_params
@@ -121,21 +118,9 @@ def test_a_sweep_on_a_local_cluster_writes_the_serial_summaries(local_cluster: N
     assert {s["torch_threads"] for s in serial.values()} == {1}  # recorded: what the summaries' equality rests on
 
 
-def _wide(out: Path, n: tuple[int, int, int] = (1200, 300, 300), K: int = 10) -> Path:
-    """C-MNIST-sized inputs (28×28×3, K classes): wide enough that the torch thread count reaches the losses."""
-    rng, frames, images = np.random.default_rng(0), [], []
-    for split, size, share in zip(("train", "val", "test"), n, (0.05, 0.05, 1 - 1 / K), strict=True):
-        y = np.arange(size) % K
-        a = np.where(rng.random(size) < share, (y + rng.integers(1, K, size)) % K, y)
-        img = rng.integers(0, 60, (size, 28, 28, 3), dtype=np.uint8)
-        for i in range(size):
-            img[i, 2 * y[i] : 2 * y[i] + 2, :, a[i] % 3] += 150
-        images.append(img)
-        frames.append(pd.DataFrame({"split": split, "y": y, "a": a}))
-    meta = pd.concat(frames, ignore_index=True)
-    meta.insert(0, "id", np.arange(len(meta)))
-    write_tensor_dataset(out, np.concatenate(images), meta, num_classes=K, num_attributes=K)
-    return out
+def _wide(out: Path) -> Path:
+    """C-MNIST-sized inputs (28×28×3, 10 classes): wide enough that the torch thread count reaches the losses."""
+    return toy_dataset(out, n_per_split=(1200, 300, 300), K=10, side=28)
 
 
 def _kept(summary: dict) -> dict:

@@ -29,7 +29,10 @@ def _datasets(p: Params, study: str) -> list[str]:
 def main(params_path: str, study: str, runs: str, md_path: str, csv_path: str) -> None:
     """Collect the run summaries under RUNS and write STUDY's table as Markdown and CSV ("not run" where absent)."""
     p = load_planned(params_path)
-    table = collect(runs, {name: d.dir or name for name, d in p.datasets.items()})
+    from gerne.data.registry import KINDS
+
+    table = collect(runs, {name: d.dir or name for name, d in p.datasets.items()},
+                    {name: KINDS[d.kind].num_classes for name, d in p.datasets.items()})
     if study in PAPER_TABLES:
         text, frame = PAPER_TABLES[study](table)
     else:

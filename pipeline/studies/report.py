@@ -25,15 +25,16 @@ SELECTIONS = {
 }
 METRICS = ("test_wga", "test_gba", "test_acc", "test_aligned_acc", "test_conflicting_acc", "val_wga",
            "val_worst_class")
-COLUMNS = ["table", "dataset", "row", "seed", "selection", "step", *METRICS, "mlflow_run_id"]
+COLUMNS = ["table", "dataset", "row", "seed", "selection", "step", *METRICS, "collapsed", "mlflow_run_id"]
 
 
-def _rows(path: Path, table: str, dataset: str, row: str, seed: str) -> list[dict[str, Any]]:
+def _rows(path: Path, table: str, dataset: str, row: str, seed: str, classes: int | None = None
+          ) -> list[dict[str, Any]]:
     from gerne.data.registry import benchmark_classes
     from gerne.health import collapse_epoch
 
     summary = json.loads(path.read_text())
-    classes = benchmark_classes(summary.get("benchmark", ""))
+    classes = classes or benchmark_classes(summary.get("benchmark", ""))
     collapsed = classes is not None and collapse_epoch(summary.get("history", []), classes) is not None
     out = []
     for selection, chosen in summary["selections"].items():
@@ -44,9 +45,11 @@ def _rows(path: Path, table: str, dataset: str, row: str, seed: str) -> list[dic
     return out
 
 
-def collect(runs_dir: str | Path, folders: dict[str, str] | None = None) -> pd.DataFrame:
+def collect(runs_dir: str | Path, folders: dict[str, str] | None = None,
+            classes: Mapping[str, int | None] | None = None) -> pd.DataFrame:
     """Every row run (``<folder>/<row>/seed<n>.json``) and Table 3 run (``<folder>/valonly/{full,cv}/*.json``) of
-    the datasets in ``folders`` (dataset → its folder under ``runs_dir``; default: each subfolder, by its name)."""
+    the datasets in ``folders`` (dataset → its folder under ``runs_dir``; default: each subfolder, by its name);
+    ``collapsed`` flags a run that ended at chance, with K from ``classes`` (dataset → K) or its benchmark."""
     root, rows = Path(runs_dir), []
     if folders is None:
         folders = {p.name: p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else {}
@@ -55,7 +58,8 @@ def collect(runs_dir: str | Path, folders: dict[str, str] | None = None) -> pd.D
             row = folder.name
             if row != "valonly":
                 for path in sorted(folder.glob("seed*.json")):
-                    rows += _rows(path, "rows", dataset, row, path.stem.removeprefix("seed"))
+                    rows += _rows(path, "rows", dataset, row, path.stem.removeprefix("seed"),
+                                  (classes or {}).get(dataset))
             else:
                 for experiment in ("full", "cv"):
                     for path in sorted((folder / experiment).glob("*.json")):

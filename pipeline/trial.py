@@ -22,7 +22,7 @@ from gerne.errors import ConfigError
 from gerne.io import write_text
 from pipeline.checks import stage_checks
 from pipeline.config import parse_params
-from pipeline.plan import PLAN, render
+from pipeline.plan import PLAN, render, same_stages
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -59,8 +59,9 @@ def planned(root: Path, overrides: list[str]) -> tuple[str, bool]:
     if errors:
         raise ConfigError(f"{source}: {len(errors)} problem(s) the stages would refuse; nothing was started:\n"
                           + "\n".join(f"  - {e}" for e in errors))
-    text = render(p)
-    return text, not plan_path.is_file() or plan_path.read_text(encoding="utf-8") != text
+    if same_stages(p, plan_path):
+        return plan_path.read_text(encoding="utf-8"), False
+    return render(p), True
 
 
 def trial(root: Path, overrides: list[str], targets: list[str], name: str | None,

@@ -72,7 +72,7 @@ def test_no_mirror_no_network_names_both_fixes(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(DataError) as info:
         fetch_mnist(tmp_path)
     message = str(info.value)
-    assert MIRROR_ENV in message and "`mirror`" in message
+    assert MIRROR_ENV in message and "local.yaml" in message
     assert "internet" in message and "127.0.0.1:9" in message
     assert not any(tmp_path.iterdir())
 

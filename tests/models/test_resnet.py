@@ -93,7 +93,9 @@ def test_input_size_resizes_on_the_device_and_none_keeps_the_data_side() -> None
     assert upsampled.normalise(x).is_contiguous(memory_format=torch.channels_last)
     assert upsampled(x).shape == (2, 10)
     for bad in (16, 64.0):
-        with pytest.raises(ConfigError, match="input_size must be an integer side of at least 32 px"):
+        with pytest.raises(ConfigError,
+                           match=r"input_size of model resnet18: input should be (greater than or equal to 32|a valid "
+                                 r"integer)"):
             build_model("resnet18", (32, 32, 3), 10, pretrained=False, input_size=bad)
 
 

@@ -25,7 +25,7 @@ SMOKE = ["-S", "studies.tables.table1.datasets=[cmnist]", "-S", "studies.seeds=[
          "-S", "studies.rows.gerne_tuned_unknown.search.beta=[2.5]",
          "-S", "studies.tables.table1.rows=[erm,resample,gerne_known,gerne_tuned_known,gerne_unknown,"
          "gerne_tuned_unknown]",  # GERNE's rows: the baselines' own recipes train for minutes
-         "-S", "studies.tables.attribution.datasets=[cmnist_hue,cmnist_n249]",  # its cmnist rows lie upstream of Table 1
+         "-S", "studies.tables.attribution.datasets=[cmnist_hue,cmnist_n249]",  # cmnist rows: upstream of Table 1
          "-S", "figures=null",  # Fig. 2's rows lie in Table 1's folder too: the smoke trains what it says only
          "report@table1"]
 SHOW_DROP = r"plan\.|.*/"  # README's `dvc exp show`: no generated plan values, no dependency hashes

@@ -89,7 +89,8 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
             *baselines.vanilla_section(frame, vanilla, targets, [c.ratio for c in cols], TOLERANCE), "",
             baselines.vanilla_gap(frame, vanilla, targets, [c.ratio for c in cols]), "",
             "What can be left of the gap, each measured by the study `attribution` (`reports/attribution.md`: "
-            "every copied row under each condition, and the share of its gap the condition closes): the split "
+            "every copied row under each condition, and the share of its gap the condition closes; "
+            "`reports/attribution_ratios.md`: the nearest combination at every ratio): the split "
             "(DFA's released C-MNIST has 249 conflicting images at 0.5 %, ours 275, and its colours may be a hue "
             "wheel rather than LfF's palette: read from DFA's README figure, not from its files); DFA's and LfF's "
             "MLPs divide their inputs by 255 twice (inputs in [0, 1/255]), which Adam's per-parameter step does "

@@ -5,7 +5,8 @@ of the same kind whose prepare options differ (DFA's hue palette, DFA's conflict
 from another row of the study only by the model's ``input_scale`` (LfF's and DFA's MLP inputs in [0, 1/255]).
 The conditions are derived from the declarations, never named by hand. Per base row and condition: ours on our data,
 ours under the condition, the copied value (``targets.yaml``) and the share of the gap (ours − copied) the condition
-closes, ``(ours − condition) / (ours − copied)``, shown where the gap is at least ``MIN_GAP`` points.
+closes, ``(ours − condition) / (ours − copied)``, shown where the gap is at least ``MIN_GAP`` points. A study may
+span several minority ratios: each dataset is compared with the first dataset of the study at its own ratio.
 """
 
 from __future__ import annotations
@@ -30,12 +31,22 @@ SELECTIONS = {"oracle": "checkpoint with the best test GBA seen: the rule of the
 
 @dataclass(frozen=True)
 class Cell:
-    """One trained combination: the base row it varies, the dataset and row that train it, and its label."""
+    """One trained combination: the base row it varies, the dataset and row that train it, its label and the
+    minority ratio (%) it is compared at."""
 
     base: str
     dataset: str
     row: str
     label: str
+    ratio: float | None = None
+
+
+def references(p: Params, datasets: list[str]) -> dict[str, str]:
+    """Each dataset's reference: the first of ``datasets`` at its minority ratio (our data at that ratio)."""
+    first: dict[float | None, str] = {}
+    for name in datasets:
+        first.setdefault(p.datasets[name].minority_percent(), name)
+    return {name: first[p.datasets[name].minority_percent()] for name in datasets}
 
 
 def _prepare_defaults(kind: str) -> dict[str, Any]:
@@ -78,18 +89,21 @@ def row_variant(p: Params, reference: str, row: str, rows: list[str]) -> tuple[s
 
 
 def cells(p: Params, datasets: list[str], rows: list[str], rows_on: dict[str, list[str]]) -> list[Cell]:
-    """Every (base row, condition) the study trains, ours first; a row variant on another dataset is both."""
-    reference, out = datasets[0], []
-    variants = {r: row_variant(p, reference, r, rows) for r in rows}
-    for base in (r for r in rows if variants[r] is None):
-        for dataset in datasets:
-            trained = rows_on.get(dataset, rows)
-            data_label = dataset_condition(p, reference, dataset) if dataset != reference else ""
-            for row in [base, *(r for r in rows if variants[r] and variants[r][0] == base)]:
-                if row not in trained:
-                    continue
-                label = " + ".join(x for x in (data_label, variants[row][1] if variants[row] else "") if x)
-                out.append(Cell(base, dataset, row, label or "ours (our data)"))
+    """Every (base row, condition) the study trains, per ratio, ours first; a row variant on another dataset is
+    both."""
+    refs, out = references(p, datasets), []
+    variants = {r: row_variant(p, datasets[0], r, rows) for r in rows}
+    for reference in dict.fromkeys(refs.values()):
+        ratio = p.datasets[reference].minority_percent()
+        for base in (r for r in rows if variants[r] is None and r in rows_on.get(reference, rows)):
+            for dataset in (d for d in datasets if refs[d] == reference):
+                trained = rows_on.get(dataset, rows)
+                data_label = dataset_condition(p, reference, dataset) if dataset != reference else ""
+                for row in [base, *(r for r in rows if variants[r] and variants[r][0] == base)]:
+                    if row not in trained:
+                        continue
+                    label = " + ".join(x for x in (data_label, variants[row][1] if variants[row] else "") if x)
+                    out.append(Cell(base, dataset, row, label or "ours (our data)", ratio))
     return out
 
 
@@ -107,17 +121,16 @@ def frame(p: Params, datasets: list[str], rows: list[str], rows_on: dict[str, li
     """One record per selection rule and cell: mean, std and seeds of test GBA (%), the copied value, Δ from ours
     and the share of the gap to the copied value the condition closes (NaN where the gap is under MIN_GAP)."""
     targets = paper_targets(p.datasets[datasets[0]].kind)["rows"]
-    ratio = p.datasets[datasets[0]].minority_percent()
     records = []
     for selection in SELECTIONS:
-        ours: dict[str, float] = {}
+        ours: dict[tuple[str, float | None], float] = {}
         for cell in cells(p, datasets, rows, rows_on):
             mean, std, n, collapsed = _stats(runs, cell, selection)
-            copied = (targets.get(cell.base, {}).get("values") or {}).get(ratio, [math.nan])[0]
-            ours.setdefault(cell.base, mean)
-            gap, delta = ours[cell.base] - copied, mean - ours[cell.base]
+            copied = (targets.get(cell.base, {}).get("values") or {}).get(cell.ratio, [math.nan])[0]
+            base = ours.setdefault((cell.base, cell.ratio), mean)
+            gap, delta = base - copied, mean - base
             explains = abs(gap) >= MIN_GAP and not collapsed  # a run at chance explains no gap: it failed
-            records.append({"selection": selection, "base": cell.base, "condition": cell.label,
+            records.append({"selection": selection, "ratio": cell.ratio, "base": cell.base, "condition": cell.label,
                             "dataset": cell.dataset, "row": cell.row, "mean": mean, "std": std, "n_seeds": n,
                             "n_collapsed": collapsed, "copied": copied, "delta": delta,
                             "share_of_gap": -delta / gap if explains else math.nan})
@@ -141,8 +154,10 @@ def attribution_table(name: str, p: Params, datasets: list[str], rows: list[str]
     """Markdown and CSV of an attribution study: per selection rule, each base row under every condition."""
     data = frame(p, datasets, rows, rows_on, runs[runs["table"] == "rows"])
     conditions = list(dict.fromkeys(data["condition"]))
-    ratio = p.datasets[datasets[0]].minority_percent()
-    lines = [f"# Study `{name}` — the copied rows' gap, attributed to measured conditions ({ratio:g} %)", "",
+    ratios = list(dict.fromkeys(data["ratio"]))
+    several = len(ratios) > 1
+    where = ", ".join(f"{r:g} %" for r in ratios if r is not None and not math.isnan(r))
+    lines = [f"# Study `{name}` — the copied rows' gap, attributed to measured conditions ({where})", "",
              "Test GBA (%), mean ± sample std (seeds). Each column trains the row under one condition of the code "
              "the paper's copied rows come from (derived from `params.yaml`: a dataset variant's prepare options, "
              "a row that differs only by the MLP's `input_scale`). `paper`: the paper's Table 1 value "
@@ -150,16 +165,18 @@ def attribution_table(name: str, p: Params, datasets: list[str], rows: list[str]
              "GERNE's rows (resampling is GERNE at c = 1, β = 0). Δ = condition − ours on our data; a condition "
              f"closes (ours − condition) / (ours − paper) of the gap, shown where the gap is ≥ {MIN_GAP:g} points "
              "and no seed collapsed to chance (loss at ln K, predictions at chance: a failed run explains no gap). "
-             "Generated by `dvc repro` from `runs/`.", ""]
+             + ("Each ratio is compared with our data at that ratio. " if several else "")
+             + "Generated by `dvc repro` from `runs/`.", ""]
     for selection, rule in SELECTIONS.items():
         part = data[data["selection"] == selection]
-        header = ["row", "paper", *conditions]
+        header = ["row", *(["ratio"] if several else []), "paper", *conditions]
         lines += [f"## Checkpoint: {selection} — {rule}", "", "| " + " | ".join(header) + " |",
                   "|" + "---|" * len(header)]
-        for base, group in part.groupby("base", sort=False):
+        for (base, ratio), group in part.groupby(["base", "ratio"], sort=False, dropna=False):
             by = {r["condition"]: _text(r) for _, r in group.iterrows()}
             copied = group["copied"].iloc[0]
-            lines.append(f"| `{base}` | {'–' if math.isnan(copied) else f'{copied:.2f}'} | "
+            lines.append(f"| `{base}` | " + (f"{ratio:g} % | " if several else "")
+                         + f"{'–' if math.isnan(copied) else f'{copied:.2f}'} | "
                          + " | ".join(by.get(c, "–") for c in conditions) + " |")
         lines += ["", *_remaining(part), ""]
     return "\n".join(lines), data
@@ -168,8 +185,8 @@ def attribution_table(name: str, p: Params, datasets: list[str], rows: list[str]
 def _remaining(part: pd.DataFrame) -> list[str]:
     """Per base row with a gap of at least MIN_GAP: what each trained condition closes and what is left after
     the condition that closes most."""
-    out = []
-    for base, group in part.groupby("base", sort=False):
+    out, several = [], part["ratio"].nunique(dropna=False) > 1
+    for (base, ratio), group in part.groupby(["base", "ratio"], sort=False, dropna=False):
         ours, others = group.iloc[0], group.iloc[1:][group.iloc[1:]["n_seeds"] > 0]
         trained, failed = others[others["n_collapsed"] == 0], others[others["n_collapsed"] > 0]
         gap = ours["mean"] - ours["copied"]
@@ -179,6 +196,7 @@ def _remaining(part: pd.DataFrame) -> list[str]:
         closes = ", ".join(f"{r['condition']} {100.0 * r['share_of_gap']:.0f} %" for _, r in trained.iterrows())
         broke = "".join(f"; {r['condition']} collapsed to chance ({r['n_collapsed']} of {r['n_seeds']} seeds): "
                         "no share" for _, r in failed.iterrows())
-        out.append(f"- `{base}`: ours {ours['mean']:.2f}, paper {ours['copied']:.2f} (gap {gap:+.2f}); closed: "
+        at = f" at {ratio:g} %" if several else ""
+        out.append(f"- `{base}`{at}: ours {ours['mean']:.2f}, paper {ours['copied']:.2f} (gap {gap:+.2f}); closed: "
                    f"{closes}{broke}; left after {best['condition']}: {best['mean'] - ours['copied']:+.2f} points.")
     return out

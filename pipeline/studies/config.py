@@ -258,6 +258,8 @@ class RowParams(_Strict):
         "{c: [0.5, 1.0], beta: [...]}: the full grid over config 0, points outside Eq. 9 skipped and recorded")
     test_selection: Flag = Field(False, description="a search also reruns its grid point with the best test score "
                                  "(the paper's protocol, reported as test-set selection) with every seed")
+    every_seed_on: list[str] = Field(default_factory=list, description="datasets where a search trains every grid "
+                                     "point with every seed (Fig. 3: beta per t by validation and by test)")
     beyond_eq9_bound: Flag = Field(False, description="FIGURE ONLY (figures.fig2_beyond_rows, no table): train the "
                                    "literal config beta even outside Eq. 9, with a loud warning instead of the refusal")
 
@@ -302,6 +304,9 @@ class RowParams(_Strict):
         if self.test_selection and self.search == "none":
             raise ValueError("test_selection reruns a search's test-best grid point; this row does not search "
                              "(search: none): its oracle selection is already the paper's protocol")
+        if self.every_seed_on and not isinstance(self.search, dict):
+            raise ValueError("every_seed_on trains every point of a grid search with every seed: give `search` a "
+                             "grid ({t: [...], beta: [...]})")
         if self.method in FROM_REFERENCE and self.groups != "known":
             raise ValueError(f"method {self.method} balances its subsets on the true groups: set groups: known")
         if self.beyond_eq9_bound and (self.method != "gerne" or self.search != "none" or "beta" not in self.config):

@@ -26,6 +26,11 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
                          "`dir`")
     if sum(t.report == "table1" for t in studies.tables.values()) > 1:
         raise ValueError("only one study can be reported as Table 1 (report: table1)")
+    for row, spec in studies.rows.items():
+        for name in spec.every_seed_on:
+            if name not in datasets:
+                raise ValueError(f"studies.rows.{row}.every_seed_on names '{name}', which is not declared under "
+                                 f"datasets{_hint(name, datasets)}")
     for study, table in studies.tables.items():
         for row in table.rows:
             if row not in studies.rows:
@@ -37,7 +42,8 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
                                  f"datasets {table.datasets} and its rows a subset of its rows {table.rows}")
         if table.report == "attribution" and len(table.datasets) < 1:
             raise ValueError(f"studies.tables.{study} (report: attribution) needs its reference dataset first in "
-                             "`datasets`, then the variants it is compared with")
+                             "`datasets` (the first at each ratio: our data there), then the variants it is "
+                             "compared with")
         cells: dict[tuple[str, float], str] = {}
         for name in table.datasets:
             if name not in datasets:

@@ -291,12 +291,18 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
                 _fit(params, dataset, setting, splits, _test_best_jobs(work, entries, skipped, choice, protocol, spec,
                                                                          sp.seeds, f"{dataset}-{setting}"),
                      scores, (data_dir, scores_path), tracker.child(parent.run_id))
+            if dataset in spec.every_seed_on:  # Fig. 3: every point with every seed, in its own folder
+                _fit(params, dataset, setting, splits,
+                     [job for e in entries if e["config"] not in skipped
+                      for job in _seed_jobs(work, e, [s for s in sp.seeds if s != seed0], protocol, spec,
+                                            f"{dataset}-{setting}")],
+                     scores, (data_dir, scores_path), tracker.child(parent.run_id))
             parent.log_metrics({f"best/{spec.select}": choice["best"]["value"], "configs_trained": len(jobs),
                                 "configs_skipped": len(skipped)}, step=0)
             parent.set_tags({"selected": choice["best"]["name"]})
     best = choice["best"]
     _seeds(params, dataset, setting, splits, best["search_config"], out_dir, scores, identity, (data_dir, scores_path),
-           reuse={seed0: Path(sweep_dir) / best["name"] / f"seed{seed0}.json"})
+           reuse={s: path for s in sp.seeds if (path := Path(sweep_dir) / best["name"] / f"seed{s}.json").is_file()})
     return choice
 
 
@@ -305,8 +311,14 @@ def _test_best_jobs(work: Path, entries: list[dict[str, Any]], skipped: dict[int
     """The runs the test-best grid point still needs (``pipeline.studies.paper_protocol``), finished ones kept."""
     seed0 = choice["seed"]
     point = best_on_test(work, [e for e in entries if e["config"] not in skipped], seed0, protocol.oracle_metric)
+    return _seed_jobs(work, point, extra_seeds(point, choice["best"]["name"], seeds, seed0), protocol, spec, name)
+
+
+def _seed_jobs(work: Path, point: dict[str, Any], seeds: list[int], protocol: Dataset, spec: RowParams,
+               name: str) -> list[Job]:
+    """The runs of grid ``point`` with ``seeds`` in its sweep folder that are not trained yet."""
     jobs = []
-    for seed in extra_seeds(point, choice["best"]["name"], seeds, seed0):
+    for seed in seeds:
         path = work / point["name"] / f"seed{seed}.json"
         if not is_done(path, expected_record(protocol, spec, point["search_config"], seed)):
             jobs.append(Job(point["search_config"], seed, path, f"{name}-{point['name']}-s{seed}"))

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.integration
 
 # Table 1's four ratios and the attribution study's variants (DFA's palette, DFA's count)
 DATASET_STAGES = {"fetch@cmnist", "prepare@cmnist", "prepare@cmnist_r1", "prepare@cmnist_r2", "prepare@cmnist_r5",
-                  "prepare@cmnist_hue", "prepare@cmnist_n249"}
+                  "prepare@cmnist_hue", "prepare@cmnist_n249", "prepare@cmnist_hue_r1", "prepare@cmnist_hue_r2",
+                  "prepare@cmnist_hue_r5"}
 PREPARED = ["prepare@cmnist", "prepare@cmnist_r1", "prepare@cmnist_r2", "prepare@cmnist_r5"]
 
 

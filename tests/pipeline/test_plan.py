@@ -24,6 +24,7 @@ def _design() -> dict:
     data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
     data["studies"]["tables"].pop("table1")
     data["studies"]["tables"].pop("attribution")
+    data["studies"]["tables"].pop("attribution_ratios")
     data.pop("figures")
     for row in ("fig2_beta_1p25", "fig2_beta_1p3"):  # beyond_eq9_bound: for the figure only, so they go with it
         data["studies"]["rows"].pop(row)
@@ -41,7 +42,9 @@ def test_the_committed_cmnist_column() -> None:
     train on the figures' dataset only; every file lies where the committed results are."""
     items = plan(load_params(REPO / "params.yaml"))
     assert list(items["fetch"]) == ["cmnist"] and list(items["prepare"]) == ["cmnist", "cmnist_r1", "cmnist_r2",
-                                                                            "cmnist_r5", "cmnist_hue", "cmnist_n249"]
+                                                                            "cmnist_r5", "cmnist_hue", "cmnist_n249",
+                                                                            "cmnist_hue_r1", "cmnist_hue_r2",
+                                                                            "cmnist_hue_r5"]
     assert items["prepare"]["cmnist_r2"]["raw"] == "data/raw/cmnist"  # a variant prepares its base's files
     baselines = ["erm_vanilla", "groupdro", "reweight", "sqrt_reweight", "lff", "sw_known"]
     assert sorted(k for k in items["train"] if k.startswith("cmnist_r5-")) == sorted(
@@ -51,7 +54,8 @@ def test_the_committed_cmnist_column() -> None:
     attribution = ["cmnist-erm_vanilla_div255", "cmnist-lff_div255", "cmnist-gerne_known_div255",
                    *(f"cmnist_hue-{r}" for r in ("erm_vanilla", "erm_vanilla_div255", "lff", "lff_div255", "groupdro",
                                                  "resample", "gerne_known", "gerne_known_div255")),
-                   "cmnist_n249-resample", "cmnist_n249-gerne_known"]  # the copied rows' conditions (rows_on)
+                   "cmnist_n249-resample", "cmnist_n249-gerne_known",  # the copied rows' conditions (rows_on)
+                   *(f"cmnist_hue_r{r}-{row}" for r in (1, 2, 5) for row in ("erm_vanilla_div255", "lff_div255"))]
     assert sorted(k for k in items["train"] if k in attribution) == sorted(attribution)
     assert items["train"]["cmnist_hue-lff"]["out_dir"] == "runs/conditions/cmnist_hue/r0.5/lff"
     assert len(items["train"]) == 4 * (4 + len(baselines)) + 6 + len(attribution)
@@ -72,7 +76,8 @@ def test_the_committed_cmnist_column() -> None:
                                           "baselines": "reports/baselines.md",
                                           "sweeps": "runs/sweeps/cmnist"}}
     assert items["figures"]["cmnist"]["sweep"] == "runs/sweeps/cmnist/r0.5/gerne_tuned_unknown"
-    assert list(items["tables"]) == ["attribution", "table2", "table3"]
+    assert list(items["tables"]) == ["attribution", "attribution_ratios", "table2", "table3"]
+    assert items["tables"]["attribution_ratios"]["runs"] == "runs"
     assert items["tables"]["attribution"]["runs"] == "runs"  # its datasets lie under runs/cmnist and runs/conditions
     assert items["tables"]["table2"]["runs"] == "plan.yaml"  # no dataset: a report waits on no run
 

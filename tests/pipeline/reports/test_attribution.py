@@ -78,3 +78,24 @@ def test_a_collapsed_condition_is_flagged_and_explains_no_gap(params) -> None:
     text, _ = attribution_table("attribution", params, study.datasets, study.rows, study.rows_on, runs)
     assert "collapsed to chance in 3 of 3 seeds" in text and "1972 %" not in text
     assert "input ×1/255 collapsed to chance (3 of 3 seeds): no share; left after palette: hue" in text
+
+
+def test_each_ratio_is_compared_with_our_data_at_that_ratio(params) -> None:
+    """A study over several ratios: each condition's gap is measured against our data and the copied row at its own
+    ratio, never against the 0.5 % reference."""
+    study = params.studies.tables["attribution_ratios"]
+    assert study.datasets[:4] == ["cmnist", "cmnist_hue", "cmnist_r1", "cmnist_hue_r1"]
+    runs = pd.DataFrame([{"table": "rows", "dataset": d, "row": r, "seed": s, "selection": "oracle",
+                          "test_gba": v} for d, r, v in
+                         [("cmnist", "lff", 0.81), ("cmnist_hue", "lff_div255", 0.56),
+                          ("cmnist_r1", "lff", 0.86), ("cmnist_hue_r1", "lff_div255", 0.74)] for s in (0, 1)])
+    data = frame(params, study.datasets, study.rows, study.rows_on, runs)
+    lff = data[(data["selection"] == "oracle") & (data["base"] == "lff")].set_index(["ratio", "condition"])
+    both = "palette: hue + input ×1/255"
+    assert lff.loc[(1.0, both), "delta"] == pytest.approx(-12.0)
+    assert lff.loc[(1.0, both), "share_of_gap"] == pytest.approx(12.0 / (86.0 - 61.89))  # the copied LfF at 1 %
+    assert lff.loc[(0.5, both), "share_of_gap"] == pytest.approx(25.0 / (81.0 - 52.50))
+    assert lff.loc[(2.0, both), "n_seeds"] == 0
+    text, _ = attribution_table("attribution_ratios", params, study.datasets, study.rows, study.rows_on, runs)
+    assert "| `lff` | 1 % | 61.89 | 86.00 ± 0.00 (2) | 74.00 ± 0.00 (2): Δ -12.00, closes 50 % of the gap |" in text
+    assert "- `lff` at 1 %: ours 86.00, paper 61.89" in text

@@ -109,6 +109,10 @@ def test_bad_values_are_refused(edit, message: str) -> None:
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda d: d["studies"]["rows"].update(mine={"method": "gerne", "groups": "known", "search": "none",
                                                  "test_selection": True}), "test_selection reruns a search's"),
+    (lambda d: d["studies"]["rows"].update(mine={"method": "gerne", "groups": "known", "search": "none",
+                                                 "every_seed_on": ["cmnist"]}), "every_seed_on trains every point"),
+    (lambda d: d["studies"]["rows"]["gerne_tuned_unknown"].update(every_seed_on=["cmnst"]),
+     r"every_seed_on names 'cmnst', which is not declared under datasets.*cmnist"),
     (lambda d: d["studies"]["tables"]["attribution"].update(rows_on={"cmnist_r1": ["resample"]}),
      r"rows_on.cmnist_r1: each key must be one of the study's datasets"),
     (lambda d: d["studies"]["tables"]["attribution"].update(rows_on={"cmnist_hue": ["dfr"]}),

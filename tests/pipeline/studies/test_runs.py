@@ -333,3 +333,21 @@ def test_test_selection_reruns_the_test_best_point_with_every_seed(birds: tuple[
     mtime = (sweep / picked["name"] / "seed1.json").stat().st_mtime
     stages.search(p, "waterbirds", "yes_yes", data, sweep, out)  # resumes: nothing retrained
     assert (sweep / picked["name"] / "seed1.json").stat().st_mtime == mtime
+
+
+def test_every_seed_on_trains_every_grid_point_with_every_seed(birds: tuple[Path, dict], tmp_path: Path) -> None:
+    """Fig. 3's protocol: each point of the grid gets every seed in its sweep folder; the row's own seeds are the
+    winner's, copied from there rather than trained twice."""
+    data, _ = birds
+    p = _params({"waterbirds": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},
+                datasets=["waterbirds"])
+    p.studies.rows["yes_yes"] = p.studies.rows["yes_yes"].model_copy(
+        update={"search": {"lr": [1.0e-3, 1.0e-2]}, "every_seed_on": ["waterbirds"]})
+    sweep, out = tmp_path / "sweep", tmp_path / "out"
+    choice = stages.search(p, "waterbirds", "yes_yes", data, sweep, out)
+    points = sorted(f.name for f in sweep.glob("sweep_*"))
+    assert len(points) == 2
+    for point in points:
+        assert sorted(f.name for f in (sweep / point).glob("seed*.json")) == ["seed0.json", "seed1.json"]
+    winner = sweep / choice["best"]["name"]
+    assert (out / "seed1.json").read_bytes() == (winner / "seed1.json").read_bytes()

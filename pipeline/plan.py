@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pipeline.config import Params
 
 PLAN = "plan.yaml"
+TABLES_CODE = "pipeline/tables.py"  # what a tables@ stage of a study without datasets depends on
 HEADER = "# Generated from params.yaml by `gerne plan` (make repro runs it); do not edit. dvc.yaml reads it.\n"
 
 
@@ -62,15 +63,15 @@ def folder(p: Params, name: str) -> str:
     return p.datasets[name].dir or name
 
 
-def runs_of(p: Params, datasets: list[str], under: str = "runs") -> str:
+def runs_of(p: Params, datasets: list[str], under: str = "runs", empty: str = PLAN) -> str:
     """The one folder a report stage depends on: the deepest under ``under`` holding every dataset's folder
-    (``runs/cmnist`` for Table 1; ``runs`` for datasets in unrelated folders), or plan.yaml when the study lists none
+    (``runs/cmnist`` for Table 1; ``runs`` for datasets in unrelated folders), or ``empty`` when the study lists none
     (DVC takes one path per dependency slot, and a study's report must not wait on runs of datasets it does not
-    show)."""
+    show: a table stage then depends on its own code, which no plan change touches)."""
     import os
 
     if not datasets:
-        return PLAN
+        return empty
     return os.path.commonpath([f"{under}/{folder(p, name)}" for name in datasets])
 
 
@@ -123,7 +124,7 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
             out["valonly"][name] = {"dataset": name, "base": base, "data": data, "model": FILES[d.model],
                                     "method": "gerne/methods/gerne.py", "out_dir": f"runs/{where}/valonly"}
     for study, table in p.studies.tables.items():
-        runs = runs_of(p, table.datasets)
+        runs = runs_of(p, table.datasets, empty=TABLES_CODE)
         if table.report == "table1":
             reproduced = [n for n in table.datasets if p.datasets[n].kind == REPRODUCED]
             out["table1"][study] = {"study": study, "runs": runs, **TABLE1,
@@ -133,7 +134,7 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
             out["tables"][study] = {"study": study, "spec": f"studies.tables.{study}", "runs": runs,
                                     "md": f"reports/{study}.md", "csv": f"reports/{study}.csv"}
     out["tables"]["table3"] = {"study": "table3", "spec": "studies.table3",
-                               "runs": runs_of(p, p.studies.table3.datasets), "md": "reports/table3.md",
+                               "runs": runs_of(p, p.studies.table3.datasets, empty=TABLES_CODE), "md": "reports/table3.md",
                                "csv": "reports/table3.csv"}
     if p.figures is not None:
         f, where = p.figures, folder(p, p.figures.dataset)

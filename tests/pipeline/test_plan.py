@@ -79,7 +79,7 @@ def test_the_committed_cmnist_column() -> None:
     assert list(items["tables"]) == ["attribution", "attribution_ratios", "table2", "table3"]
     assert items["tables"]["attribution_ratios"]["runs"] == "runs"
     assert items["tables"]["attribution"]["runs"] == "runs"  # its datasets lie under runs/cmnist and runs/conditions
-    assert items["tables"]["table2"]["runs"] == "plan.yaml"  # no dataset: a report waits on no run
+    assert items["tables"]["table2"]["runs"] == "pipeline/tables.py"  # no dataset: no run, no plan change
 
 
 def test_a_study_report_depends_on_its_own_datasets_runs_only() -> None:

@@ -134,8 +134,8 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
             out["tables"][study] = {"study": study, "spec": f"studies.tables.{study}", "runs": runs,
                                     "md": f"reports/{study}.md", "csv": f"reports/{study}.csv"}
     out["tables"]["table3"] = {"study": "table3", "spec": "studies.table3",
-                               "runs": runs_of(p, p.studies.table3.datasets, empty=TABLES_CODE), "md": "reports/table3.md",
-                               "csv": "reports/table3.csv"}
+                               "runs": runs_of(p, p.studies.table3.datasets, empty=TABLES_CODE),
+                               "md": "reports/table3.md", "csv": "reports/table3.csv"}
     if p.figures is not None:
         f, where = p.figures, folder(p, p.figures.dataset)
         out["figures"][f.dataset] = {"dataset": f.dataset, "data": f"data/{where}", "runs": f"runs/{where}",

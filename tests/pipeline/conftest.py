@@ -47,8 +47,17 @@ def stage_env(mirror: Path) -> dict[str, str]:
     return env
 
 
+RUN_TIMEOUT = 1500  # s: below pytest's own timeout (pyproject), so a hung command fails with its output
+
+
 def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    """``cmd`` in ``cwd``; AssertionError with the tail of its output when it fails (with ``check``) or hangs."""
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        out, err = (x.decode(errors="replace") if isinstance(x, bytes) else x or "" for x in (e.stdout, e.stderr))
+        raise AssertionError(f"{' '.join(cmd)} still running after {RUN_TIMEOUT} s:\n{out[-4000:]}\n"
+                             f"{err[-4000:]}") from None
     if check and proc.returncode != 0:
         tail = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{tail}")

@@ -19,6 +19,8 @@ from tests.conftest import REPO
 ROW = "cmnist/r0.5/gerne_known/seed0.json"  # the removed Table 1 runner's schema
 REF = "cmnist/r0.5/biased.json"  # the reference model f̃: NaN losses in its history
 SWEEP = "sweeps/cmnist/r0.5/dfr"  # 7 points; its winner is copied to cmnist/r0.5/dfr/seed0.json
+POINTS = len(list((REPO / "runs" / SWEEP).glob("sweep_*/seed*.json")))  # 7 + the test-best point's other seeds
+IMPORTED = 2 + POINTS  # ROW, REF and the sweep's runs (the winner's copy is a duplicate)
 FOLDERS = {"cmnist/r0.5": ("cmnist", "cmnist")}
 
 
@@ -64,7 +66,7 @@ def _by_path(uri: str) -> dict[str, object]:
 
 def test_import_of_real_summaries(store: str, runs: Path) -> None:
     result = import_summaries(runs, store, FOLDERS)
-    assert (result.imported, result.sweeps, result.present, result.skipped) == (9, 1, 1, [])  # the copy is a dup
+    assert (result.imported, result.sweeps, result.present, result.skipped) == (IMPORTED, 1, 1, [])  # the copy is a dup
     imported, client = _by_path(store), MlflowClient(tracking_uri=store)
     summary = json.loads((runs / ROW).read_text())
     run = imported[f"runs/{ROW}"]
@@ -95,19 +97,19 @@ def test_import_of_real_summaries(store: str, runs: Path) -> None:
     assert parent.data.tags["selected"] == selected["best"]["name"]
     assert parent.data.metrics[f"best/{selected['metric']}"] == selected["best"]["value"]
     points = [r for p, r in imported.items() if p.startswith(f"runs/{SWEEP}/sweep_")]
-    assert len(points) == 7 and {r.data.tags["mlflow.parentRunId"] for r in points} == {parent.info.run_id}
+    assert len(points) == POINTS and {r.data.tags["mlflow.parentRunId"] for r in points} == {parent.info.run_id}
     assert f"runs/{SWEEP}/{selected['best']['name']}/seed0.json" in imported
     assert "runs/cmnist/r0.5/dfr/seed0.json" not in imported  # the winner's copy is the same run
 
 
 def test_a_second_import_imports_nothing(store: str, runs: Path) -> None:
-    assert import_summaries(runs, store, FOLDERS).imported == 9
+    assert import_summaries(runs, store, FOLDERS).imported == IMPORTED
     again = import_summaries(runs, store, FOLDERS)  # the digest: no run read
-    assert (again.imported, again.sweeps, again.present) == (0, 0, 10)
+    assert (again.imported, again.sweeps, again.present) == (0, 0, IMPORTED + 1)
     client = MlflowClient(tracking_uri=store)
     client.delete_experiment_tag("0", DIGEST_TAG)  # by hash, run by run
     assert import_summaries(runs, store, FOLDERS).imported == 0
-    assert len(_by_path(store)) == 10
+    assert len(_by_path(store)) == IMPORTED + 1
 
 
 def test_a_run_trained_here_is_not_imported(store: str, tmp_path: Path) -> None:
@@ -150,7 +152,7 @@ def test_an_unreadable_summary_is_skipped_with_a_warning(store: str, runs: Path,
     bad.parent.mkdir(parents=True)
     bad.write_text('{"mlflow_run_id": "ab", "history": [')
     result = import_summaries(runs, store, FOLDERS)
-    assert result.imported == 9 and len(result.skipped) == 1 and result.skipped[0].startswith(f"{bad}: ")
+    assert result.imported == IMPORTED and len(result.skipped) == 1 and result.skipped[0].startswith(f"{bad}: ")
     assert str(bad) in caplog.text
     assert import_summaries(runs, store, FOLDERS).skipped == result.skipped  # said again until fixed
 
@@ -183,6 +185,6 @@ def test_store_init_imports_and_says_so(store: str, runs: Path, monkeypatch: pyt
 
     monkeypatch.chdir(runs.parent)  # no params.yaml here: a summary goes to the dataset it names
     out = CliRunner().invoke(main, ["store-init"], catch_exceptions=False).output
-    assert f"imported 9 run summaries and 1 sweep parent run(s) from {runs.resolve()} in " in out
+    assert f"imported {IMPORTED} run summaries and 1 sweep parent run(s) from {runs.resolve()} in " in out
     assert "imported 0 run summaries from" in CliRunner().invoke(main, ["store-init"]).output
     assert {r.data.tags["dataset"] for r in _by_path(store).values()} == {"cmnist"}

@@ -12,6 +12,8 @@ back, and runs the queue. The workspace, ``params.yaml``, ``plan.yaml`` and ever
 from __future__ import annotations
 
 import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,25 +28,39 @@ from pipeline.plan import PLAN, render, same_stages
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """``data`` with each ``key.path=value`` of ``overrides`` set (values parsed as YAML, as ``dvc exp run -S``)."""
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"-S {item!r}: write key.path=value, e.g. -S datasets.mine.lr=1.0e-3")
-        *parents, last = key.split(".")
-        node = data
-        for i, part in enumerate(parents):
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"-S {item!r}: {'.'.join(parents[: i + 1])} is not a section of params.yaml")
-        node[last] = yaml.safe_load(raw)
-    return data
+    """``data`` with ``overrides`` applied exactly as ``dvc exp run -S`` applies them: DVC's own Hydra grammar
+    (``key.path=value`` sets an existing key, ``+key.path=value`` adds one, ``~key.path`` deletes one; a mapping
+    value is merged into the mapping it replaces). ConfigError naming the override and Hydra's hint otherwise."""
+    from dvc.exceptions import InvalidArgumentError
+    from dvc.utils.hydra import apply_overrides as dvc_apply
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "params.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        for item in overrides:  # one at a time, so the error names the one DVC refuses
+            try:
+                dvc_apply(path, [item])
+            except InvalidArgumentError as e:
+                why = str(e.__cause__ or e).strip().replace("\n", " ")
+                raise ConfigError(f"-S {item!r}: {why} (DVC's override grammar: key.path=value sets a key, "
+                                  "+key.path=value adds one, ~key.path deletes one)") from None
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _tasks(root: Path, status: str) -> list[str]:
+    """The DVC queue's tasks in ``status`` (their names, else task ids), from ``dvc queue status``."""
+    out = subprocess.run(["dvc", "queue", "status"], cwd=root, capture_output=True, text=True, check=False).stdout
+    rows = [line.split() for line in out.splitlines()[1:]]
+    return [row[1] if len(row) > 4 else row[0] for row in rows if row and row[-1] == status]
 
 
 def _queued(root: Path) -> list[str]:
     """Experiments already waiting in the DVC queue (a trial runs the queue, so it would run them too)."""
-    out = subprocess.run(["dvc", "queue", "status"], cwd=root, capture_output=True, text=True, check=False).stdout
-    return [line.split()[0] for line in out.splitlines() if line.split() and line.split()[-1] == "Queued"]
+    return _tasks(root, "Queued")
+
+
+def _failed(root: Path) -> list[str]:
+    return _tasks(root, "Failed")
 
 
 def planned(root: Path, overrides: list[str]) -> tuple[str, bool]:
@@ -91,4 +107,11 @@ def trial(root: Path, overrides: list[str], targets: list[str], name: str | None
             write_text(plan_path, committed.decode("utf-8"))
     if queued:
         return queued
-    return subprocess.run(["dvc", "exp", "run", "--run-all"], cwd=root, check=False).returncode
+    failed_before = set(_failed(root))
+    status = subprocess.run(["dvc", "exp", "run", "--run-all"], cwd=root, check=False).returncode
+    failed = [n for n in _failed(root) if n not in failed_before]
+    if failed:  # `dvc exp run --run-all` exits 0 when a queued experiment fails
+        print(f"error: the trial's experiment {', '.join(failed)} failed: `dvc queue logs {failed[0]}` shows why",
+              file=sys.stderr)
+        return status or 1
+    return status

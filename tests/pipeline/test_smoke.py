@@ -27,7 +27,7 @@ SMOKE = ["-S", "studies.tables.table1.datasets=[cmnist]", "-S", "studies.seeds=[
          "gerne_tuned_unknown]",  # GERNE's rows: the baselines' own recipes train for minutes
          "-S", "studies.tables.attribution.datasets=[cmnist_hue,cmnist_n249]",  # cmnist rows: upstream of Table 1
          "-S", "studies.tables.attribution_ratios.datasets=[cmnist_hue]",  # so are its references at every ratio
-         "-S", "studies.tables.attribution_ratios.rows_on={}",
+         "-S", "~studies.tables.attribution_ratios.rows_on",
          "report@table1"]
 SHOW_DROP = r"plan\.|declared\.|.*/"  # README's `dvc exp show`: no generated plan values, no dependency hashes
 SETTINGS = ("erm", "resample", "gerne_known", "gerne_tuned_known", "gerne_unknown", "gerne_tuned_unknown")

@@ -1,4 +1,4 @@
-"""`gerne trial`'s overrides are applied as `dvc exp run -S` applies them (YAML values, dotted keys) and checked as
+"""`gerne trial`'s overrides are applied by DVC's own `-S` grammar and checked as
 `gerne validate` checks them before anything starts."""
 
 from __future__ import annotations
@@ -17,18 +17,25 @@ from tests.conftest import REPO
 from tests.helpers import toy_dataset
 
 
-def test_overrides_set_nested_values_parsed_as_yaml() -> None:
-    data = {"studies": {"tables": {"mine": {"rows": ["yes_yes"]}}}, "datasets": {"mine": {"lr": 0.1}}}
+def test_overrides_are_applied_by_dvcs_own_grammar() -> None:
+    """What the trial validates is what DVC will run: a mapping merges, + adds a key, ~ deletes one."""
+    data = {"studies": {"tables": {"mine": {"rows": ["yes_yes"], "rows_on": {"a": ["x"], "b": ["y"]}}}},
+            "datasets": {"mine": {"lr": 0.1}}}
     out = apply_overrides(data, ["studies.tables.mine.rows=[yes_yes, erm]", "datasets.mine.lr=1.0e-3",
-                                 "datasets.mine_6px.prepare={image_size: 6}"])
+                                 "+datasets.mine_6px.prepare={image_size: 6}", "studies.tables.mine.rows_on={a: [z]}"])
     assert out["studies"]["tables"]["mine"]["rows"] == ["yes_yes", "erm"]
     assert out["datasets"]["mine"]["lr"] == 1.0e-3 and out["datasets"]["mine_6px"]["prepare"] == {"image_size": 6}
+    assert out["studies"]["tables"]["mine"]["rows_on"] == {"a": ["z"], "b": ["y"]}  # merged, as DVC does
+    out = apply_overrides(data, ["~studies.tables.mine.rows_on", "datasets.mine.lr=.inf"])
+    assert "rows_on" not in out["studies"]["tables"]["mine"]
+    assert out["datasets"]["mine"]["lr"] == ".inf"  # a string to DVC too: the schema refuses it
 
 
 @pytest.mark.parametrize(("override", "message"), [
-    ("datasets.mine.lr", "key.path=value"),
-    ("=3", "key.path=value"),
-    ("datasets.mine.lr.x=3", "datasets.mine.lr is not a section"),
+    ("datasets.mine.lr", "missing EQUAL"),
+    ("=3", "-S '=3'"),
+    ("datasets.mine.lr.x=3", r"\+datasets.mine.lr.x=3"),
+    ("datasets.mine_6px.prepare={image_size: 6}", r"To append to your config use \+datasets.mine_6px"),
 ])
 def test_malformed_overrides_are_refused(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -83,3 +90,26 @@ def test_gerne_trial_exits_non_zero_on_what_validate_refuses(tmp_path: Path, mon
     result = CliRunner().invoke(main, ["trial", "-S", "studies.rows.gerne_known.config.beta=5.0"])
     assert result.exit_code == 1 and "beta = 5.0 is outside the Eq. 9 bounds" in result.output
     assert not (root / "mlflow.db").exists()  # the store is created only for a trial that starts
+
+
+def test_a_failed_queued_experiment_is_found_in_dvcs_queue(tmp_path: Path) -> None:
+    """`dvc exp run --run-all` exits 0 when a queued experiment fails; the trial reads DVC's own queue status
+    instead (a real DVC repository whose one stage fails)."""
+    from pipeline.trial import _failed
+
+    def sh(*cmd: str) -> None:
+        subprocess.run(cmd, cwd=tmp_path, check=True, capture_output=True, text=True)
+
+    (tmp_path / "params.yaml").write_text("a: 1\n")
+    (tmp_path / "dvc.yaml").write_text("stages:\n  fails:\n    cmd: python -c 'import sys; sys.exit(3)'\n"
+                                       "    params: [a]\n")
+    sh("git", "init", "-q")
+    sh("git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "root")
+    sh("dvc", "init", "-q")
+    sh("git", "add", "-A")
+    sh("git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "dvc")
+    assert _failed(tmp_path) == []
+    sh("dvc", "exp", "run", "--queue", "-n", "doomed", "-S", "a=2")
+    done = subprocess.run(["dvc", "exp", "run", "--run-all"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0  # what the trial cannot rely on
+    assert _failed(tmp_path) == ["doomed"]

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from gerne.device import DeviceName
+from gerne.methods import METHODS
 from pipeline.schema import (
     Count,
     Flag,
@@ -36,7 +37,6 @@ from pipeline.studies.fields import SEARCHABLE, check_prepare_values, check_prot
 PAPER_ROWS = ("yes_yes", "no_yes", "no_no")  # Table 2: attributes known in train/val (BENCHMARKS.md, Sec. 5)
 GROUPINGS = ("known", "none", "confidence", "errors")  # gerne.groups entries a row may train on
 SCORED = ("confidence", "errors")  # groupings derived from the reference model's scores (the scores stage)
-FROM_REFERENCE = ("dfr",)  # methods that start from the reference model's weights (its checkpoint is their input)
 ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
 OWN_THRESHOLDS = (0.01, 0.02, 0.05, 0.1, 0.2)  # own data: pseudo-minority shares rated by precision/recall
@@ -307,8 +307,10 @@ class RowParams(_Strict):
         if self.every_seed_on and not isinstance(self.search, dict):
             raise ValueError("every_seed_on trains every point of a grid search with every seed: give `search` a "
                              "grid ({t: [...], beta: [...]})")
-        if self.method in FROM_REFERENCE and self.groups != "known":
-            raise ValueError(f"method {self.method} balances its subsets on the true groups: set groups: known")
+        accepted = METHODS[self.method].groupings
+        if accepted is not None and self.groups not in accepted:
+            raise ValueError(f"method {self.method} trains on the groupings {list(accepted)} only (its module's "
+                             f"`groupings`): set groups: {accepted[0]}")
         if self.beyond_eq9_bound and (self.method != "gerne" or self.search != "none" or "beta" not in self.config):
             raise ValueError("beyond_eq9_bound (Fig. 2 only) trains one literal β: set method: gerne, search: none, "
                              "config: {beta: ...}")
@@ -317,9 +319,7 @@ class RowParams(_Strict):
     @field_validator("method")
     @classmethod
     def _method(cls, v: str) -> str:
-        from pipeline.studies.methods import METHOD_OPTIONS
-
-        return registered("method (with options in pipeline/studies/methods.py)", v, METHOD_OPTIONS)
+        return registered("method (gerne.methods.METHODS)", v, METHODS)
 
     @field_validator("select")
     @classmethod

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.studies.config import Protocol, RowParams, SearchParams
+from pipeline.studies.config import Protocol, RowParams
+from pipeline.studies.sections import SearchParams
 
 Draw = Callable[[np.random.Generator, Protocol, SearchParams], Any]
 

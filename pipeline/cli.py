@@ -91,8 +91,8 @@ def _beta_checks(p: object, data_root: os.PathLike[str]) -> tuple[list[str], lis
 
     from gerne.data.groups import train_counts_and_shares
     from gerne.errors import PreparedDataError
+    from gerne.methods import METHODS
     from pipeline.plan import plan
-    from pipeline.studies.methods import USES_BETA
 
     data_root, errors, notes = Path(data_root), [], []
     items = plan(p)
@@ -117,7 +117,7 @@ def _beta_checks(p: object, data_root: os.PathLike[str]) -> tuple[list[str], lis
             if dataset in items["scores"] else None
         checked, pending = 0, []
         for item in trains:
-            if p.studies.rows[item["row"]].method not in USES_BETA:
+            if not METHODS[p.studies.rows[item["row"]].method].uses_beta:
                 continue  # β means nothing to it
             found, note = _row_beta_error(p, dataset, item["row"], counts, alpha, data_dir, scores)
             errors += found

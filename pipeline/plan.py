@@ -79,13 +79,13 @@ def _trains(p: Params, out: dict[str, dict[str, dict[str, Any]]], name: str, bas
     """The reference, scores and training items of one dataset."""
     from gerne.methods import METHODS
     from gerne.models import FILES
-    from pipeline.studies.config import FROM_REFERENCE, SCORED
+    from pipeline.studies.config import SCORED
 
     d, where = p.datasets[name], folder(p, name)
     data, counts, model = f"data/{where}", f"metrics/{where}/counts.json", FILES[d.model]
     checkpoint, scores = f"models/{where}/biased.pt", f"data/pseudo/{where}/pseudo.npz"
     pseudo = {r for r in rows if p.studies.rows[r].groups in SCORED}
-    starts = {r for r in rows if p.studies.rows[r].method in FROM_REFERENCE}  # from f̃'s weights (DFR)
+    starts = {r for r in rows if METHODS[p.studies.rows[r].method].needs_reference}  # from f̃'s weights (DFR)
     common = {"dataset": name, "base": base, "data": data, "model": model, "checkpoint": checkpoint}
     if pseudo or starts:
         out["reference"][name] = {**common, "summary": f"runs/{where}/biased.json"}

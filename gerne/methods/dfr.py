@@ -18,13 +18,15 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from gerne.data.contract import Split
+from gerne.errors import ConfigError
+from gerne.methods.base import Declared, Range
 from gerne.methods.batches import group_ids
 from gerne.train.loop import LoopConfig, TrainResult, aligned_attributes, evaluate, finish, record_epoch
 from gerne.train.selection import RULES
@@ -33,11 +35,37 @@ from gerne.train.stack import ModelStack
 HOLDOUTS = ("train", "val")
 
 
-class Dfr:
+class Dfr(Declared):
     """Last-layer retraining of ``reference`` on ``subsets`` group-balanced subsets of ``holdout``."""
 
     name: ClassVar[str] = "dfr"
     stackable: ClassVar[bool] = False
+    batch_units: ClassVar[tuple[str, ...]] = ("class", "total", "group")
+    options: ClassVar[dict[str, Range]] = {"C": Range(lambda v: v > 0.0, "positive (DFR's inverse L1 strength)"),
+               "subsets": Range(lambda v: v >= 1.0 and v == int(v), "a whole number, at least 1 (DFR's balanced "
+                                "subsets)")}
+    needs_reference: ClassVar[bool] = True
+    groupings: ClassVar[tuple[str, ...] | None] = ("known",)  # its subsets are balanced on the true groups
+    recorded: ClassVar[tuple[str, ...]] = ("holdout",)
+
+    @classmethod
+    def from_protocol(cls, protocol: Any, train: Split, cfg: dict[str, Any], pseudo: bool,
+                      reference: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The reference checkpoint's weights (its model must be the row's), C of the config or search, the number
+        of balanced subsets (DFR's 10 unless the config says), the protocol's ``holdout`` split."""
+        if reference is None:
+            raise ConfigError("a dfr row retrains the reference model's last layer: it needs the reference "
+                              "checkpoint")
+        if "C" not in cfg:
+            raise ConfigError("a dfr row needs its inverse L1 strength: config {C: 0.1} or a search over C")
+        mine = {"name": protocol.model, **protocol.model_options}
+        theirs = {k: v for k, v in reference["model"].items() if k != "pretrained"}
+        if {k: v for k, v in mine.items() if k != "pretrained"} != theirs:
+            raise ConfigError(f"the dfr row trains model {mine} but the reference model is {theirs}; DFR retrains "
+                              "the reference's last layer, so give the row the reference's model (no protocol "
+                              "override)")
+        return {"reference": reference["state_dict"], "C": cfg["C"], "subsets": int(cfg.get("subsets", 10)),
+                "holdout": protocol.holdout}
 
     def __init__(self, reference: dict[str, torch.Tensor], C: float, subsets: int = 10, holdout: str = "train",
                  max_iter: int = 1000) -> None:

@@ -11,11 +11,12 @@ import torch
 import torch.nn.functional as F
 
 from gerne.data.contract import Split
+from gerne.methods.base import Declared
 from gerne.methods.batches import gather
 from gerne.train.stack import ModelStack
 
 
-class Erm:
+class Erm(Declared):
     """Uniform i.i.d. batches of ``batch_size`` samples (per run), mean cross-entropy."""
 
     name: ClassVar[str] = "erm"

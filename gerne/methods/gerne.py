@@ -7,7 +7,7 @@ batch, which is then group-uniform): the same code path, no separate trainers.
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -16,12 +16,30 @@ from torch import nn
 
 from gerne.core.objective import batch_weights, extrapolated_loss
 from gerne.core.sampler import GroupSampler
-from gerne.core.shares import beta_bounds, check_beta, p_lb, plain, validate_c
-from gerne.data.contract import Split
+from gerne.core.shares import beta_bounds, check_beta, group_shares, p_lb, plain, validate_c
+from gerne.data.contract import Split, group_counts
+from gerne.methods.base import BETA_RANGE, C_RANGE, Declared, Range
 from gerne.methods.batches import gather
 from gerne.train.stack import ModelStack
 
 log = logging.getLogger(__name__)
+BETA_CAP = 10.0  # upper end of the β range when Eq. 9 gives no finite bound (ours)
+
+
+def resolve_beta(cfg: dict[str, Any], alpha: np.ndarray) -> float:
+    """β of a config on training groups with shares ``alpha`` (K×A): an explicit ``beta``, or ``beta_u`` ∈ [0, 1]
+    as its position inside the Eq. 9 bounds (from max(−1, lower) to min(upper, BETA_CAP))."""
+    if "beta" in cfg:
+        return float(cfg["beta"])
+    lo, hi = beta_bounds(alpha, cfg["c"])
+    lo, hi = max(-1.0, lo), min(hi, BETA_CAP)  # balanced groups leave Eq. 9 unbounded above
+    return float(lo + cfg["beta_u"] * (hi - lo))
+
+
+def shares_of(train: Split) -> np.ndarray:
+    """α (K×A) of a training split's (pseudo-)groups."""
+    return group_shares(group_counts(train.y.cpu().numpy(), train.a.cpu().numpy(), train.num_classes,
+                                     train.num_attributes))
 
 
 def has_batch_statistics(model: nn.Module) -> bool:
@@ -29,11 +47,25 @@ def has_batch_statistics(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training for m in model.modules())
 
 
-class Gerne:
+class Gerne(Declared):
     """The GERNE update for one training split whose ``a`` holds the attributes the method may use."""
 
     name: ClassVar[str] = "gerne"
     stackable: ClassVar[bool] = True  # runs of any c, β, t share one stacked model (models without BatchNorm)
+    batch_units: ClassVar[tuple[str, ...]] = ("class", "group")
+    options: ClassVar[dict[str, Range]] = {"c": C_RANGE, "beta": BETA_RANGE}
+    uses_beta: ClassVar[bool] = True
+
+    @classmethod
+    def from_protocol(cls, protocol: Any, train: Split, cfg: dict[str, Any], pseudo: bool,
+                      reference: dict[str, Any] | None = None) -> dict[str, Any]:
+        """c of the config, β resolved inside Eq. 9 on ``train``'s (pseudo-)groups (:func:`resolve_beta`), B per
+        class (or per pseudo-group where the protocol sets ``pseudo_batch_size``)."""
+        batch, unit = protocol.batch_size, protocol.batch_unit
+        if pseudo and protocol.pseudo_batch_size:
+            batch, unit = protocol.pseudo_batch_size, "group"
+        return {"c": cfg["c"], "beta": resolve_beta(cfg, shares_of(train)), "batch_size": batch,
+                "batch_unit": unit, "track_both_losses": protocol.track_both_losses}
 
     def __init__(self, c: float, beta: float, batch_size: int, batch_unit: str = "class",
                  track_both_losses: bool = True, beyond_eq9_bound: bool = False) -> None:

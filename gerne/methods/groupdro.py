@@ -6,22 +6,31 @@ never hold C-MNIST's rare groups. L_g is the mean CE of group g in the batch (0 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
 from gerne.core.sampler import GroupSampler
 from gerne.core.shares import p_lb
 from gerne.data.contract import Split
+from gerne.methods.base import Declared, Range
 from gerne.methods.batches import gather, group_ids, group_sizes, per_sample_ce
 from gerne.train.stack import ModelStack
 
 
-class GroupDro:
+class GroupDro(Declared):
     """Group-balanced batches of ``batch_size`` per class; robust loss with step size ``eta``."""
 
     name: ClassVar[str] = "groupdro"
     stackable: ClassVar[bool] = True
+    batch_units: ClassVar[tuple[str, ...]] = ("class",)
+    options: ClassVar[dict[str, Range]] = {"eta": Range(lambda v: v > 0.0, "positive (Group DRO's step size)")}
+
+    @classmethod
+    def from_protocol(cls, protocol: Any, train: Split, cfg: dict[str, Any], pseudo: bool,
+                      reference: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Group-balanced batches of B per class and η (``eta``; the reference code's default 0.01)."""
+        return {"batch_size": protocol.batch_size, "eta": cfg.get("eta", 1.0e-2)}
 
     def __init__(self, batch_size: int, eta: float = 1.0e-2) -> None:
         if int(batch_size) <= 0:

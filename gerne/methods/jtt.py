@@ -5,20 +5,32 @@ sample ``up`` times as likely as any other, and minimises their mean cross-entro
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
 from gerne.data.contract import Split
+from gerne.errors import ConfigError
+from gerne.methods.base import Declared, Range, uniform_batch
 from gerne.methods.batches import gather, per_sample_ce
 from gerne.train.stack import ModelStack
 
 
-class Jtt:
+class Jtt(Declared):
     """Upsampled batches of ``batch_size``: P(i) ∝ ``up`` on the error set (ã = 0), ∝ 1 elsewhere."""
 
     name: ClassVar[str] = "jtt"
     stackable: ClassVar[bool] = True
+    options: ClassVar[dict[str, Range]] = {"up": Range(lambda v: v >= 1.0, "at least 1 (JTT's upsampling factor)")}
+
+    @classmethod
+    def from_protocol(cls, protocol: Any, train: Split, cfg: dict[str, Any], pseudo: bool,
+                      reference: dict[str, Any] | None = None) -> dict[str, Any]:
+        """ERM's batch size and the upsampling factor ``up`` of the row's config or search (no default: the
+        source tunes it per dataset)."""
+        if "up" not in cfg:
+            raise ConfigError("a jtt row needs its upsampling factor: config {up: 20.0} or a search over up")
+        return {"batch_size": uniform_batch(protocol, train), "up": cfg["up"]}
 
     def __init__(self, batch_size: int, up: float) -> None:
         if int(batch_size) <= 0:

@@ -12,22 +12,30 @@ shuffled loader. Not stackable (one run per model stack).
 from __future__ import annotations
 
 import copy
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
 from gerne.data.contract import Split
 from gerne.errors import ConfigError
+from gerne.methods.base import Declared, uniform_batch
 from gerne.methods.batches import gather, per_sample_ce, uniform_indices
 from gerne.train.optimizers import OPTIMIZERS, build_optimizer
 from gerne.train.stack import ModelStack
 
 
-class Lff:
+class Lff(Declared):
     """Uniform batches of ``batch_size``; GCE exponent ``q``, EMA factor ``ema``; the biased model's optimiser."""
 
     name: ClassVar[str] = "lff"
     stackable: ClassVar[bool] = False
+
+    @classmethod
+    def from_protocol(cls, protocol: Any, train: Split, cfg: dict[str, Any], pseudo: bool,
+                      reference: dict[str, Any] | None = None) -> dict[str, Any]:
+        """ERM's uniform batches; the biased model gets the protocol's optimiser (q and the EMA: LfF's 0.7)."""
+        return {"batch_size": uniform_batch(protocol, train), "optimizer": protocol.optimizer, "lr": cfg["lr"],
+                "weight_decay": protocol.weight_decay, "momentum": protocol.momentum}
 
     def __init__(self, batch_size: int, optimizer: str, lr: float, weight_decay: float = 0.0, momentum: float = 0.9,
                  q: float = 0.7, ema: float = 0.7) -> None:

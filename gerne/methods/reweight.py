@@ -9,11 +9,12 @@ from typing import ClassVar
 import torch
 
 from gerne.data.contract import Split
+from gerne.methods.base import Declared
 from gerne.methods.batches import gather, group_ids, group_sizes, per_sample_ce, uniform_indices
 from gerne.train.stack import ModelStack
 
 
-class Reweight:
+class Reweight(Declared):
     """Uniform batches of ``batch_size`` samples, loss = mean_i w_{g(i)}·CE_i with w_g ∝ n_g^(−power)."""
 
     name: ClassVar[str] = "reweight"

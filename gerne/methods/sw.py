@@ -10,7 +10,7 @@ estimators and their squares at each step (variance per evaluation interval = me
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
@@ -18,15 +18,26 @@ from gerne.core.objective import extrapolated_loss
 from gerne.core.sampler import GroupSampler
 from gerne.core.shares import check_beta, p_ext, p_lb, validate_c
 from gerne.data.contract import Split
+from gerne.methods.base import BETA_RANGE, C_RANGE, Declared, Range
 from gerne.methods.batches import gather, group_ids, per_sample_ce
+from gerne.methods.gerne import resolve_beta, shares_of
 from gerne.train.stack import ModelStack
 
 
-class SamplingWeighting:
+class SamplingWeighting(Declared):
     """Less-biased batches of ``batch_size`` per class, loss = mean_i w_{g(i)}·CE_i with w = p_ext / p_lb."""
 
     name: ClassVar[str] = "sw"
     stackable: ClassVar[bool] = True
+    batch_units: ClassVar[tuple[str, ...]] = ("class",)
+    options: ClassVar[dict[str, Range]] = {"c": C_RANGE, "beta": BETA_RANGE}
+    uses_beta: ClassVar[bool] = True
+
+    @classmethod
+    def from_protocol(cls, protocol: Any, train: Split, cfg: dict[str, Any], pseudo: bool,
+                      reference: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GERNE's c and β (resolved as for GERNE), B per class."""
+        return {"c": cfg["c"], "beta": resolve_beta(cfg, shares_of(train)), "batch_size": protocol.batch_size}
 
     def __init__(self, c: float, beta: float, batch_size: int, probe_gerne: bool = True) -> None:
         self.c, self.beta = validate_c(c), float(beta)

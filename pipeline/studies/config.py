@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from gerne.device import DeviceName
+from gerne.methods import METHODS
 from pipeline.schema import (
     Count,
     Flag,
@@ -32,11 +33,11 @@ from pipeline.schema import (
 from pipeline.schema import Strict as _Strict
 from pipeline.schema import hint as _hint
 from pipeline.studies.fields import SEARCHABLE, check_prepare_values, check_protocol_fields, check_value
+from pipeline.studies.sections import ReferenceParams, SearchParams
 
 PAPER_ROWS = ("yes_yes", "no_yes", "no_no")  # Table 2: attributes known in train/val (BENCHMARKS.md, Sec. 5)
 GROUPINGS = ("known", "none", "confidence", "errors")  # gerne.groups entries a row may train on
 SCORED = ("confidence", "errors")  # groupings derived from the reference model's scores (the scores stage)
-FROM_REFERENCE = ("dfr",)  # methods that start from the reference model's weights (its checkpoint is their input)
 ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
 OWN_THRESHOLDS = (0.01, 0.02, 0.05, 0.1, 0.2)  # own data: pseudo-minority shares rated by precision/recall
@@ -199,40 +200,6 @@ class Dataset(Protocol):
         return self
 
 
-class SearchParams(_Strict):
-    """SubpopBench's search: ``configs`` draws (config 0 = paper values) with ``seed``, winner with every seed."""
-
-    configs: Count = 16
-    seed: Index = 0
-    lr_spread: NonNegativeReal = Field(0.5, description="lr = paper lr × 10^U(−spread, spread)")
-    c: list[Real] = Field(default_factory=lambda: [0.5, 1.0], min_length=1, description="c ~ U(c), c ∈ (0, 1]")
-    t: list[Real] = Field(default_factory=lambda: [0.01, 0.5], description="t ~ U(low, high), t ∈ (0, 1/2]")
-    dropout: list[Real] = Field(default_factory=lambda: [0.0, 0.1, 0.5], min_length=1,
-                                description="text models only, each in [0, 1)")
-
-    @field_validator("c", "dropout")
-    @classmethod
-    def _choices(cls, v: list[float], info: Any) -> list[float]:
-        for value in v:
-            check_value("each", info.field_name, value)
-        return v
-
-    @field_validator("t")
-    @classmethod
-    def _t_range(cls, v: list[float]) -> list[float]:
-        if len(v) != 2 or not (0.0 < v[0] <= v[1] <= 0.5):
-            raise ValueError(f"search.t is [low, high] with 0 < low <= high <= 0.5, got {v}")
-        return v
-
-
-class ReferenceParams(_Strict):
-    """The biased reference model f̃ for pseudo-attributes: class-balanced ERM, lr ×0.1, wd ×2 (Appendix F)."""
-
-    lr_factor: PositiveReal = 1.0e-1
-    weight_decay_factor: NonNegativeReal = 2.0
-    seed: Index = 0
-
-
 class RowParams(_Strict):
     """A table row: the method, the grouping it trains on, and the validation metric that chooses its checkpoint
     and its search config (validation data only)."""
@@ -307,8 +274,10 @@ class RowParams(_Strict):
         if self.every_seed_on and not isinstance(self.search, dict):
             raise ValueError("every_seed_on trains every point of a grid search with every seed: give `search` a "
                              "grid ({t: [...], beta: [...]})")
-        if self.method in FROM_REFERENCE and self.groups != "known":
-            raise ValueError(f"method {self.method} balances its subsets on the true groups: set groups: known")
+        accepted = METHODS[self.method].groupings
+        if accepted is not None and self.groups not in accepted:
+            raise ValueError(f"method {self.method} trains on the groupings {list(accepted)} only (its module's "
+                             f"`groupings`): set groups: {accepted[0]}")
         if self.beyond_eq9_bound and (self.method != "gerne" or self.search != "none" or "beta" not in self.config):
             raise ValueError("beyond_eq9_bound (Fig. 2 only) trains one literal β: set method: gerne, search: none, "
                              "config: {beta: ...}")
@@ -317,9 +286,7 @@ class RowParams(_Strict):
     @field_validator("method")
     @classmethod
     def _method(cls, v: str) -> str:
-        from pipeline.studies.methods import METHOD_OPTIONS
-
-        return registered("method (with options in pipeline/studies/methods.py)", v, METHOD_OPTIONS)
+        return registered("method (gerne.methods.METHODS)", v, METHODS)
 
     @field_validator("select")
     @classmethod

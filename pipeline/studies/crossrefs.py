@@ -11,7 +11,7 @@ from pipeline.studies.config import NAME, RESERVED, Dataset, StudiesParams
 def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
     """Cross-references: names, declared datasets, rows that need attributes the data does not have."""
     from gerne.data.registry import KINDS
-    from pipeline.studies.methods import BATCH_UNITS
+    from gerne.methods import METHODS
     from pipeline.studies.protocols import protocol_for
 
     for name in datasets:
@@ -61,9 +61,9 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
             for row in table.rows_of(name):
                 spec = studies.rows[row]
                 unit = protocol_for(datasets[name], spec, f"studies.rows.{row} on {name}").batch_unit
-                if unit not in BATCH_UNITS[spec.method]:
+                if unit not in METHODS[spec.method].batch_units:
                     raise ValueError(f"studies.rows.{row} (method {spec.method}) on {name}: batch_unit '{unit}' is "
-                                     f"not one the method takes ({list(BATCH_UNITS[spec.method])})")
+                                     f"not one the method takes ({list(METHODS[spec.method].batch_units)})")
                 grid = spec.search.get("t", []) if isinstance(spec.search, dict) else []
                 for t in [*grid, *([spec.config["t"]] if "t" in spec.config else [])]:
                     if spec.groups == "confidence" and not 0.0 < datasets[name].absolute_t(t) < 1.0:

@@ -13,17 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from gerne.methods import METHODS
+from gerne.methods.base import Range
 from pipeline.schema import explain, shown
 
-SEARCHABLE = ("lr", "c", "beta", "t", "dropout", "eta", "up", "C", "subsets")  # search-config keys (search.py)
-VALUE_RANGE: dict[str, tuple[Callable[[float], bool], str]] = {
-    "lr": (lambda v: v > 0.0, "positive"), "c": (lambda v: 0.0 < v <= 1.0, "in (0, 1] (Eq. 4)"),
-    "beta": (lambda v: True, "finite (Eq. 9 bounds it on the training groups)"),
-    "t": (lambda v: v > 0.0, "positive"), "dropout": (lambda v: 0.0 <= v < 1.0, "in [0, 1)"),
-    "eta": (lambda v: v > 0.0, "positive (Group DRO's step size)"),
-    "up": (lambda v: v >= 1.0, "at least 1 (JTT's upsampling factor)"),
-    "C": (lambda v: v > 0.0, "positive (DFR's inverse L1 strength)"),
-    "subsets": (lambda v: v >= 1.0 and v == int(v), "a whole number, at least 1 (DFR's balanced subsets)")}
+# search-config keys every row has (the loop's lr, the pseudo-minority share t, BERT's dropout); each method adds
+# its own with their ranges (its module's `options`, gerne.methods.base.Declared)
+SHARED_RANGE = {"lr": Range(lambda v: v > 0.0, "positive"), "t": Range(lambda v: v > 0.0, "positive"),
+                "dropout": Range(lambda v: 0.0 <= v < 1.0, "in [0, 1)")}
+VALUE_RANGE: dict[str, Range] = {**SHARED_RANGE, **{k: r for m in METHODS.values() for k, r in m.options.items()}}
+SEARCHABLE = tuple(VALUE_RANGE)
 # prepare options every kind that takes them reads the same way: (admissible, what it must be)
 PREPARE_RANGE: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ratio": (lambda v: 0.0 < v < 100.0, "the bias-conflicting percent per class, strictly between 0 and 100"),
@@ -37,8 +36,8 @@ _PLAIN = {"float": float, "int": int, "bool": bool, "str": str, "int | None": in
 
 def check_value(where: str, key: str, value: float) -> float:
     """``value`` if search-config ``key`` may take it; a ValueError naming ``where`` and the range otherwise."""
-    if not math.isfinite(value) or not VALUE_RANGE[key][0](value):
-        raise ValueError(f"{where} {key} = {value} must be {VALUE_RANGE[key][1]}")
+    if not math.isfinite(value) or not VALUE_RANGE[key].ok(value):
+        raise ValueError(f"{where} {key} = {value} must be {VALUE_RANGE[key].text}")
     return value
 
 

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from gerne.train.loop import LoopConfig
+from pipeline.studies.fields import SEARCHABLE
 
 LOOP_DEFAULTS = {f.name: f.default for f in dataclasses.fields(LoopConfig) if f.default is not dataclasses.MISSING}
 GROUPS_OF = {"known": "known", "pseudo": "confidence", "none": "none"}  # Table 1's attributes → its grouping
-# every search-config key that can change a run
-SEARCHED = ("c", "beta", "beta_u", "t", "dropout", "eta", "up", "C", "subsets")
+# every search-config key that can change a run: the searchable ones (lr is in the loop) and β's position β_u
+SEARCHED = (*(k for k in SEARCHABLE if k != "lr"), "beta_u")
 
 
 def training_record(method: str, groups: str, cfg: dict[str, Any], t: float | None, model: dict[str, Any],

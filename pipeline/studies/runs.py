@@ -19,12 +19,11 @@ import torch
 from gerne.data.contract import Split
 from gerne.errors import ConfigError, DataError
 from gerne.groups import apply_grouping
-from gerne.methods import build_method
+from gerne.methods import METHODS, build_method
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig
 from pipeline.runs.common import seeded_model, tracked_fit, write_summary
-from pipeline.studies.config import FROM_REFERENCE, REFERENCE, SCORED, Dataset, Protocol, RowParams
-from pipeline.studies.methods import METHOD_OPTIONS, RECORDED
+from pipeline.studies.config import REFERENCE, SCORED, Dataset, Protocol, RowParams
 from pipeline.studies.resume import training_record
 
 
@@ -39,10 +38,11 @@ class RunOutput:
 
 def method_for(protocol: Protocol, train: Split, cfg: dict[str, Any], spec: RowParams, what: str,
                reference: dict[str, Any] | None = None) -> Any:
-    """The row's method for ``cfg`` (options from ``pipeline.studies.methods``), set up on ``train``; methods that
-    start from the reference model get its checkpoint."""
-    extra = {"reference": reference} if spec.method in FROM_REFERENCE else {}
-    options = METHOD_OPTIONS[spec.method](protocol, train, cfg, spec.groups == "confidence", **extra)
+    """The row's method for ``cfg`` (its options from the method's own ``from_protocol``), set up on ``train``;
+    methods that start from the reference model get its checkpoint."""
+    entry = METHODS[spec.method]
+    options = entry.from_protocol(protocol, train, cfg, spec.groups == "confidence",
+                                  reference if entry.needs_reference else None)
     if spec.beyond_eq9_bound:  # Fig. 2 only: the literal β of the row's config, never a position inside Eq. 9
         if options.get("beta") != float(cfg["beta"]):
             raise ConfigError(f"{what}: beyond_eq9_bound trains the literal config beta, got {options.get('beta')}")
@@ -93,7 +93,7 @@ def grouped_method(protocol: Dataset, train: Split, *, dataset: str, row: str, s
         train = apply_grouping(spec.groups, train, scores=scores, **share)
     else:
         train = apply_grouping(spec.groups, train)
-    reference = scores if spec.method in FROM_REFERENCE else None
+    reference = scores if METHODS[spec.method].needs_reference else None
     return train, method_for(protocol, train, cfg, spec, f"{row} training groups of {dataset}", reference)
 
 
@@ -109,7 +109,7 @@ def _record(protocol: Dataset, spec: RowParams, cfg: dict[str, Any], loop: LoopC
     batch = {"batch_size": protocol.batch_size, "batch_unit": protocol.batch_unit,
              "pseudo_batch_size": protocol.pseudo_batch_size if pseudo else None,
              "track_both_losses": protocol.track_both_losses,
-             **{k: getattr(protocol, k) for k in RECORDED.get(spec.method, ())}}
+             **{k: getattr(protocol, k) for k in METHODS[spec.method].recorded}}
     record = training_record(spec.method, spec.groups, cfg, protocol.absolute_t(cfg["t"]) if pseudo else None,
                              {"name": protocol.model, **protocol.model_options}, batch, loop.__dict__)
     return {**record, "beyond_eq9_bound": True} if spec.beyond_eq9_bound else record  # never a normal run's match

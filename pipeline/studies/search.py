@@ -3,7 +3,7 @@
 A config fixes lr, c, a position ``beta_u`` ∈ [0, 1] inside the admissible β range, t (pseudo-attribute settings)
 and dropout (text models). β itself is resolved on the training groups at run time: β = lo + beta_u·(hi − lo) over
 [max(−1, Eq. 9 lower bound), Eq. 9 upper bound] (Appendix C searches [−1, β_max]), so every draw is admissible;
-where Eq. 9 is unbounded above (balanced groups) the range stops at ``BETA_CAP``.
+where Eq. 9 is unbounded above (balanced groups) the range stops at ``BETA_CAP`` (``gerne.methods.gerne.resolve_beta``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from gerne.core.shares import beta_bounds
-from pipeline.studies.config import Protocol, RowParams, SearchParams
+from pipeline.studies.config import Protocol, RowParams
+from pipeline.studies.sections import SearchParams
 
-BETA_CAP = 10.0  # upper end of the β range when Eq. 9 gives no finite bound (ours)
 Draw = Callable[[np.random.Generator, Protocol, SearchParams], Any]
 
 # One entry per searched hyper-parameter: how configs 1.. draw it. Config 0 takes the protocol's values.
@@ -75,12 +74,3 @@ def row_configs(protocol: Protocol, search: SearchParams, row: RowParams) -> lis
     """The configs a row trains: config 0 alone (``none``), the seeded random search (``random``) or the full grid
     of ``row.search`` in its order (last key fastest), each with the row's fixed ``config`` values on top."""
     return SPACES[space_of(row)](protocol, search, row)
-
-
-def resolve_beta(cfg: dict[str, Any], alpha: np.ndarray) -> float:
-    """β of a config on training groups with shares ``alpha`` (K×A): explicit ``beta`` or ``beta_u`` in range."""
-    if "beta" in cfg:
-        return float(cfg["beta"])
-    lo, hi = beta_bounds(alpha, cfg["c"])
-    lo, hi = max(-1.0, lo), min(hi, BETA_CAP)  # balanced groups leave Eq. 9 unbounded above
-    return float(lo + cfg["beta_u"] * (hi - lo))

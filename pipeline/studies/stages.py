@@ -24,10 +24,11 @@ from gerne.data.contract import Split
 from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
 from gerne.io import reuse_finished, staged_dir, write_json
+from gerne.methods import METHODS
 from gerne.tracking import Tracker
 from pipeline.runs.common import load_splits
 from pipeline.schema import hint as _hint
-from pipeline.studies.config import DEFAULT_ROWS, FROM_REFERENCE, SCORED, Dataset, RowParams, StudiesParams
+from pipeline.studies.config import DEFAULT_ROWS, SCORED, Dataset, RowParams, StudiesParams
 from pipeline.studies.launch import StackWork, check_cluster, launch
 from pipeline.studies.paper_protocol import best_on_test, extra_seeds
 from pipeline.studies.protocols import protocol_for
@@ -87,7 +88,7 @@ def _splits(params: Params, data_dir: str | Path) -> dict[str, Split]:
 
 def _load_scores(setting: str, spec: RowParams, scores_path: str | Path | None) -> np.ndarray | dict | None:
     """The row's reference edge: the checkpoint for methods that start from f̃, the scores for scored groupings."""
-    if spec.method in FROM_REFERENCE:
+    if METHODS[spec.method].needs_reference:
         return load_state(scores_path, f"row {setting}")
     return load_confidence(scores_path, f"row {setting}") if spec.groups in SCORED else None
 
@@ -96,7 +97,7 @@ def _identity(data_dir: str | Path, spec: RowParams, input_path: str | Path | No
     """The data a row's runs are stamped with: the prepared dataset, and the reference checkpoint for methods that
     start from it (a retrained reference retrains them)."""
     identity = data_identity(data_dir)
-    if spec.method in FROM_REFERENCE and input_path is not None:
+    if METHODS[spec.method].needs_reference and input_path is not None:
         identity += " reference:sha256:" + hashlib.sha256(Path(input_path).read_bytes()).hexdigest()
     return identity
 

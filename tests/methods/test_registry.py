@@ -4,6 +4,7 @@ alone and stacked; plus ERM's natural sampling."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -34,8 +35,8 @@ OPTIONS = {  # the options each registered method is tried with; a new method mu
 GROUPED = {"jtt": lambda train: apply_grouping("errors", train, scores=np.linspace(0.0, 1.0, len(train)))}
 
 
-# methods that start from a reference model's weights: the state of the test's model family
-REFERENCE = {"dfr"}
+# methods that start from a reference model's weights (their entry says so): the state of the test's model family
+REFERENCE = {name for name, entry in METHODS.items() if entry.needs_reference}
 
 
 def models_for(split: Split, count: int) -> list[nn.Module]:
@@ -45,6 +46,27 @@ def models_for(split: Split, count: int) -> list[nn.Module]:
 
 def test_every_method_has_conformance_options() -> None:
     assert set(OPTIONS) == set(METHODS)
+
+
+PROTOCOL = SimpleNamespace(batch_size=20, batch_unit="class", pseudo_batch_size=None, track_both_losses=True,
+                           optimizer="sgd", weight_decay=0.0, momentum=0.9, model="mlp",
+                           model_options={"hidden": [16]}, holdout="train")
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_every_method_describes_itself(name: str, splits: dict[str, Split]) -> None:
+    """A method's entry is all the harness reads: its constructor takes what ``from_protocol`` returns for a config
+    of its own options, its batch units include class-balanced batches, its options' ranges accept that config."""
+    entry, train = METHODS[name], GROUPED.get(name, lambda t: t)(splits["train"])
+    cfg = {"c": 0.5, "beta": 1.0, "lr": 0.05, **{k: v for k, v in OPTIONS[name].items() if k in entry.options}}
+    for key, value in cfg.items():
+        assert key not in entry.options or entry.options[key].ok(value), (key, entry.options[key].text)
+    reference = {"state_dict": models_for(train, 1)[0].state_dict(), "model": {"name": "mlp", "hidden": [16]}}
+    options = entry.from_protocol(PROTOCOL, train, cfg, False, reference if entry.needs_reference else None)
+    method = build_method(name, **options)
+    method.setup(train)
+    assert "class" in entry.batch_units and entry.groupings in (None, ("known",))
+    assert entry.uses_beta == ("beta" in options)
 
 
 @pytest.fixture(scope="module")

@@ -216,3 +216,7 @@ def test_every_searchable_key_is_in_the_fingerprint() -> None:
     from pipeline.studies.resume import SEARCHED
 
     assert set(SEARCHABLE) - {"lr"} <= set(SEARCHED)  # lr is in the fingerprint's loop
+    from gerne.methods import METHODS
+
+    assert all(set(entry.options) <= set(SEARCHED) for entry in METHODS.values())  # a new method's too
+    assert set(SEARCHED) == {"c", "beta", "beta_u", "t", "dropout", "eta", "up", "C", "subsets"}  # today's

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from gerne.core.shares import beta_bounds
+from gerne.methods.gerne import BETA_CAP, resolve_beta
 from pipeline.studies.config import Protocol, RowParams, SearchParams
-from pipeline.studies.search import BETA_CAP, SPACES, config0, configs, resolve_beta, row_configs, space_of
+from pipeline.studies.search import SPACES, config0, configs, row_configs, space_of
 
 WATERBIRDS = Protocol(model="resnet50", steps=5001, eval_every=300, lr=1.0e-4, weight_decay=1.0e-2, batch_size=16,
                       c=0.5)

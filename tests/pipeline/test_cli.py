@@ -22,8 +22,8 @@ def test_help_on_every_subcommand(sub: list[str]) -> None:
 def test_validate_committed_params() -> None:
     result = CliRunner().invoke(main, ["validate", "--params", str(REPO / "params.yaml")])
     assert result.exit_code == 0, result.output
-    assert "9 dataset(s): 64 row(s) × 3 seeds, 17 search(es) of 213 configs" in result.output
-    assert "= 439 runs at most" in result.output and "5 reference model(s)" in result.output
+    assert "9 dataset(s): 65 row(s) × 3 seeds, 17 search(es) of 213 configs" in result.output
+    assert "= 442 runs at most" in result.output and "5 reference model(s)" in result.output
     # what it counts: each winner's search-seed run once, as its grid point (REPRODUCTION.md's "Runs counted")
     assert "each winner's search-seed run is its grid point, counted once), plus " in result.output
 

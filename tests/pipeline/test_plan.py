@@ -55,8 +55,8 @@ def test_the_committed_cmnist_column() -> None:
                    *(f"cmnist_hue-{r}" for r in ("erm_vanilla", "erm_vanilla_div255", "lff", "lff_div255", "groupdro",
                                                  "resample", "gerne_known", "gerne_known_div255")),
                    "cmnist_n249-resample", "cmnist_n249-gerne_known",  # the copied rows' conditions (rows_on)
-                   *(f"cmnist_hue_r{r}-{row}" for r in (1, 2) for row in ("erm_vanilla_div255", "lff_div255")),
-                   "cmnist_hue_r5-lff_div255"]  # the nearest combination at the other ratios (attribution_ratios)
+                   # the nearest combination at the other ratios (attribution_ratios)
+                   *(f"cmnist_hue_r{r}-{row}" for r in (1, 2, 5) for row in ("erm_vanilla_div255", "lff_div255"))]
     assert sorted(k for k in items["train"] if k in attribution) == sorted(attribution)
     assert items["train"]["cmnist_hue-lff"]["out_dir"] == "runs/conditions/cmnist_hue/r0.5/lff"
     assert len(items["train"]) == 4 * (4 + len(baselines)) + 6 + len(attribution)

@@ -76,3 +76,19 @@ def scratch(factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def store_runs(db: Path, experiment: str = "cmnist") -> list:
+    """Runs of ``experiment`` in the SQLite store ``db``, read under the store's lock as the stages take it.
+
+    A client opening a fresh store while a stage creates it would migrate the schema beside the stage's own
+    migration; the lock (``gerne.store.store_lock``) makes the reader wait until the store exists whole.
+    """
+    from mlflow.tracking import MlflowClient
+
+    from gerne.store import store_lock
+
+    with store_lock(db):
+        client = MlflowClient(tracking_uri=f"sqlite:///{db}")
+        exp = client.get_experiment_by_name(experiment)
+    return [] if exp is None else client.search_runs([exp.experiment_id])

@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from mlflow.tracking import MlflowClient
 
-from tests.helpers import toy_dataset
+from tests.helpers import store_runs, toy_dataset
 from tests.pipeline.test_stages import write_params
 
 pytestmark = pytest.mark.integration
@@ -28,14 +27,8 @@ def toy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return tmp_path, env
 
 
-def _client(root: Path) -> MlflowClient:
-    return MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-
-
 def _runs(root: Path) -> list:
-    client = _client(root)
-    exp = client.get_experiment_by_name("cmnist")
-    return [] if exp is None else client.search_runs([exp.experiment_id])
+    return store_runs(root / "mlflow.db")
 
 
 def _start(root: Path, env: dict[str, str], args: list[str]) -> subprocess.Popen:

@@ -13,12 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 from gerne.errors import ConfigError
 from gerne.store import init_store
 from pipeline.studies.launch import CONNECT_TIMEOUT_S, LaunchParams, check_cluster
-from tests.helpers import toy_dataset
+from tests.helpers import store_runs, toy_dataset
 from tests.pipeline.test_stages import write_params
 
 pytestmark = pytest.mark.integration
@@ -66,9 +65,7 @@ def _train(root: Path, address: str, epochs: int) -> list[str]:
 
 
 def _runs(root: Path) -> list:
-    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    exp = client.get_experiment_by_name("cmnist")
-    return [] if exp is None else client.search_runs([exp.experiment_id])
+    return store_runs(root / "mlflow.db")
 
 
 def test_a_stage_on_an_unreachable_cluster_exits_at_once_and_writes_nothing(toy) -> None:

@@ -48,15 +48,20 @@ def validate(params_path: str, data_root: str) -> None:
 
     items, st = plan(p), p.studies
     if items["train"] or items["sweep"] or items["valonly"]:
+        from pipeline.studies.paper_protocol import sweep_runs
         from pipeline.studies.search import row_configs
 
-        configs = [len(row_configs(p.datasets[i["dataset"]], st.search, st.rows[i["row"]]))
-                   for i in items["sweep"].values()]
-        runs = len(items["train"]) * len(st.seeds) + sum(configs) + len(configs) * (len(st.seeds) - 1)
+        sweeps = [(len(row_configs(p.datasets[i["dataset"]], st.search, spec := st.rows[i["row"]])),
+                   i["dataset"] in spec.every_seed_on, spec.test_selection) for i in items["sweep"].values()]
+        configs = sum(n for n, _, _ in sweeps)
+        runs = len(items["train"]) * len(st.seeds) + sum(
+            sweep_runs(n, len(st.seeds), every_seed=every, test_selection=test) for n, every, test in sweeps)
         click.echo(f"{params_path}: ok — {len(items['prepare'])} dataset(s): {len(items['train'])} row(s) × "
-                   f"{len(st.seeds)} seeds, {len(configs)} search(es) of {sum(configs)} configs + the winners' "
-                   f"other seeds = {runs} runs at most (grid points outside Eq. 9 are skipped; each winner's "
-                   "search-seed run is its grid point, counted once), plus "
+                   f"{len(st.seeds)} seeds, {len(sweeps)} search(es) of {configs} configs + the winners' other "
+                   f"seeds + the test-best points' other seeds ({sum(t and not e for _, e, t in sweeps)} with "
+                   f"test_selection) + every point's other seeds ({sum(e for _, e, _ in sweeps)} with every_seed_on) "
+                   f"= {runs} runs at most (grid points outside Eq. 9 are skipped; each winner's search-seed run is "
+                   "its grid point, counted once), plus "
                    f"{len(items['reference'])} reference model(s)"
                    + (f", Table 3: {(st.table3.folds + 1) * len(st.seeds)} runs each" if items["valonly"] else ""))
     else:

@@ -19,6 +19,7 @@ from gerne.data.registry import benchmark_classes
 from gerne.health import describe_rule
 from pipeline.reports.sweeps import candidate_scores, search_seed
 from pipeline.reports.table import collapse_note
+from pipeline.studies.paper_protocol import sweep_runs
 
 DFA_CONFLICTING = {0.5: 249}  # DFA's released C-MNIST split (its 0.5 % folder), the count the paper quotes
 TOLERANCE = 2.0  # GBA points: the issue's bar for "matched"
@@ -49,20 +50,27 @@ def compute_spent(*roots: Path) -> tuple[int, float]:
 
 
 def run_inventory(roots: list[Path], sweeps: list[tuple[float, Path]], runs: dict[float, Path],
-                  table_rows: Collection[str]) -> dict[str, Any]:
+                  table_rows: Collection[str], seeds: int, every: Collection[Path] = (),
+                  tested: Collection[Path] = ()) -> dict[str, Any]:
     """What the run summaries under ``roots`` are, in the terms of `gerne validate`'s planned count: summaries of
     Table 1 rows without a search (``table``), of rows of other studies (``other``, with their names in
-    ``other_rows``), of the searched rows (``searched``), sweep points (``points``) and reference models
-    (``reference``: a summary not named seed<n>.json); from the finished sweeps their grids' sizes (``configs``),
-    the points skipped outside Eq. 9 (``skipped``) and the searched rows' search-seed summaries, which restate
-    their sweep's selected point (``restated``)."""
-    sweep_dirs = [d for _, d in sweeps]
-    searched = {d.name for d in sweep_dirs}
+    ``other_rows``), of the searched rows (``searched``), sweep points at their search seed (``points``), the
+    test-best points' other seeds (``test_seeds``; sweeps in ``tested`` have ``test_selection``), every point's
+    other seeds (``every_seeds``; sweeps in ``every`` have ``every_seed_on``) and reference models (``reference``:
+    a summary not named seed<n>.json); from the finished sweeps their grids' sizes (``configs``), the points skipped
+    outside Eq. 9 with all their seeds (``skipped``), the most those sweeps may train (``sweep_runs``, as
+    `gerne validate` counts them) and the searched rows' summaries that restate a sweep point (``restated``)."""
+    finished = _finished(sweeps)
+    seed_of = {d: search_seed(d, s) for _, s, d in finished}
+    searched = {d.name for _, d in sweeps}
     counts: Counter[str] = Counter()
     other_rows: set[str] = set()
     for path, _summary in _summaries(*roots):
-        if any(path.is_relative_to(d) for d in sweep_dirs) or "sweeps" in path.parts:
+        sweep = next((d for _, d in sweeps if path.is_relative_to(d)), None)
+        if sweep is not None or "sweeps" in path.parts:
             kind = "points"
+            if sweep in seed_of and path.stem != f"seed{seed_of[sweep]}":
+                kind = "every_seeds" if sweep in every else "test_seeds"
         elif not path.stem.startswith("seed"):
             kind = "reference"
         elif path.parent.name in searched:
@@ -73,13 +81,19 @@ def run_inventory(roots: list[Path], sweeps: list[tuple[float, Path]], runs: dic
             kind = "other"
             other_rows.add(path.parent.name)
         counts[kind] += 1
-    finished = _finished(sweeps)
-    return {**{k: counts[k] for k in ("table", "other", "searched", "points", "reference")},
-            "other_rows": sorted(other_rows), "searched_rows": sorted(searched),
-            "configs": sum(len(s["candidates"]) + len(s["skipped"]) for _, s, _ in finished),
-            "skipped": sum(len(s["skipped"]) for _, s, _ in finished),
-            "restated": sum((runs[r] / d.name / f"seed{search_seed(d, s)}.json").is_file()
-                            for r, s, d in finished if r in runs)}
+    configs = {d: len(s["candidates"]) + len(s["skipped"]) for _, s, d in finished}
+    return {**{k: counts[k] for k in ("table", "other", "searched", "points", "test_seeds", "every_seeds",
+                                      "reference")},
+            "other_rows": sorted(other_rows), "searched_rows": sorted(searched), "seeds": seeds,
+            "configs": sum(configs.values()),
+            "skipped": sum(len(s["skipped"]) * (seeds if d in every else 1) for _, s, d in finished),
+            "tested": sum(d in tested and d not in every for _, _, d in finished),
+            "every": sum(d in every for _, _, d in finished),
+            "sweep_runs": sum(sweep_runs(n, seeds, every_seed=d in every, test_selection=d in tested)
+                              for d, n in configs.items()),
+            "restated": sum((d / s["best"]["name"] / row_file.name).is_file()
+                            for r, s, d in finished if r in runs
+                            for row_file in (runs[r] / d.name).glob("seed*.json"))}
 
 
 def _names(rows: list[str]) -> str:
@@ -88,24 +102,34 @@ def _names(rows: list[str]) -> str:
 
 def _inventory_rows(inv: dict[str, Any], roots: list[Path]) -> list[str]:
     """REPRODUCTION.md's "Runs counted": the summaries by kind beside the terms of `gerne validate`'s sum."""
-    total = sum(inv[k] for k in ("table", "other", "searched", "points", "reference"))
-    planned = inv["table"] + inv["other"] + inv["searched"] - inv["restated"] + inv["configs"]
+    total = sum(inv[k] for k in ("table", "other", "searched", "points", "test_seeds", "every_seeds", "reference"))
+    planned = inv["table"] + inv["other"] + inv["sweep_runs"]
+    unneeded = inv["tested"] * (inv["seeds"] - 1) - inv["test_seeds"]
     return [
         f"The summary's {total} run summaries are the files under {', '.join(f'`{r}`' for r in roots)} that record "
         "training time. `gerne validate` counts, over every dataset `params.yaml` declares, rows × seeds "
-        "+ the searches' grid points + the winners' other seeds (\"runs at most\"), and lists the reference models "
-        f"apart; over the datasets of these folders that sum is {planned}. How the two counts meet:", "",
+        "+ the searches' grid points + the winners' other seeds + the test-best points' other seeds "
+        "(`test_selection`) + every point's other seeds (`every_seed_on`) (\"runs at most\"), and lists the "
+        f"reference models apart; over the datasets of these folders that sum is {planned}. How the two counts "
+        "meet:", "",
         "| run summaries | here | in `gerne validate`'s sum |", "|---|---|---|",
         f"| Table 1 rows without a search × ratios × seeds | {inv['table']} | rows × seeds |",
         f"| rows of other studies ({_names(inv['other_rows'])}) × seeds | {inv['other']} | rows × seeds |",
         f"| searched rows ({_names(inv['searched_rows'])}) × ratios × seeds | {inv['searched']} | "
-        f"{inv['searched'] - inv['restated']} as the winners' other seeds; the other {inv['restated']} are the "
-        "search seed's runs, which restate their sweep's selected point (the same run, counted again here) |",
-        f"| sweep points trained | {inv['points']} | {inv['configs']} grid points; the {inv['skipped']} outside "
-        "Eq. 9 are skipped |",
+        f"{inv['searched'] - inv['restated']} as the winners' other seeds; the other {inv['restated']} restate their "
+        "sweep's selected point (the same run, counted again here) |",
+        f"| sweep points at the search seed | {inv['points']} | {inv['configs']} grid points; those outside Eq. 9 "
+        "are skipped |",
+        f"| the test-best point's other seeds (`test_selection`) | {inv['test_seeds']} | {inv['seeds'] - 1} per "
+        f"sweep with `test_selection`: {inv['tested'] * (inv['seeds'] - 1)} at most; {unneeded} not needed where "
+        "validation chose the same point (the row's own folder holds its seeds) |",
+        f"| every point's other seeds (`every_seed_on`) | {inv['every_seeds']} | every grid point × "
+        f"{inv['seeds'] - 1} in the {inv['every']} sweep(s) with `every_seed_on` (the winner's among them, which "
+        "its row then reuses) |",
         f"| reference models (f̃, `biased.json`) | {inv['reference']} | listed apart (\"reference model(s)\") |",
-        f"| **total** | **{total}** | {planned} at most − {inv['skipped']} skipped + {inv['restated']} restated + "
-        f"{inv['reference']} reference models = {planned - inv['skipped'] + inv['restated'] + inv['reference']} |",
+        f"| **total** | **{total}** | {planned} at most − {inv['skipped']} skipped (with their seeds) − {unneeded} not "
+        f"needed + {inv['restated']} restated + {inv['reference']} reference models = "
+        f"{planned - inv['skipped'] - unneeded + inv['restated'] + inv['reference']} |",
     ]
 
 
@@ -255,17 +279,20 @@ def _of(runs: pd.DataFrame, benchmark: str) -> pd.DataFrame:
 def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[float, Path], runs: dict[float, Path],
           sweeps: list[tuple[float, Path]], epochs: int, figure_ratio: float = 0.5,
           baselines: tuple[str, ...] = (), claims: list[str] | None = None,
-          once: dict[str, tuple[int, int]] | None = None) -> str:
+          once: dict[str, tuple[int, int]] | None = None, seeds: int = 3, every: Collection[Path] = (),
+          tested: Collection[Path] = ()) -> str:
     """The markdown of reports/REPRODUCTION.md (``runs_csv``: the aggregate stage's one row per run and selection;
     ``spent``: the folders whose runs the compute total counts; ``metrics`` / ``runs``: per ratio its dataset's
     metrics and runs folders; ``sweeps``: (ratio, sweep folder) of
     the tuned rows in report order; ``figure_ratio``: the ratio of Figs. 2-3; ``baselines``: rows left out of the
     GERNE verdicts, reported in reports/baselines.md; ``claims``: the claims table's lines
-    (:mod:`pipeline.reports.claims`); ``once``: per protocol, paper cells within the tolerance counted once each)."""
+    (:mod:`pipeline.reports.claims`); ``once``: per protocol, paper cells within the tolerance counted once each;
+    ``seeds``, ``every``, ``tested``: seeds per row, the sweep folders with ``every_seed_on`` and with
+    ``test_selection``, for "Runs counted")."""
     ratios = list(metrics)
     table, per_run = pd.read_csv(table_csv), _of(pd.read_csv(runs_csv), "cmnist")
     n_runs, hours = compute_spent(*spent)
-    inventory = run_inventory(spent, sweeps, runs, set(per_run["setting"]))
+    inventory = run_inventory(spent, sweeps, runs, set(per_run["setting"]), seeds, every, tested)
     verdicts = _verdicts(table, baselines)
     matched = sum("| yes |" in v for v in verdicts)
     lines: list[Any] = [
@@ -289,8 +316,9 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
            "protocol (test selection). "] if once else []),
         f"{matched} of {len(verdicts)} rows × ratios below (checkpoint by validation GBA) lie within "
         f"{TOLERANCE:g} GBA points of the paper. Training compute so far: {n_runs} run summaries "
-        f"({inventory['table'] + inventory['other'] + inventory['searched']} row runs + {inventory['points']} sweep "
-        f"points + {inventory['reference']} reference models; \"Runs counted\" below meets them with `gerne "
+        f"({inventory['table'] + inventory['other'] + inventory['searched']} row runs + "
+        f"{inventory['points'] + inventory['test_seeds'] + inventory['every_seeds']} sweep points + "
+        f"{inventory['reference']} reference models; \"Runs counted\" below meets them with `gerne "
         f"validate`'s planned count), {hours:.1f} h of training time summed over them (evaluation and process start "
         "excluded); run summaries do not record their machine, "
         "`reports/benchmarks.md` measures speed on the one this report's runs were trained on.", "",

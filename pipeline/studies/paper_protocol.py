@@ -41,3 +41,12 @@ def extra_seeds(point: dict[str, Any], chosen_on_val: str, seeds: list[int], sea
     """The seeds the test-best ``point`` still needs in its sweep folder: every seed but the search seed, none
     when validation chose the same point (the row's own folder holds its seeds)."""
     return [] if point["name"] == chosen_on_val else [s for s in seeds if s != search_seed]
+
+
+def sweep_runs(configs: int, seeds: int, *, every_seed: bool, test_selection: bool) -> int:
+    """Runs a searched row costs at most on one dataset: its ``configs`` grid points at the search seed, the
+    winner's other seeds and, with ``test_selection``, the test-best point's other seeds; with ``every_seed``
+    (``every_seed_on``) every point with every seed instead, which holds both (the row reuses the winner's)."""
+    if every_seed:
+        return configs * seeds
+    return configs + (seeds - 1) * (2 if test_selection else 1)

@@ -23,7 +23,9 @@ def test_validate_committed_params() -> None:
     result = CliRunner().invoke(main, ["validate", "--params", str(REPO / "params.yaml")])
     assert result.exit_code == 0, result.output
     assert "9 dataset(s): 65 row(s) × 3 seeds, 17 search(es) of 213 configs" in result.output
-    assert "= 442 runs at most" in result.output and "5 reference model(s)" in result.output
+    # 16 sweeps with test_selection (+2 seeds each at most), Fig. 3's with every_seed_on (25 points x 3 seeds)
+    assert "(16 with test_selection) + every point's other seeds (1 with every_seed_on) = 522 runs at most" \
+        in result.output and "5 reference model(s)" in result.output
     # what it counts: each winner's search-seed run once, as its grid point (REPRODUCTION.md's "Runs counted")
     assert "each winner's search-seed run is its grid point, counted once), plus " in result.output
 
@@ -39,8 +41,9 @@ def test_validate_counts_each_rows_own_search(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     result = CliRunner().invoke(main, ["validate", "--params", str(tmp_path / "p.yaml")])
     assert result.exit_code == 0, result.output
-    assert ("1 dataset(s): 1 row(s) × 3 seeds, 2 search(es) of 19 configs + the winners' other seeds = 26 runs at "
-            "most") in result.output
+    assert "1 dataset(s): 1 row(s) × 3 seeds, 2 search(es) of 19 configs + the winners' other seeds" in result.output
+    assert "(0 with test_selection) + every point's other seeds (0 with every_seed_on) = 26 runs at most" \
+        in result.output
     assert "each winner's search-seed run is its grid point, counted once), plus " in result.output
 
 

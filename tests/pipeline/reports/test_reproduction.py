@@ -39,10 +39,10 @@ def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
     return table, metrics, runs
 
 
-def _build(tmp_path: Path, ratios: list[float], sweeps: list[tuple[float, Path]] = ()) -> str:
+def _build(tmp_path: Path, ratios: list[float], sweeps: list[tuple[float, Path]] = (), **kinds: object) -> str:
     table, metrics, runs = tmp_path / "table1.csv", tmp_path / "metrics", tmp_path / "runs"
     return build(table, tmp_path / "runs.csv", [runs], {r: metrics / f"r{r}" for r in ratios},
-                 {r: runs / "cmnist" / f"r{r}" for r in ratios}, list(sweeps), epochs=65)
+                 {r: runs / "cmnist" / f"r{r}" for r in ratios}, list(sweeps), epochs=65, **kinds)
 
 
 def test_verdicts_counts_and_compute(tmp_path: Path) -> None:
@@ -94,30 +94,46 @@ def _summary(path: Path, **extra: object) -> None:
     path.write_text(json.dumps({"seconds_per_epoch": 1.0, "epochs_run": 36, "selections": {}, **extra}))
 
 
+def _sweep(folder: Path, seeds: dict[str, tuple[int, ...]], skipped: int = 0) -> Path:
+    """A finished sweep (search seed 0) whose points ``seeds`` name the seeds trained; the first point won."""
+    for name, trained in seeds.items():
+        for seed in trained:
+            _summary(folder / name / f"seed{seed}.json",
+                     selections={"best_val": {"metrics": {"val_gba": 0.8, "test_gba": 0.7}}})
+    candidates = [{"name": n, "point": {"beta": float(n[-3:])}, "value": 0.8} for n in seeds]
+    (folder / "selected.json").write_text(json.dumps({"kind": "known", "seed": 0, "best": candidates[0],
+                                                      "candidates": candidates,
+                                                      "skipped": [{"beta": 9.0}] * skipped}))
+    return folder
+
+
 def test_run_count_says_what_it_counts_and_meets_validates_sum(tmp_path: Path) -> None:
     _table, _metrics, runs = _files(tmp_path)  # two `erm` runs: a Table 1 row without a search
     row = runs / "cmnist" / "r0.5"
     _summary(row / "biased.json")  # the reference model
     _summary(row / "fig2_beta_0" / "seed0.json")  # a row of another study
-    for seed in (0, 1):
-        _summary(row / "gerne_tuned_known" / f"seed{seed}.json")  # seed 0 restates the sweep's selected point
-    sweep = runs / "sweeps" / "cmnist" / "r0.5" / "gerne_tuned_known"
-    names = ["sweep_known_c0.5_b0.0", "sweep_known_c0.5_b1.0"]
-    for name in names:
-        _summary(sweep / name / "seed0.json", selections={"best_val": {"metrics": {"val_gba": 0.8, "test_gba": 0.7}}})
-    candidates = [{"name": n, "point": {"beta": float(n[-3:])}, "value": 0.8} for n in names]
-    (sweep / "selected.json").write_text(json.dumps({"kind": "known", "seed": 0, "best": candidates[0],
-                                                     "candidates": candidates, "skipped": [{"beta": 9.0}]}))
-    md = _build(tmp_path, [0.5], [(0.5, sweep)])
-    assert "Training compute so far: 8 run summaries (5 row runs + 2 sweep points + 1 reference models;" in md
-    assert "over the datasets of these folders that sum is 7" in md
+    sweeps = runs / "sweeps" / "cmnist" / "r0.5"
+    # test_selection: the test-best point (b1.0) got seed 1 in the sweep; the row's seed 0 restates the winner
+    tested = _sweep(sweeps / "gerne_tuned_known", {"sweep_known_b0.0": (0,), "sweep_known_b1.0": (0, 1)}, skipped=1)
+    # every_seed_on: every point with both seeds; the row's two seeds both restate the winner's
+    every = _sweep(sweeps / "gerne_tuned_unknown", {"sweep_unknown_b1.0": (0, 1), "sweep_unknown_b2.0": (0, 1)})
+    for name in ("gerne_tuned_known", "gerne_tuned_unknown"):
+        for seed in (0, 1):
+            _summary(row / name / f"seed{seed}.json")
+    md = _build(tmp_path, [0.5], [(0.5, tested), (0.5, every)], seeds=2, every={every}, tested={tested, every})
+    assert "Training compute so far: 15 run summaries (7 row runs + 7 sweep points + 1 reference models;" in md
+    assert "over the datasets of these folders that sum is 12" in md  # 3 + (3 + 1 + 1) + 2 x 2
     assert "| Table 1 rows without a search × ratios × seeds | 2 | rows × seeds |" in md
     assert "| rows of other studies (`fig2_beta_0`) × seeds | 1 | rows × seeds |" in md
-    assert ("| searched rows (`gerne_tuned_known`) × ratios × seeds | 2 | 1 as the winners' other seeds; the "
-            "other 1 are the search seed's runs") in md
-    assert "| sweep points trained | 2 | 3 grid points; the 1 outside Eq. 9 are skipped |" in md
+    assert ("| searched rows (`gerne_tuned_known`, `gerne_tuned_unknown`) × ratios × seeds | 4 | 1 as the winners' "
+            "other seeds; the other 3 restate their sweep's selected point") in md
+    assert "| sweep points at the search seed | 4 | 5 grid points; those outside Eq. 9 are skipped |" in md
+    assert ("| the test-best point's other seeds (`test_selection`) | 1 | 1 per sweep with `test_selection`: 1 at "
+            "most; 0 not needed") in md
+    assert "| every point's other seeds (`every_seed_on`) | 2 | every grid point × 1 in the 1 sweep(s)" in md
     assert "| reference models (f̃, `biased.json`) | 1 |" in md
-    assert "| **total** | **8** | 7 at most − 1 skipped + 1 restated + 1 reference models = 8 |" in md
+    assert ("| **total** | **15** | 12 at most − 1 skipped (with their seeds) − 0 not needed + 3 restated + 1 "
+            "reference models = 15 |") in md
 
 
 def test_collapsed_runs_are_listed_with_their_seeds_and_epochs(tmp_path: Path) -> None:

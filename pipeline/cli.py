@@ -141,16 +141,18 @@ def _row_beta_error(p: object, dataset: str, row: str, counts: np.ndarray, alpha
     from gerne.core.shares import check_beta, group_shares, plain
     from gerne.data.contract import group_counts, load_metadata
     from gerne.errors import ConfigError
+    from gerne.groups import grouping
     from pipeline.studies.search import row_configs
 
     d, spec = p.datasets[dataset], p.studies.rows[row]
+    groups = grouping(spec.groups)
     (cfg,) = row_configs(d, p.studies.search, spec)
     if "beta" not in cfg:
         return [], None
-    shares = alpha if spec.groups == "known" else group_shares(counts.sum(axis=1, keepdims=True))
+    shares = alpha if groups.true_attributes else group_shares(counts.sum(axis=1, keepdims=True))
     where = f"the {spec.groups} training groups of {dataset}"
-    if spec.groups == "confidence":
-        t = d.absolute_t(cfg["t"])
+    if groups.share is not None:  # pseudo-groups at a share t: the scores stage stores them per t
+        t = d.absolute_t(cfg[groups.share])
         if scores is None or not os.path.isfile(scores):
             return [], f"{row} not checked yet: {scores} is not written yet (the scores stage derives it)"
         try:

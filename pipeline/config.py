@@ -77,7 +77,7 @@ def check_figures(f: FiguresParams, datasets: dict[str, Dataset], studies: Studi
     for key, names in (("fig2_rows", f.fig2_rows), ("fig2_beyond_rows", f.fig2_beyond_rows)):
         for name in names:
             row = studies.rows[name]
-            if row.groups != "known" or row.search != "none" or "beta" not in row.config:
+            if not row.grouping.true_attributes or row.search != "none" or "beta" not in row.config:
                 raise ValueError(f"figures.{key}: '{name}' must train on known attributes with its own β "
                                  "(groups: known, search: none, config: {c: ..., beta: ...})")
             if key == "fig2_beyond_rows" and not row.beyond_eq9_bound:
@@ -87,7 +87,8 @@ def check_figures(f: FiguresParams, datasets: dict[str, Dataset], studies: Studi
                 raise ValueError(f"figures.fig2_rows: '{name}' sets beyond_eq9_bound: list it under "
                                  "figures.fig2_beyond_rows, drawn apart as above Eq. 9's bound")
     row = studies.rows[f.fig3_row]
-    if row.groups != "confidence" or not isinstance(row.search, dict) or not {"t", "beta"} <= set(row.search):
+    share = row.grouping.share
+    if share is None or not isinstance(row.search, dict) or not {share, "beta"} <= set(row.search):
         raise ValueError(f"figures.fig3_row: '{f.fig3_row}' must search a grid over t and beta on pseudo-attributes "
                          "(groups: confidence, search: {t: [...], beta: [...]})")
 

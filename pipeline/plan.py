@@ -79,12 +79,11 @@ def _trains(p: Params, out: dict[str, dict[str, dict[str, Any]]], name: str, bas
     """The reference, scores and training items of one dataset."""
     from gerne.methods import METHODS
     from gerne.models import FILES
-    from pipeline.studies.config import SCORED
 
     d, where = p.datasets[name], folder(p, name)
     data, counts, model = f"data/{where}", f"metrics/{where}/counts.json", FILES[d.model]
     checkpoint, scores = f"models/{where}/biased.pt", f"data/pseudo/{where}/pseudo.npz"
-    pseudo = {r for r in rows if p.studies.rows[r].groups in SCORED}
+    pseudo = {r for r in rows if p.studies.rows[r].grouping.scored}
     starts = {r for r in rows if METHODS[p.studies.rows[r].method].needs_reference}  # from f̃'s weights (DFR)
     common = {"dataset": name, "base": base, "data": data, "model": model, "checkpoint": checkpoint}
     if pseudo or starts:
@@ -92,14 +91,20 @@ def _trains(p: Params, out: dict[str, dict[str, dict[str, Any]]], name: str, bas
     if pseudo:
         out["scores"][name] = {**common, "scores": scores, "quality": f"metrics/{where}/pseudo.json"}
     for row in rows:
-        method = METHODS[p.studies.rows[row].method].__module__.replace(".", "/") + ".py"
+        method = _file(METHODS[p.studies.rows[row].method].__module__)
+        grouping = _file(p.studies.rows[row].grouping.apply.__module__)  # gerne/groups/<name>.py
         edge = scores if row in pseudo else checkpoint if row in starts else counts
         item = {"dataset": name, "base": base, "row": row, "data": data, "model": model, "method": method,
-                "input": edge, "out_dir": f"runs/{where}/{row}"}
+                "grouping": grouping, "input": edge, "out_dir": f"runs/{where}/{row}"}
         if p.studies.rows[row].search == "none":
             out["train"][f"{name}-{row}"] = item
         else:
             out["sweep"][f"{name}-{row}"] = {**item, "sweep_dir": f"runs/sweeps/{where}/{row}"}
+
+
+def _file(module: str) -> str:
+    """The source file of a module of this repository (``gerne.methods.erm`` → ``gerne/methods/erm.py``)."""
+    return module.replace(".", "/") + ".py"
 
 
 def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:

@@ -10,8 +10,6 @@ from gerne.errors import ConfigError
 if TYPE_CHECKING:
     from pipeline.config import Params
 
-# what a row's method sees, as Table 1 says
-ATTRIBUTES = {"known": "known", "none": "none", "confidence": "pseudo", "errors": "f̃ errors"}
 
 
 @dataclass(frozen=True)
@@ -38,4 +36,4 @@ def columns(p: Params, study: str) -> list[Column]:
 
 def row_attributes(p: Params, study: str) -> dict[str, str]:
     """The rows of ``study`` in order, with the attributes each row's method sees (known, none, pseudo)."""
-    return {row: ATTRIBUTES[p.studies.rows[row].groups] for row in p.studies.tables[study].rows}
+    return {row: p.studies.rows[row].grouping.label for row in p.studies.tables[study].rows}

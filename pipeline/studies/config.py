@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from gerne.device import DeviceName
+from gerne.groups import Grouping, grouping, list_groupings
 from gerne.methods import METHODS
 from pipeline.schema import (
     Count,
@@ -36,8 +37,8 @@ from pipeline.studies.fields import SEARCHABLE, check_prepare_values, check_prot
 from pipeline.studies.sections import ReferenceParams, SearchParams
 
 PAPER_ROWS = ("yes_yes", "no_yes", "no_no")  # Table 2: attributes known in train/val (BENCHMARKS.md, Sec. 5)
-GROUPINGS = ("known", "none", "confidence", "errors")  # gerne.groups entries a row may train on
-SCORED = ("confidence", "errors")  # groupings derived from the reference model's scores (the scores stage)
+HARNESS_INPUTS = ("scores",)  # what the stages give a grouping: the reference model's scores (the scores stage)
+GROUPINGS = tuple(list_groupings(HARNESS_INPUTS))  # the gerne.groups entries a row may train on
 ATTRIBUTE_METRICS = ("val_wga", "val_gba", "val_aligned_acc", "val_conflicting_acc")  # need val attributes
 SELECT_METRICS = (*ATTRIBUTE_METRICS, "val_worst_class", "val_cba", "val_acc")
 OWN_THRESHOLDS = (0.01, 0.02, 0.05, 0.1, 0.2)  # own data: pseudo-minority shares rated by precision/recall
@@ -206,9 +207,9 @@ class RowParams(_Strict):
 
     method: str = Field(description="a registered method (gerne.methods): gerne, erm, reweight, sqrt_reweight, "
                         "groupdro, sw, lff, jtt, dfr")
-    groups: Literal["known", "none", "confidence", "errors"] = Field(
-        description="known attributes, none, pseudo-attributes from the reference model's confidence, or its "
-        "error set (JTT)")
+    groups: str = Field(description=f"a registered grouping (gerne.groups), one of {list(GROUPINGS)}: known "
+                        "attributes, none, pseudo-attributes from the reference model's confidence, or its error set "
+                        "(JTT)")
     select: str = Field("val_wga", description=f"one of {list(SELECT_METRICS)}")
     paper_selection: Literal["best_val", "oracle"] = Field(
         "best_val", description="the selection rule the paper's table reports for this row")
@@ -293,9 +294,23 @@ class RowParams(_Strict):
     def _select(cls, v: str) -> str:
         return registered("selection metric", v, SELECT_METRICS)
 
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, v: str) -> str:
+        entry = grouping(registered("grouping", v, list_groupings()))
+        if not set(entry.inputs) <= set(HARNESS_INPUTS):
+            raise ValueError(f"grouping '{v}' needs {list(entry.inputs)}, which no stage provides (a stage provides "
+                             f"{list(HARNESS_INPUTS)}); a row may train on {list_groupings(HARNESS_INPUTS)}")
+        return v
+
+    @property
+    def grouping(self) -> Grouping:
+        """The declaration of the row's grouping (:mod:`gerne.groups`)."""
+        return grouping(self.groups)  # the module's function: a method's body does not see the class namespace
+
     def needs_attributes(self) -> str | None:
         """Where this row needs true attributes ("train and validation", "validation"), or None."""
-        if self.groups == "known":
+        if self.grouping.true_attributes:
             return "train and validation"
         return "validation" if self.select in ATTRIBUTE_METRICS else None
 

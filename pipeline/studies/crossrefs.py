@@ -64,10 +64,11 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
                 if unit not in METHODS[spec.method].batch_units:
                     raise ValueError(f"studies.rows.{row} (method {spec.method}) on {name}: batch_unit '{unit}' is "
                                      f"not one the method takes ({list(METHODS[spec.method].batch_units)})")
-                grid = spec.search.get("t", []) if isinstance(spec.search, dict) else []
-                for t in [*grid, *([spec.config["t"]] if "t" in spec.config else [])]:
-                    if spec.groups == "confidence" and not 0.0 < datasets[name].absolute_t(t) < 1.0:
-                        raise ValueError(f"studies.rows.{row}: t = {t} is a pseudo-minority share of "
+                share = spec.grouping.share
+                grid = spec.search.get(share, []) if share and isinstance(spec.search, dict) else []
+                for t in [*grid, *([spec.config[share]] if share in spec.config else [])]:
+                    if not 0.0 < datasets[name].absolute_t(t) < 1.0:
+                        raise ValueError(f"studies.rows.{row}: {share} = {t} is a pseudo-minority share of "
                                          f"{datasets[name].absolute_t(t)} on {name}, outside (0, 1)")
             missing = [r for r in table.rows_of(name)
                        if studies.rows[r].needs_attributes() and not datasets[name].attributes]

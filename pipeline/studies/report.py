@@ -113,17 +113,13 @@ def table2(runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     return "\n".join(lines), pd.DataFrame(records)
 
 
-GROUPS_TEXT = {"known": "the true groups", "none": "no groups", "confidence": "pseudo-groups from the reference "
-               "model's confidence (Algorithm 2)", "errors": "the reference model's error set"}
-
-
 def describe_row(name: str, spec: Any) -> str:
     """``- `no_yes`: gerne on pseudo-groups …; checkpoint and config by val WGA`` (from the row's declaration)."""
     metric = _label(spec.select)
     fixed = ", ".join(f"{k} = {v:g}" for k, v in spec.config.items())
     search = ("" if spec.search == "none" else "; config by a random search" if spec.search == "random"
               else f"; config searched over {', '.join(sorted(spec.search))}")
-    return (f"- `{name}`: {spec.method} on {GROUPS_TEXT.get(spec.groups, spec.groups)}"
+    return (f"- `{name}`: {spec.method} on {spec.grouping.text}"
             + (f" ({fixed})" if fixed else "") + f"{search}; checkpoint and config by {metric}")
 
 

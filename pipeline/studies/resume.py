@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from gerne.groups import grouping
 from gerne.train.loop import LoopConfig
 from pipeline.studies.fields import SEARCHABLE
 
@@ -32,8 +33,9 @@ def training_record(method: str, groups: str, cfg: dict[str, Any], t: float | No
     """The fingerprinted record of one run: ``cfg``'s searched values (``t`` given as the absolute share), the
     model, the batch options (batch_size, batch_unit, pseudo_batch_size, track_both_losses) and the loop."""
     values = {k: float(cfg[k]) for k in SEARCHED if k in cfg and k != "t"}
-    if groups == "confidence":
-        values["t"] = t
+    share = grouping(groups).share
+    if share is not None:  # the absolute pseudo-minority share, not the config's dataset units
+        values[share] = t
     return {"method": method, "groups": groups, **values, "model": model, **batch,
             "loop": {**LOOP_DEFAULTS, **loop}}
 

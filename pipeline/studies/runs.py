@@ -23,7 +23,7 @@ from gerne.methods import METHODS, build_method
 from gerne.tracking import Tracker
 from gerne.train.loop import LoopConfig
 from pipeline.runs.common import seeded_model, tracked_fit, write_summary
-from pipeline.studies.config import REFERENCE, SCORED, Dataset, Protocol, RowParams
+from pipeline.studies.config import REFERENCE, Dataset, Protocol, RowParams
 from pipeline.studies.resume import training_record
 
 
@@ -41,7 +41,7 @@ def method_for(protocol: Protocol, train: Split, cfg: dict[str, Any], spec: RowP
     """The row's method for ``cfg`` (its options from the method's own ``from_protocol``), set up on ``train``;
     methods that start from the reference model get its checkpoint."""
     entry = METHODS[spec.method]
-    options = entry.from_protocol(protocol, train, cfg, spec.groups == "confidence",
+    options = entry.from_protocol(protocol, train, cfg, spec.grouping.share is not None,
                                   reference if entry.needs_reference else None)
     if spec.beyond_eq9_bound:  # Fig. 2 only: the literal β of the row's config, never a position inside Eq. 9
         if options.get("beta") != float(cfg["beta"]):
@@ -86,10 +86,11 @@ def grouped_method(protocol: Dataset, train: Split, *, dataset: str, row: str, s
     """The training split with the row's groups and its method set up on them; ConfigError (before anything
     trains) where the config is inadmissible there, e.g. β outside Eq. 9. ``scores``: the reference edge, its
     scores (scored groupings) or its checkpoint (methods that start from it)."""
-    if spec.groups in SCORED:
+    groups = spec.grouping
+    if groups.scored:
         if scores is None:
             raise DataError(f"row {row} needs the reference model's scores (run its reference stage first)")
-        share = {"t": protocol.absolute_t(cfg["t"])} if spec.groups == "confidence" else {}
+        share = {groups.share: protocol.absolute_t(cfg[groups.share])} if groups.share else {}
         train = apply_grouping(spec.groups, train, scores=scores, **share)
     else:
         train = apply_grouping(spec.groups, train)
@@ -105,12 +106,12 @@ def expected_record(protocol: Dataset, spec: RowParams, cfg: dict[str, Any], see
 
 
 def _record(protocol: Dataset, spec: RowParams, cfg: dict[str, Any], loop: LoopConfig) -> dict[str, Any]:
-    pseudo = spec.groups == "confidence"
+    share = spec.grouping.share  # a pseudo-minority share: pseudo-groups with their own batch size
     batch = {"batch_size": protocol.batch_size, "batch_unit": protocol.batch_unit,
-             "pseudo_batch_size": protocol.pseudo_batch_size if pseudo else None,
+             "pseudo_batch_size": protocol.pseudo_batch_size if share else None,
              "track_both_losses": protocol.track_both_losses,
              **{k: getattr(protocol, k) for k in METHODS[spec.method].recorded}}
-    record = training_record(spec.method, spec.groups, cfg, protocol.absolute_t(cfg["t"]) if pseudo else None,
+    record = training_record(spec.method, spec.groups, cfg, protocol.absolute_t(cfg[share]) if share else None,
                              {"name": protocol.model, **protocol.model_options}, batch, loop.__dict__)
     return {**record, "beyond_eq9_bound": True} if spec.beyond_eq9_bound else record  # never a normal run's match
 

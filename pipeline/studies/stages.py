@@ -28,7 +28,7 @@ from gerne.methods import METHODS
 from gerne.tracking import Tracker
 from pipeline.runs.common import load_splits
 from pipeline.schema import hint as _hint
-from pipeline.studies.config import DEFAULT_ROWS, SCORED, Dataset, RowParams, StudiesParams
+from pipeline.studies.config import DEFAULT_ROWS, Dataset, RowParams, StudiesParams
 from pipeline.studies.launch import StackWork, check_cluster, launch
 from pipeline.studies.paper_protocol import best_on_test, extra_seeds
 from pipeline.studies.protocols import protocol_for
@@ -90,7 +90,7 @@ def _load_scores(setting: str, spec: RowParams, scores_path: str | Path | None) 
     """The row's reference edge: the checkpoint for methods that start from f̃, the scores for scored groupings."""
     if METHODS[spec.method].needs_reference:
         return load_state(scores_path, f"row {setting}")
-    return load_confidence(scores_path, f"row {setting}") if spec.groups in SCORED else None
+    return load_confidence(scores_path, f"row {setting}") if spec.grouping.scored else None
 
 
 def _identity(data_dir: str | Path, spec: RowParams, input_path: str | Path | None) -> str:
@@ -102,8 +102,6 @@ def _identity(data_dir: str | Path, spec: RowParams, input_path: str | Path | No
     return identity
 
 
-# a grid point's folder prefix (Table 1's), by grouping
-CASE = {"known": "known", "confidence": "unknown", "none": "none", "errors": "errors"}
 
 
 def point_of(protocol: Dataset, spec: RowParams, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +115,7 @@ def folder_of(spec: RowParams, index: int, point: dict[str, Any]) -> str:
     """Where a config's run lies: named by its grid values (``sweep_known_c0.5_b1.0``: stable when the grid is
     extended), or ``config<i>`` for the seeded draws (stable as well: draw i never changes)."""
     if isinstance(spec.search, dict):
-        return f"sweep_{CASE[spec.groups]}_" + "_".join(f"{k[0]}{v!r}" for k, v in point.items())
+        return f"sweep_{spec.grouping.case}_" + "_".join(f"{k[0]}{v!r}" for k, v in point.items())
     return f"config{index}"
 
 
@@ -284,7 +282,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
                          tags={"stage": "sweep", "dataset": dataset, "setting": setting, "configs": len(entries),
                                "to_train": len(jobs)}) as parent:  # the configs' runs are its children
             _fit(params, dataset, setting, splits, jobs, scores, (data_dir, scores_path), tracker.child(parent.run_id))
-            choice = {"seed": seed0, "kind": CASE[spec.groups],
+            choice = {"seed": seed0, "kind": spec.grouping.case,
                       **select(work, [e for e in entries if e["config"] not in skipped], seed0, spec.select),
                       "skipped": [{**entries[i], "reason": why} for i, why in skipped.items()]}
             write_json(work / "selected.json", choice)

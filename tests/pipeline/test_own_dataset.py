@@ -90,6 +90,7 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
     assert n_runs == 1 + 4 * (2 + 1 + 1) + 1
     assert "up to date" in run(["dvc", "status", "tables@mine"], root, env).stdout
     _trial_adds_a_row(root, env)
+    _adds_a_method_from_one_file(root, env)
 
     # a variant (the same files at 6 px) adds its own stages and leaves every trained stage of its base up to date
     params = yaml.safe_load((root / "params.yaml").read_text())
@@ -122,6 +123,81 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
     proc = run(["gerne", "plan"], root, env, check=False)
     assert proc.returncode == 1 and "need true attributes" in proc.stderr
     assert (root / "plan.yaml").read_bytes() == plan_before
+
+
+SMOOTHED = '''"""ERM with label smoothing: a method added from this one file (and its registry line)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch.nn.functional as F
+
+from gerne.methods.base import Range
+from gerne.methods.erm import Erm, ErmStep
+
+
+class Smoothed(Erm):
+    name: ClassVar[str] = "smoothed"
+    options: ClassVar[dict[str, Range]] = {"eps": Range(lambda v: 0.0 <= v < 1.0, "in [0, 1)")}
+
+    def __init__(self, batch_size: int, eps: float = 0.1) -> None:
+        super().__init__(batch_size)
+        self.eps = eps
+
+    @classmethod
+    def from_protocol(cls, protocol: Any, train: Any, cfg: dict[str, Any], pseudo: bool,
+                      reference: Any = None) -> dict[str, Any]:
+        return {**super().from_protocol(protocol, train, cfg, pseudo), "eps": float(cfg.get("eps", 0.1))}
+
+    @classmethod
+    def stacked(cls, methods: list[Smoothed]) -> SmoothedStep:
+        return SmoothedStep(methods)
+
+
+class SmoothedStep(ErmStep):
+    def loss(self, stack: Any, x: Any, y: Any) -> Any:
+        logits = stack.forward(x)
+        ce = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none",
+                             label_smoothing=self.methods[0].eps).view(y.shape).mean(1)
+        return ce.sum(), ce.detach()[:, None]
+'''
+
+
+def _adds_a_method_from_one_file(root: Path, env: dict[str, str]) -> None:
+    """A new method is one module, one registry line and params.yaml rows: `gerne plan` and plain `dvc repro` train
+    it, and no stage already in dvc.lock runs again (its code deps are its own files, not the registry)."""
+    env = {**env, "PYTHONPATH": str(root)}  # the `gerne` command imports this copy, as a user's editable install
+    (root / "gerne/methods/smoothed.py").write_text(SMOOTHED)
+    with (root / "gerne/methods/__init__.py").open("a") as registry:
+        registry.write("\nfrom gerne.methods.smoothed import Smoothed  # noqa: E402\n\n"
+                       "METHODS[Smoothed.name] = Smoothed\n")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["studies"]["rows"]["smooth"] = {"method": "smoothed", "groups": "none", "select": "val_wga",
+                                           "search": "none", "config": {"eps": 0.2}}
+    params["studies"]["tables"]["mine"]["rows"].append("smooth")
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    touched = run(["git", "status", "--porcelain"], root, env).stdout.split("\n")
+    assert sorted(t for t in touched if t) == [" M gerne/methods/__init__.py", " M params.yaml",
+                                               "?? gerne/methods/smoothed.py", "?? mydata/"]
+    bad = {**params["studies"]["rows"]["smooth"], "config": {"eps": 1.5}}  # its declared range is checked
+    (root / "bad.yaml").write_text(yaml.safe_dump({**params, "studies": {**params["studies"], "rows": {
+        **params["studies"]["rows"], "smooth": bad}}}, sort_keys=False))
+    proc = run(["gerne", "validate", "--params", "bad.yaml"], root, env, check=False)
+    assert proc.returncode == 1 and "eps = 1.5 must be in [0, 1)" in proc.stderr, proc.stderr
+    run(["gerne", "plan"], root, env)
+    stale = run(["dvc", "status", "--json", "--with-deps", "tables@mine"], root, env).stdout
+    assert sorted(json.loads(stale)) == ["tables@mine", "train@mine-smooth"], stale  # nothing trained re-executes
+    run(["dvc", "repro", "tables@mine"], root, env)
+    for seed in (0, 1):
+        summary = json.loads((root / f"runs/mine/smooth/seed{seed}.json").read_text())
+        assert summary["method"] == "smoothed" and summary["config"]["search_config"]["eps"] == 0.2
+        assert summary["config"]["training"]["eps"] == 0.2  # fingerprinted: another eps never reuses this run
+        assert [h["step"] for h in summary["history"]] == [10.0, 20.0] and "loss" in summary["history"][0]
+    assert "| mine | smooth | best_val |" in (root / "reports/mine.md").read_text()
+    run(["git", "checkout", "--", "gerne/methods/__init__.py", "params.yaml"], root, env)  # back to the design
+    (root / "gerne/methods/smoothed.py").unlink()  # the rest of the test runs the installed code
+    run(["gerne", "plan"], root, env)
 
 
 def _trial_adds_a_row(root: Path, env: dict[str, str]) -> None:

@@ -97,8 +97,10 @@ def test_items_per_stage_kind() -> None:
     assert list(items["reference"]) == ["waterbirds", "mine"]  # only where a row sees pseudo-attributes
     assert list(items["sweep"]) == ["waterbirds-yes_yes", "waterbirds-no_no", "waterbirds-erm", "mine-no_no",
                                     "mine-erm"]  # no duplicates
-    erm = items["sweep"]["mine-erm"]  # a method's stage depends on its own module; no grouping, no reference
+    erm = items["sweep"]["mine-erm"]  # a stage depends on its method's and grouping's modules; no reference
     assert erm["method"] == "gerne/methods/erm.py" and erm["input"] == "metrics/mine/counts.json"
+    assert erm["grouping"] == "gerne/groups/none.py"
+    assert items["sweep"]["mine-no_no"]["grouping"] == "gerne/groups/confidence.py"
     wb = items["sweep"]["waterbirds-yes_yes"]
     assert wb["input"] == "metrics/waterbirds/counts.json"  # true attributes: never waits for the biased model
     assert items["sweep"]["mine-no_no"]["input"] == "data/pseudo/mine/pseudo.npz"

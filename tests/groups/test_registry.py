@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import torch
 from gerne.core.pseudo import PSEUDO_MINORITY
 from gerne.data.contract import Split, load_tensor_dataset
 from gerne.errors import ConfigError, DataError
-from gerne.groups import GROUPINGS, apply_grouping
+from gerne.groups import GROUPINGS, apply_grouping, list_groupings
 from tests.helpers import toy_dataset
 
 
@@ -21,13 +22,25 @@ def train(tmp_path_factory: pytest.TempPathFactory) -> Split:
 
 
 def _inputs(name: str, train: Split) -> dict:
+    """Test inputs for grouping ``name``, by the inputs its declaration names (a new kind of input fails by name)."""
     rng = np.random.default_rng(0)
-    inputs = {"known": {}, "none": {}, "pseudo": {"attributes": rng.integers(0, 2, len(train))},
-              "confidence": {"scores": rng.uniform(size=len(train)), "t": 0.2},
-              "errors": {"scores": rng.uniform(size=len(train))}}
-    if name not in inputs:
-        pytest.fail(f"grouping '{name}' has no test inputs here: add them to _inputs")
-    return inputs[name]
+    given = {"attributes": rng.integers(0, 2, len(train)), "scores": rng.uniform(size=len(train))}
+    entry = GROUPINGS[name]
+    missing = [k for k in entry.inputs if k not in given]
+    if missing:
+        pytest.fail(f"grouping '{name}' takes {missing}, which this test cannot make: add them to _inputs")
+    return {**{k: given[k] for k in entry.inputs}, **({entry.share: 0.2} if entry.share else {})}
+
+
+@pytest.mark.parametrize("name", sorted(GROUPINGS))
+def test_declaration_matches_the_function(name: str) -> None:
+    """A grouping's function takes the training split, exactly the inputs it declares and its share option."""
+    entry = GROUPINGS[name]
+    params = list(inspect.signature(entry.apply).parameters)
+    assert entry.name == name and params[0] == "train"
+    assert set(params[1:]) == {*entry.inputs, *([entry.share] if entry.share else [])}
+    assert entry.label and entry.text and entry.case
+    assert not (entry.true_attributes and entry.inputs), "true attributes come with the split, not as inputs"
 
 
 @pytest.mark.parametrize("name", sorted(GROUPINGS))
@@ -58,13 +71,20 @@ def test_bad_inputs(train: Split) -> None:
         apply_grouping("confidence", train, scores=np.ones(3), t=0.1)
     with pytest.raises(DataError, match="scores hold 3 samples"):
         apply_grouping("errors", train, scores=np.ones(3))
-    with pytest.raises(ConfigError, match="unknown grouping 'pseud'"):
+    with pytest.raises(ConfigError, match="unknown grouping 'pseud' \\(did you mean 'pseudo'\\?\\)"):
         apply_grouping("pseud", train)
+
+
+def test_what_a_harness_with_scores_can_serve() -> None:
+    assert list_groupings(inputs=("scores",)) == ["confidence", "errors", "known", "none"]
+    assert list_groupings() == sorted(GROUPINGS) and "pseudo" in GROUPINGS
+    assert [n for n, g in GROUPINGS.items() if g.scored] == ["confidence", "errors"]
+    assert [n for n, g in GROUPINGS.items() if g.pseudo] == ["pseudo", "confidence", "errors"]
 
 
 def test_library_paths_use_the_registry() -> None:
     """The harness goes through gerne.groups (no second copy of the grouping code)."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for rel in ("pipeline/studies/runs.py",):
         text = (root / rel).read_text()
         assert "apply_grouping(" in text and "pseudo_minority_detail" not in text, rel

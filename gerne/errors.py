@@ -1,5 +1,10 @@
 """Error types raised by the library. Every message names the problem and the fix."""
 
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
 
 class GerneError(Exception):
     """Base class: a user-facing error whose message says what went wrong and how to fix it."""
@@ -7,6 +12,14 @@ class GerneError(Exception):
 
 class ConfigError(GerneError, ValueError):
     """Invalid parameters (unknown key, out-of-range value, β outside Eq. 9's bounds, ...)."""
+
+
+def unknown_name(what: str, name: str, names: Iterable[str]) -> ConfigError:
+    """The error for ``name`` missing from a registry: a did-you-mean hint and the registered ``names``."""
+    known = sorted(names)
+    hint = difflib.get_close_matches(name, known, n=1)
+    return ConfigError(f"unknown {what} '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+                       + f"; available: {known}")
 
 
 class DataError(GerneError):

@@ -141,11 +141,10 @@ def _row_beta_error(p: object, dataset: str, row: str, counts: np.ndarray, alpha
     from gerne.core.shares import check_beta, group_shares, plain
     from gerne.data.contract import group_counts, load_metadata
     from gerne.errors import ConfigError
-    from gerne.groups import grouping
     from pipeline.studies.search import row_configs
 
     d, spec = p.datasets[dataset], p.studies.rows[row]
-    groups = grouping(spec.groups)
+    groups = spec.grouping
     (cfg,) = row_configs(d, p.studies.search, spec)
     if "beta" not in cfg:
         return [], None

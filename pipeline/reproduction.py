@@ -66,7 +66,8 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
     p = load_planned(params_path)
     cols = [c for c in columns(p, study) if c.benchmark == "cmnist"]  # this report is C-MNIST's (Table 1 and Figs.)
     tuned = [r for r in p.studies.tables[study].rows if p.studies.rows[r].search != "none"]
-    sweeps = [(c.ratio, Path(runs) / "sweeps" / c.folder / row) for c, row in product(cols, tuned)]
+    folders = [(c, row, Path(runs) / "sweeps" / c.folder / row) for c, row in product(cols, tuned)]
+    sweeps = [(c.ratio, d) for c, _, d in folders]
     figure = p.datasets[p.figures.dataset].minority_percent() if p.figures is not None else cols[0].ratio
     spent = [Path(runs) / _common([c.folder for c in cols]), Path(runs) / "sweeps" / _common([c.folder for c in cols])]
     rows = {r: p.studies.rows[r] for r in p.studies.tables[study].rows}
@@ -80,10 +81,8 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
     text = build(Path(table), Path(runs_table), spent, {c.ratio: Path(metrics) / c.folder for c in cols},
                  {c.ratio: Path(runs) / c.folder for c in cols}, sweeps, p.datasets[cols[0].dataset].epochs,
                  figure, not_gerne, claims.render(tested), once, len(p.studies.seeds),
-                 every={d for (_, d), (c, row) in zip(sweeps, product(cols, tuned), strict=True)
-                        if c.dataset in p.studies.rows[row].every_seed_on},
-                 tested={d for (_, d), (_, row) in zip(sweeps, product(cols, tuned), strict=True)
-                         if p.studies.rows[row].test_selection})
+                 every={d for c, row, d in folders if c.dataset in p.studies.rows[row].every_seed_on},
+                 tested={d for _, row, d in folders if p.studies.rows[row].test_selection})
     vanilla = next((r for r, spec in rows.items() if spec.method == "erm" and spec.protocol.get("cmnist")), None)
     if vanilla is not None:
         text += "\n" + "\n".join([

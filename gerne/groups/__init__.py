@@ -8,11 +8,10 @@ declares its :class:`~gerne.groups.base.Grouping` and one entry here.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from gerne.data.contract import Split
-from gerne.errors import ConfigError
+from gerne.errors import unknown_name
 from gerne.groups import confidence, errors, known, none, pseudo
 from gerne.groups.base import Grouping
 from gerne.groups.confidence import reference_confidence
@@ -31,9 +30,7 @@ def list_groupings(inputs: tuple[str, ...] | None = None) -> list[str]:
 def grouping(name: str) -> Grouping:
     """The declaration of grouping ``name`` (ConfigError with a did-you-mean hint and the known names)."""
     if name not in GROUPINGS:
-        hint = difflib.get_close_matches(name, GROUPINGS, n=1)
-        raise ConfigError(f"unknown grouping '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                          + f"; available: {list_groupings()}")
+        raise unknown_name("grouping", name, GROUPINGS)
     return GROUPINGS[name]
 
 

@@ -3,10 +3,9 @@ training loop relies on is in ``gerne.methods.base``. Add a method with one modu
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
-from gerne.errors import ConfigError
+from gerne.errors import unknown_name
 from gerne.methods.dfr import Dfr
 from gerne.methods.erm import Erm
 from gerne.methods.gerne import Gerne
@@ -23,7 +22,5 @@ METHODS: dict[str, type] = {m.name: m for m in (Gerne, Erm, GroupDro, Reweight, 
 def build_method(name: str, **options: Any) -> Any:
     """Instantiate method ``name`` with its options."""
     if name not in METHODS:
-        hint = difflib.get_close_matches(name, METHODS, n=1)
-        raise ConfigError(f"unknown method '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                          + f"; available: {sorted(METHODS)}")
+        raise unknown_name("method", name, METHODS)
     return METHODS[name](**options)

@@ -11,7 +11,7 @@ the runs train on as many torch threads (each summary's ``torch_threads``): a ta
 stage on its process's. ``params.yaml``'s ``launch`` section is therefore no stage's dependency: switching it retrains
 nothing.
 
-A stage fails fast, before it writes anything, when the cluster it names does not answer (:func:`check_cluster`),
+A stage fails fast, before it writes anything, when the cluster it names does not answer gRPC (:func:`check_cluster`),
 and SIGTERM or Ctrl-C stops it while it waits on tasks: they are cancelled (``ray.cancel`` raises KeyboardInterrupt
 in each, so their MLflow runs end KILLED, as in a serial stage) before the stage exits.
 """
@@ -42,6 +42,7 @@ from pipeline.schema import Index, NonNegativeReal, PositiveReal, Strict
 log = logging.getLogger(__name__)
 PASSED_ENV = (TRACKING_ENV, "DVC_ROOT", "DVC_STAGE", "DVC_EXP_NAME", "GERNE_MALLOC_TUNING")  # to every task
 CONNECT_TIMEOUT_S = 5.0  # a named cluster's address must accept a connection within this
+H2_PREFACE, SETTINGS = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 4  # HTTP/2 (gRPC) connection preface, SETTINGS type
 POLL_S = 0.5  # how often the stage looks for finished tasks (it sleeps in between: SIGTERM and Ctrl-C land there)
 CANCEL_GRACE_S = 10.0  # how long cancelled tasks get to close their MLflow runs as KILLED before the stage exits
 
@@ -167,21 +168,42 @@ def _host_port(address: str, source: str) -> tuple[str, int]:
 
 def check_cluster(cfg: LaunchParams) -> None:
     """For ``launch.launcher: ray`` naming a running cluster: ConfigError within :data:`CONNECT_TIMEOUT_S` when
-    nothing answers at its address (``ray.init`` would retry for many minutes). A stage calls it before it writes
-    anything."""
+    nothing answers at its address, or something that does not speak gRPC (``ray.init`` would retry for many
+    minutes). A stage calls it before it writes anything."""
     if cfg.launcher != "ray" or (named := cluster_address(cfg)) is None:
         return
     _import_ray()
     address, source = named
     host, port = _host_port(address, source)
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
-            pass
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as sock:
+            grpc = _speaks_grpc(sock)
     except OSError as exc:
         reason = (f"no answer within {CONNECT_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError)
                   else (exc.strerror or str(exc)).lower())
         raise ConfigError(f"{source} is {address!r}, but no Ray cluster answers at {host}:{port} ({reason}); "
                           f"{_fix(source)}") from exc
+    if not grpc:
+        raise ConfigError(f"{source} is {address!r}: something listens at {host}:{port}, but it does not speak gRPC "
+                          f"(Ray's protocol), so it is no Ray head node's GCS port; check the port (6379 by default, "
+                          f"as `ray start --head` prints it), or {_fix(source)}")
+
+
+def _speaks_grpc(sock: socket.socket) -> bool:
+    """Whether the server on ``sock`` answers HTTP/2's client preface with its own SETTINGS frame, as every gRPC
+    server (Ray's GCS and Ray Client among them) does (RFC 9113, 3.4); a web server, a database or a silent port
+    does not, within :data:`CONNECT_TIMEOUT_S`."""
+    sock.sendall(H2_PREFACE + bytes([0, 0, 0, SETTINGS, 0, 0, 0, 0, 0]))  # the preface, then an empty SETTINGS
+    head = b""
+    try:
+        while len(head) < 9:  # a frame header: 3 bytes length, 1 type, 1 flags, 4 stream id
+            chunk = sock.recv(9 - len(head))
+            if not chunk:
+                return False
+            head += chunk
+    except (TimeoutError, ConnectionError):
+        return False
+    return head[3] == SETTINGS and head[5:9] == bytes(4)
 
 
 def ray_session(cfg: LaunchParams) -> Any:

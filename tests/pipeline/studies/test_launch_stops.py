@@ -48,6 +48,43 @@ def test_a_cluster_address_nothing_answers_at_fails_within_the_timeout(monkeypat
     check_cluster(LaunchParams(launcher="ray", address="local"))  # a new local cluster: nothing to check
 
 
+@pytest.mark.parametrize("reply", [b"", b"HTTP/1.1 400 Bad Request\r\n\r\n", b"-ERR unknown command\r\n"],
+                         ids=["silent", "web server", "redis"])
+def test_a_port_that_answers_but_is_no_ray_cluster_fails_within_the_timeout(reply: bytes,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hole the socket probe left: a listening port that is not Ray's GCS made ``ray.init`` retry for minutes."""
+    import contextlib
+    import socket
+    import threading
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    server = socket.create_server(("", 0))  # every interface: Ray reads 127.0.0.1 as this node's IP
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn, contextlib.suppress(OSError):  # the probe may hang up first
+            conn.recv(64)
+            conn.sendall(reply)
+            if reply:
+                conn.shutdown(socket.SHUT_WR)
+            time.sleep(CONNECT_TIMEOUT_S + 1)  # a silent port keeps the connection open
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    start = time.monotonic()
+    with server, pytest.raises(ConfigError) as err:
+        check_cluster(LaunchParams(launcher="ray", address=f"127.0.0.1:{port}"))
+    assert time.monotonic() - start < CONNECT_TIMEOUT_S + 60  # a liveness guard (the bug: minutes of retries)
+    assert f":{port}, but it does not speak gRPC" in str(err.value) and "something listens at" in str(err.value)
+    assert "`ray start --head`" in str(err.value)
+
+
+def test_a_running_cluster_passes_the_check(cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    check_cluster(LaunchParams(launcher="ray", address=cluster))  # its GCS answers the gRPC handshake
+
+
 @pytest.fixture
 def toy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     toy_dataset(tmp_path / "toy")

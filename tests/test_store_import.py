@@ -102,6 +102,20 @@ def test_import_of_real_summaries(store: str, runs: Path) -> None:
     assert "runs/cmnist/r0.5/dfr/seed0.json" not in imported  # the winner's copy is the same run
 
 
+def test_the_readmes_ui_filters_find_a_committed_run(store: str, runs: Path) -> None:
+    """README: the runs table loads the newest runs first, so a committed run is found by the search box's filters
+    (the UI passes them to search_runs as they are)."""
+    import_summaries(runs, store, FOLDERS)
+    readme = (REPO / "README.md").read_text()
+    by_name, by_row = "attributes.run_name = 'cmnist-gerne_known-s0'", "tags.setting = 'gerne_known'"
+    assert f"`{by_name}`" in readme and f"`{by_row}`" in readme
+    client = MlflowClient(tracking_uri=store)
+    ids = [e.experiment_id for e in client.search_experiments()]
+    (run,) = client.search_runs(ids, by_name)
+    assert run.data.tags["gerne.summary_path"] == f"runs/{ROW}" and "best_val/test_gba" in run.data.metrics
+    assert [r.info.run_id for r in client.search_runs(ids, by_row)] == [run.info.run_id]
+
+
 def test_a_second_import_imports_nothing(store: str, runs: Path) -> None:
     assert import_summaries(runs, store, FOLDERS).imported == IMPORTED
     again = import_summaries(runs, store, FOLDERS)  # the digest: no run read

@@ -12,7 +12,6 @@ from torch import nn
 from gerne._arrays import ArrayLike, to_numpy
 from gerne.core.pseudo import pseudo_attributes, pseudo_minority
 from gerne.core.shares import beta_bounds, group_shares
-from gerne.data.contract import group_counts
 from gerne.errors import DataError
 
 
@@ -50,5 +49,9 @@ def eq9_bounds(labels: ArrayLike, attributes: ArrayLike, c: float) -> tuple[floa
     y, a = to_numpy(labels, "labels", np.int64), to_numpy(attributes, "attributes", np.int64)
     if y.shape != a.shape or y.ndim != 1 or y.size == 0:
         raise DataError(f"labels and attributes must be 1-D, non-empty and of one length, got {y.shape} and {a.shape}")
-    counts = group_counts(y, a, int(y.max()) + 1, int(a.max()) + 1)
+    if y.min() < 0 or a.min() < 0:
+        raise DataError("labels and attributes are integers from 0")
+    num_attributes = int(a.max()) + 1
+    counts = np.bincount(y * num_attributes + a, minlength=(int(y.max()) + 1) * num_attributes)
+    counts = counts.reshape(-1, num_attributes)
     return beta_bounds(group_shares(counts), c)

@@ -33,6 +33,8 @@ class GerneLoss(nn.Module):
     """L_ext (Eq. 5) of a GERNE batch: ``criterion`` (mean cross-entropy by default) on each half, extrapolated.
 
     After a call, :attr:`last` holds the detached (L_b, L_lb) of that batch, for logging without a host sync.
+    A model with BatchNorm should see the two batches apart, as the pipeline does:
+    ``torch.cat([model(half) for half in split(x)])``; otherwise one forward pass over ``x`` is the same.
     """
 
     def __init__(self, beta: float, criterion: Criterion = F.cross_entropy) -> None:

@@ -18,7 +18,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[pipeline,examples,dev,ray]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 ## Main job: the whole pipeline with the committed params.yaml, tracked in ./mlflow.db.

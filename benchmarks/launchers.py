@@ -28,6 +28,7 @@ import torch
 import yaml
 
 from benchmarks.measure.suite import machine
+from gerne import layout
 from gerne.io import write_json, write_text
 from pipeline.studies.launch import LaunchParams, StackWork, launch
 
@@ -56,7 +57,7 @@ def timed(p: Any, data_dir: str) -> tuple[float, int]:
         stages.search(p, "cmnist", ROW, data_dir, Path(tmp) / "sweep", Path(tmp) / "runs")
         seconds = time.perf_counter() - start
         # trained: every point, and the winner's other seeds (its search-seed summary is the point's, copied)
-        points, seeds = (Path(tmp) / "sweep").glob("*/seed*.json"), (Path(tmp) / "runs").glob("seed*.json")
+        points, seeds = (Path(tmp) / "sweep").glob(f"*/{layout.SUMMARY_GLOB}"), layout.summaries(Path(tmp) / "runs")
         runs = len(list(points)) + len(list(seeds)) - 1
     return seconds, runs
 
@@ -99,11 +100,11 @@ def packed(data_dir: str, device: str, epochs: int, launch_cfg: dict[str, Any], 
            runs: int = 16) -> tuple[float, int]:
     """Seconds of ``runs`` GERNE runs through the launcher ``launch_cfg`` in stacks of ``stack``."""
     with tempfile.TemporaryDirectory(prefix="bench-pack-") as tmp:
-        jobs = [Seed(s, Path(tmp) / f"seed{s}.json", f"pack-s{s}") for s in range(runs)]
+        jobs = [Seed(s, layout.summary(tmp, s), f"pack-s{s}") for s in range(runs)]
         start = time.perf_counter()
         launch(LaunchParams(**launch_cfg), StackWork(PackedGerne(data_dir, device, epochs), "pack"),
                [jobs[i : i + stack] for i in range(0, runs, stack)])
-        return time.perf_counter() - start, len(list(Path(tmp).glob("seed*.json")))
+        return time.perf_counter() - start, len(layout.summaries(tmp))
 
 
 def ray_costs(repeat: int) -> dict[str, float]:

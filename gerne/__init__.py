@@ -4,6 +4,8 @@ Public API (numpy arrays or torch tensors in; see METHOD.md for the equations):
   p_lb, p_ext, beta_bounds            Eq. 4, 8, 9
   pseudo_minority                     Sec. 4.2
   group_accuracies, gba, wga, worst_class_accuracy, class_balanced_accuracy   Sec. 5
+
+GERNE in your own training loop: gerne.loop (GerneBatchSampler for a DataLoader, GerneLoss, pseudo_groups).
 """
 
 from gerne.core.pseudo import pseudo_minority

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gerne import layout
 from gerne.store import get_or_create_experiment, sqlite_path, store_lock
 from gerne.store_writer import RunWriter
 from gerne.tracking import _artifact_root
@@ -33,8 +34,6 @@ from gerne.tracking import _artifact_root
 log = logging.getLogger(__name__)
 SHA_TAG, PATH_TAG, DIGEST_TAG = "gerne.summary_sha256", "gerne.summary_path", "gerne.runs_sha256"
 IMPORTED_TAG, ORIGINAL_TAG, PARENT_TAG = "imported", "original_run_id", "mlflow.parentRunId"
-SELECTED = "selected.json"
-NOT_SUMMARIES = {"data.json", "grid.json", SELECTED}
 # the headline metrics pipeline.runs.common.headline_metrics logs (tests/test_store_import.py keeps them equal)
 HEADLINE = ("gba", "wga", "acc", "aligned_acc", "conflicting_acc", "cba", "worst_class")
 Folders = Mapping[str, tuple[str, str]]  # a dataset's folder → (dataset, MLflow experiment)
@@ -75,7 +74,7 @@ def _read(path: Path, base: Path, skipped: list[str]) -> _Summary | None:
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        need = ("best", "candidates") if path.name == SELECTED else ("mlflow_run_id", "history", "selections")
+        need = ("best", "candidates") if path.name == layout.SELECTED else ("mlflow_run_id", "history", "selections")
         missing = [k for k in need if k not in data]
         if missing:
             raise ValueError(f"no {', '.join(missing)}")
@@ -89,7 +88,7 @@ def _read(path: Path, base: Path, skipped: list[str]) -> _Summary | None:
 def _walk(root: Path) -> Iterator[Path]:
     """Every run summary and ``selected.json`` under ``root``, but in the stages' hidden ``.<name>.partial``."""
     for path in sorted(root.rglob("*.json")):
-        if (path.name == SELECTED or path.name not in NOT_SUMMARIES) \
+        if (path.name == layout.SELECTED or path.name not in layout.NOT_SUMMARIES) \
                 and not any(part.startswith(".") for part in path.relative_to(root).parts):
             yield path
 
@@ -145,7 +144,7 @@ def _run_tags(s: _Summary, dataset: str) -> dict[str, Any]:
 def _run_name(s: _Summary, dataset: str, sweep: _Summary | None) -> str:
     """The stage's name for the run: ``<dataset>-<row>-s<seed>``, a sweep point ``<dataset>-<row>-<point>``."""
     data, path = s.data, Path(s.rel)
-    if data.get("setting") == "biased" or path.name == "biased.json":
+    if data.get("setting") == "biased" or path.name == layout.REFERENCE:
         return f"{dataset}-biased"
     if "valonly" in path.parts:
         return f"{dataset}-valonly-{path.stem}"
@@ -271,8 +270,8 @@ class _Importer:
 def _import(imp: _Importer, root: Path) -> None:
     result, base = imp.result, root.parent
     files = [s for s in (_read(p, base, result.skipped) for p in _walk(root)) if s is not None]
-    sweeps = {s.path.parent: s for s in files if s.path.name == SELECTED}
-    runs = [s for s in files if s.path.name != SELECTED]
+    sweeps = {s.path.parent: s for s in files if s.path.name == layout.SELECTED}
+    runs = [s for s in files if s.path.name != layout.SELECTED]
     points = {d: [s for s in runs if s.path.parent.parent == d] for d in sweeps}
     for d, sweep in sweeps.items():
         sweep.sha = _sweep_fingerprint(sweep, points[d])

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from gerne import layout
 from gerne.core.shares import beta_bounds, plain
 from gerne.data.groups import train_counts_and_shares
 from gerne.errors import ConfigError, DataError
@@ -18,7 +19,7 @@ from pipeline.reports.figures import divergence, figure2, figure3
 def _summaries(runs: str, dataset: str, setting: str, seeds: list[int]) -> list[dict]:
     out = []
     for seed in seeds:
-        path = Path(runs) / setting / f"seed{seed}.json"
+        path = layout.summary(Path(runs) / setting, seed)
         if not path.is_file():
             raise DataError(f"missing run summary {path}; run `dvc repro` (stage train@{dataset}-{setting})")
         out.append(json.loads(path.read_text()))

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from gerne import layout
 from gerne.errors import ConfigError
 from gerne.io import write_text
 
@@ -87,7 +88,7 @@ def _trains(p: Params, out: dict[str, dict[str, dict[str, Any]]], name: str, bas
     starts = {r for r in rows if METHODS[p.studies.rows[r].method].needs_reference}  # from f̃'s weights (DFR)
     common = {"dataset": name, "base": base, "data": data, "model": model, "checkpoint": checkpoint}
     if pseudo or starts:
-        out["reference"][name] = {**common, "summary": f"runs/{where}/biased.json"}
+        out["reference"][name] = {**common, "summary": f"runs/{where}/{layout.REFERENCE}"}
     if pseudo:
         out["scores"][name] = {**common, "scores": scores, "quality": f"metrics/{where}/pseudo.json"}
     for row in rows:

@@ -42,7 +42,7 @@ def main(params_path: str, study: str, runs_table: str, out: str, full: str, hea
     write_text(f"{full}.md", table1.to_markdown(everything, attrs, n_seeds))
     written = [f"{out}.md", f"{out}.csv", f"{full}.md", f"{full}.csv"]
     if headline_path:
-        write_json(headline_path, headline(runs))
+        write_json(headline_path, headline(everything, p.studies.tables[study].headline))
         written.append(headline_path)
     log_to_mlflow(f"report-{Path(out).name}", written)
     click.echo(f"wrote {', '.join(written)} ({len(table)} cells) and logged them to MLflow", err=True)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from gerne import layout
 from pipeline._common import data_option, dataset_option, params_option, stage
 from pipeline._written import files, read_summaries, run_stats, wrote
 from pipeline.plan import load_planned
@@ -27,7 +28,7 @@ def main(params_path: str, dataset: str, row: str, data: str, upstream: str | No
     p = load_planned(params_path)
     choice = search(p, dataset, row, data, sweep_dir, out_dir, upstream)
     best = choice["best"]
-    finals = [Path(out_dir) / f"seed{s}.json" for s in p.studies.seeds]
+    finals = [layout.summary(out_dir, s) for s in p.studies.seeds]
     wrote([f"{Path(sweep_dir) / 'selected.json'} and {files(finals)}"],
           f"{len(choice['candidates'])} configs, {len(choice['skipped'])} outside Eq. 9 skipped; best "
           f"{best['name']}: {choice['metric']} {100 * best['value']:.1f}; the winner: "

@@ -1,9 +1,9 @@
 """DVC stage `train@<dataset>-<row>`: a row with one config (``search: none``) trained with every seed."""
 
-from pathlib import Path
 
 import click
 
+from gerne import layout
 from pipeline._common import data_option, dataset_option, params_option, stage
 from pipeline._written import read_summaries, run_stats, wrote
 from pipeline.plan import load_planned
@@ -23,7 +23,7 @@ def main(params_path: str, dataset: str, row: str, data: str, upstream: str | No
     """Train ROW on DATASET with every seed of studies.seeds (β checked against Eq. 9 first)."""
     p = load_planned(params_path)
     train(p, dataset, row, data, out_dir, upstream)
-    finals = [Path(out_dir) / f"seed{s}.json" for s in p.studies.seeds]
+    finals = [layout.summary(out_dir, s) for s in p.studies.seeds]
     wrote(finals, run_stats(read_summaries(finals), p.datasets[dataset].oracle_metric))
 
 

@@ -32,3 +32,21 @@ def test_declared_dataset_examples_validate() -> None:
         params = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
         _merge(params, block)
         parse_params(params)  # raises ConfigError naming the key if the example went stale
+
+
+def test_the_own_loop_snippet_runs_as_written() -> None:
+    """The README's `gerne.loop` snippet, run on a toy set with the names it assumes defined."""
+    import torch
+    from torch.utils.data import TensorDataset
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Use GERNE in your own training loop", 1)[1].split("\n## ", 1)[0]
+    (snippet,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    torch.manual_seed(0)
+    labels = torch.arange(2).repeat_interleave(50)
+    attributes = (torch.arange(100) % 10 == 0).long()
+    model = torch.nn.Linear(3, 2)
+    scope = {"labels": labels, "attributes": attributes, "train_set": TensorDataset(torch.randn(100, 3), labels),
+             "model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.1)}
+    exec(snippet, scope)
+    assert scope["criterion"].last is not None and len(scope["sampler"]) == 4  # ⌈100 / (2·16)⌉ steps ran

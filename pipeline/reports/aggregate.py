@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gerne import layout
 from gerne.errors import DataError
 from gerne.health import collapse_epoch
 
@@ -27,7 +28,7 @@ COLUMNS = ["benchmark", "ratio", "setting", "seed", "selection", "epoch", *KEPT_
 
 def summary_path(runs_dir: str | Path, folder: str, setting: str, seed: int) -> Path:
     """Where the pipeline writes the summary of run (dataset folder, row, seed)."""
-    return Path(runs_dir) / folder / setting / f"seed{seed}.json"
+    return layout.summary(Path(runs_dir) / folder / setting, seed)
 
 
 def _collapse(summary: dict, benchmark: str) -> int | None:

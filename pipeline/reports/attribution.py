@@ -2,7 +2,8 @@
 
 A study with ``report: attribution`` trains rows on our data (its first dataset) and on variants of it: a dataset
 of the same kind whose prepare options differ (DFA's hue palette, DFA's conflicting count), and rows that differ
-from another row of the study only by the model's ``input_scale`` (LfF's and DFA's MLP inputs in [0, 1/255]).
+from an earlier row of the study only by their recipe (the optimiser and its numbers, the model's ``input_scale``:
+LfF's and DFA's MLP inputs in [0, 1/255]).
 The conditions are derived from the declarations, never named by hand. Per base row and condition: ours on our data,
 ours under the condition, the copied value (``targets.yaml``) and the share of the gap (ours − copied) the condition
 closes, ``(ours − condition) / (ours − copied)``, shown where the gap is at least ``MIN_GAP`` points. A study may
@@ -69,23 +70,63 @@ def _scale_label(scale: float) -> str:
     return "input ×1/255" if math.isclose(scale, 1.0 / 255.0, rel_tol=1e-9) else f"input ×{scale:g}"
 
 
+SAME_ROW_BUT = {"protocol", "search", "test_selection"}  # what a recipe variant of a row may change
+
+
+def _recipe_label(mine: dict[str, Any], base: dict[str, Any]) -> str:
+    """What ``mine`` (a resolved protocol) changes against ``base``: the optimiser and its numbers first, the input
+    scale last (``Adam, lr 0.001, weight_decay 0 + input ×1/255``)."""
+    scale = mine["model_options"].pop("input_scale", 1.0)
+    their_scale = base["model_options"].pop("input_scale", 1.0)
+    options, words = mine["model_options"], []
+    changed = [*(k for k in mine if k != "model_options" and mine[k] != base.get(k)),
+               *(f"model_options.{k}" for k in options if options[k] != base["model_options"].get(k))]
+    for key in changed:
+        name = key.rsplit(".", 1)[-1]
+        value = options[name] if key.startswith("model_options.") else mine[key]
+        words.append(value.capitalize() if key == "optimizer" else
+                     f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}")
+    parts = [", ".join(words)] if words else []
+    parts += [_scale_label(scale)] if scale != their_scale else []
+    return " + ".join(parts)
+
+
 def row_variant(p: Params, reference: str, row: str, rows: list[str]) -> tuple[str, str] | None:
-    """``(base, label)`` when ``row`` is another row of ``rows`` with only the model's ``input_scale`` changed (its
-    resolved protocol on ``reference``), else None."""
+    """``(base, label)`` when ``row`` is the first-listed row of ``rows`` with the same method, grouping, config and
+    selection under another recipe (its resolved protocol on ``reference``: the optimiser, its numbers, the model's
+    ``input_scale``; a search grid that differs is noted by :func:`search_notes`), else None."""
     from pipeline.studies.protocols import protocol_for
 
     spec, dataset = p.studies.rows[row], p.datasets[reference]
-    mine = protocol_for(dataset, spec).model_dump()
-    scale = mine["model_options"].pop("input_scale", 1.0)
     for other in rows:
         if other == row:
+            return None  # the first of its kind: a base row
+        theirs = p.studies.rows[other]
+        if spec.model_dump(exclude=SAME_ROW_BUT) != theirs.model_dump(exclude=SAME_ROW_BUT):
             continue
-        theirs = protocol_for(dataset, p.studies.rows[other]).model_dump()
-        their_scale = theirs["model_options"].pop("input_scale", 1.0)
-        same_row = spec.model_dump(exclude={"protocol"}) == p.studies.rows[other].model_dump(exclude={"protocol"})
-        if same_row and mine == theirs and scale != their_scale and their_scale == 1.0:
-            return other, _scale_label(scale)
+        mine, base = protocol_for(dataset, spec).model_dump(), protocol_for(dataset, theirs).model_dump()
+        if mine != base:
+            return other, _recipe_label(mine, base)
     return None
+
+
+def search_notes(p: Params, reference: str, rows: list[str]) -> list[str]:
+    """A line per recipe variant whose search grid differs from its base row's (a confound the table's columns do
+    not show)."""
+    out = []
+    for row in rows:
+        found = row_variant(p, reference, row, rows)
+        if found and p.studies.rows[row].search != p.studies.rows[found[0]].search:
+            out.append(f"- `{row}` searches {_grid(p.studies.rows[row].search)}; its base row `{found[0]}` "
+                       f"searches {_grid(p.studies.rows[found[0]].search)}.")
+    return out
+
+
+def _grid(search: Any) -> str:
+    values = search if isinstance(search, dict) else getattr(search, "model_dump", lambda: search)()
+    if isinstance(values, dict):
+        return "; ".join(f"{k} ∈ {{{', '.join(f'{v:g}' for v in vs)}}}" for k, vs in values.items() if vs)
+    return str(values)
 
 
 def cells(p: Params, datasets: list[str], rows: list[str], rows_on: dict[str, list[str]]) -> list[Cell]:
@@ -160,13 +201,16 @@ def attribution_table(name: str, p: Params, datasets: list[str], rows: list[str]
     lines = [f"# Study `{name}` — the copied rows' gap, attributed to measured conditions ({where})", "",
              "Test GBA (%), mean ± sample std (seeds). Each column trains the row under one condition of the code "
              "the paper's copied rows come from (derived from `params.yaml`: a dataset variant's prepare options, "
-             "a row that differs only by the MLP's `input_scale`). `paper`: the paper's Table 1 value "
-             "(`pipeline/reports/targets.yaml`): copied from other code for the baselines, the authors' own for "
+             "a row that differs only by its recipe: the optimiser, its numbers, the MLP's `input_scale`). "
+             "`paper`: the paper's Table 1 value (`pipeline/reports/targets.yaml`): copied from other code for the "
+             "baselines, the authors' own for "
              "GERNE's rows (resampling is GERNE at c = 1, β = 0). Δ = condition − ours on our data; a condition "
              f"closes (ours − condition) / (ours − paper) of the gap, shown where the gap is ≥ {MIN_GAP:g} points "
              "and no seed collapsed to chance (loss at ln K, predictions at chance: a failed run explains no gap). "
              + ("Each ratio is compared with our data at that ratio. " if several else "")
              + "Generated by `dvc repro` from `runs/`.", ""]
+    notes = search_notes(p, datasets[0], rows)
+    lines += ["Recipe variants searching another grid than their base row:", "", *notes, ""] if notes else []
     for selection, rule in SELECTIONS.items():
         part = data[data["selection"] == selection]
         header = ["row", *(["ratio"] if several else []), "paper", *conditions]

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gerne import layout
 from pipeline.reports.table import SELECTION_RULES, collapse_footnote_lines, collapse_note
 
 GERNE_PAIR = "gerne_known"  # the GERNE row SW is matched to (same c, β: the expectation of Eq. 10)
@@ -94,7 +95,7 @@ def sw_rows(table: pd.DataFrame, runs: dict[float, Path], sw: str, n_seeds: int)
             "| ratio % | seeds | mean L_sw | mean L_ext (GERNE) | Var L_sw | Var L_ext (GERNE) | ratio Var L_ext / "
             "Var L_sw |", "|---|---|---|---|---|---|---|"]
     for r, folder in runs.items():
-        found = [json.loads(p.read_text()) for s in range(n_seeds) if (p := folder / sw / f"seed{s}.json").is_file()]
+        found = [json.loads(p.read_text()) for s in range(n_seeds) if (p := layout.summary(folder / sw, s)).is_file()]
         if not found:
             out.append(f"| {r:g} | 0 | not run | | | | |")
             continue

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gerne import layout
+
 PROTOCOLS = ("best_val", "test")
 REPRODUCED, TEST_ONLY, PARTLY, NOT, UNTESTED = ("reproduced", "reproduced only under test selection", "partly",
                                                 "not reproduced", "not testable here")
@@ -106,7 +108,7 @@ def beats(ev: Evidence, source: str, text: str, a: str, b: list[str], ratios: li
 def _summaries(folder: Path | None, row: str) -> list[dict[str, Any]]:
     if folder is None or not (folder / row).is_dir():
         return []
-    return [json.loads(f.read_text()) for f in sorted((folder / row).glob("seed*.json"))]
+    return [json.loads(f.read_text()) for f in layout.summaries(folder / row)]
 
 
 def _mean_of(runs: list[dict[str, Any]], fn: Callable[[dict[str, Any]], float]) -> float:
@@ -161,11 +163,11 @@ def figure2(ev: Evidence, rows: dict[float, str], beyond: dict[float, str]) -> l
 def sweep_points(sweep: Path | None) -> pd.DataFrame:
     """Every trained point of a finished t × β sweep with each seed found in its folder: t, β, seed, val GBA at
     the best-val checkpoint, test GBA there and at the oracle checkpoint (in %)."""
-    if sweep is None or not (sweep / "selected.json").is_file():
+    if sweep is None or not layout.selected(sweep).is_file():
         return pd.DataFrame(columns=["t", "beta", "seed", "val_gba", "test_at_val", "test_oracle"])
     records = []
-    for c in json.loads((sweep / "selected.json").read_text())["candidates"]:
-        for f in sorted((sweep / c["name"]).glob("seed*.json")):
+    for c in json.loads(layout.selected(sweep).read_text())["candidates"]:
+        for f in layout.summaries(sweep / c["name"]):
             sel = json.loads(f.read_text())["selections"]
             records.append({"t": float(c["point"]["t"]), "beta": float(c["point"]["beta"]),
                             "seed": int(f.stem.removeprefix("seed")),
@@ -232,7 +234,7 @@ def appendix_c(ev: Evidence, sw: str, gerne: str) -> list[Claim]:
 
     ratios, per = [], []
     for r, folder in ev.sw_runs.items():
-        found = [json.loads(f.read_text()) for f in sorted((folder / sw).glob("seed*.json"))]
+        found = [json.loads(f.read_text()) for f in layout.summaries(folder / sw)]
         if found:
             ratios.append(r)
             per.append(float(np.mean([loss_variance(f, "loss_ext") / loss_variance(f, "loss_sw") for f in found])))

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from gerne import layout
 from gerne.data.registry import benchmark_classes
 from gerne.health import describe_rule
 from pipeline.reports.sweeps import candidate_scores, search_seed
@@ -69,7 +70,7 @@ def run_inventory(roots: list[Path], sweeps: list[tuple[float, Path]], runs: dic
         sweep = next((d for _, d in sweeps if path.is_relative_to(d)), None)
         if sweep is not None or "sweeps" in path.parts:
             kind = "points"
-            if sweep in seed_of and path.stem != f"seed{seed_of[sweep]}":
+            if sweep in seed_of and path.name != layout.summary(sweep, seed_of[sweep]).name:
                 kind = "every_seeds" if sweep in every else "test_seeds"
         elif not path.stem.startswith("seed"):
             kind = "reference"
@@ -93,7 +94,7 @@ def run_inventory(roots: list[Path], sweeps: list[tuple[float, Path]], runs: dic
                               for d, n in configs.items()),
             "restated": sum((d / s["best"]["name"] / row_file.name).is_file()
                             for r, s, d in finished if r in runs
-                            for row_file in (runs[r] / d.name).glob("seed*.json"))}
+                            for row_file in layout.summaries(runs[r] / d.name))}
 
 
 def _names(rows: list[str]) -> str:
@@ -213,7 +214,7 @@ def _erm_rows(runs: pd.DataFrame, ratios: list[float]) -> list[str]:
 
 def _finished(sweeps: list[tuple[float, Path]]) -> list[tuple[float, dict[str, Any], Path]]:
     """(ratio, selection, folder) of every sweep that has finished (its selected.json exists), in order."""
-    return [(r, json.loads((d / "selected.json").read_text()), d) for r, d in sweeps if (d / "selected.json").is_file()]
+    return [(r, json.loads(layout.selected(d).read_text()), d) for r, d in sweeps if layout.selected(d).is_file()]
 
 
 def _selections(sweeps: list[tuple[float, Path]]) -> list[str]:

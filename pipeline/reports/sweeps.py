@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gerne import layout
+
 
 def search_seed(sweep_dir: str | Path, selected: dict[str, Any]) -> int:
     """The seed a finished sweep trained its points with (``selected``: its ``selected.json``)."""
@@ -19,11 +21,11 @@ def candidate_scores(sweep_dir: str | Path) -> list[dict[str, Any]]:
     """Each trained point of a finished sweep (its ``selected.json`` exists): point, name, val GBA (the selector),
     test GBA at that same checkpoint (evidence only, never used to choose) and whether it was selected."""
     sweep_dir = Path(sweep_dir)
-    selected = json.loads((sweep_dir / "selected.json").read_text())
+    selected = json.loads(layout.selected(sweep_dir).read_text())
     seed = search_seed(sweep_dir, selected)
     rows = []
     for c in selected["candidates"]:
-        summary = json.loads((sweep_dir / c["name"] / f"seed{seed}.json").read_text())
+        summary = json.loads(layout.summary(sweep_dir / c["name"], seed).read_text())
         rows.append({"point": c["point"], "name": c["name"], "val_gba": c["value"],
                      "test_gba": summary["selections"]["best_val"]["metrics"]["test_gba"],
                      "selected": c["name"] == selected["best"]["name"]})

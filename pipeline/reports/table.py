@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
@@ -165,16 +166,17 @@ def _paper(targets: dict[str, Any], setting: str, ratio: float) -> tuple[float, 
     return (float(values[ratio][0]), float(values[ratio][1])) if ratio in values else (math.nan, math.nan)
 
 
-def headline(runs: pd.DataFrame, selection: str = "best_val", metrics: tuple[str, ...] = ("test_gba", "test_wga"),
+def headline(summary: pd.DataFrame, rows: Mapping[str, str], selection: str = "best_val",
              top: str = "cmnist") -> dict[str, Any]:
-    """Table 1's headline numbers for ``dvc exp show`` / ``dvc metrics diff``: per ratio and setting the mean over
-    seeds (in %) of each of ``metrics`` at the ``selection`` rule's epoch, e.g. ``{"r0.5": {"gerne_known":
-    {"test_gba": 77.79, "test_wga": 38.14}}}`` for the ``top`` benchmark (C-MNIST) and the same under the kind's
-    name for any other (``{"ccifar10": {"r0.5": ...}}``)."""
-    part = runs[runs["selection"] == selection]
+    """Table 1's headline for ``dvc metrics show`` / ``dvc exp show`` / ``dvc metrics diff`` (the whole table stays in
+    ``reports/``): from Table 1's ``summary`` (each benchmark on its own metric, seed means in %), per label of
+    ``rows`` (label → row) and column, the ``selection`` rule's value, e.g. ``{"known": {"r0.5": 77.79, "r1.0":
+    84.47}}`` for the ``top`` benchmark (C-MNIST) and the same under the kind's name for any other (``{"ccifar10":
+    {"known": ...}}``)."""
     out: dict[str, Any] = {}
-    for (benchmark, ratio, setting), rows in part.groupby(["benchmark", "ratio", "setting"], sort=True):
-        where = out if benchmark == top else out.setdefault(str(benchmark), {})
-        where.setdefault(f"r{ratio}", {})[str(setting)] = {m: round(float(rows[m].mean()) * 100.0, 4)
-                                                           for m in metrics}
+    part = summary[summary["selection"] == selection].sort_values(["benchmark", "ratio"])
+    for label, row in rows.items():
+        for x in part[part["setting"] == row].itertuples():
+            where = out if x.benchmark == top else out.setdefault(str(x.benchmark), {})
+            where.setdefault(label, {})[f"r{x.ratio}"] = round(float(x.mean), 4)
     return out

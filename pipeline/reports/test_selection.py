@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gerne import layout
 from pipeline.reports.sweeps import search_seed
 from pipeline.studies.paper_protocol import best_on_test
 
@@ -26,15 +27,15 @@ def test_selected(runs_dir: str | Path, sweeps_dir: str | Path, folder: str, set
     """Seed → (summary, grid point or "" for a row without a search) of the runs test-set selection reports."""
     own = Path(runs_dir) / folder / setting
     sweep = Path(sweeps_dir) / folder / setting
-    if not (sweep / "selected.json").is_file():
-        return {s: (json.loads(p.read_text()), "") for s in seeds if (p := own / f"seed{s}.json").is_file()}
-    selected = json.loads((sweep / "selected.json").read_text())
+    if not layout.selected(sweep).is_file():
+        return {s: (json.loads(p.read_text()), "") for s in seeds if (p := layout.summary(own, s)).is_file()}
+    selected = json.loads(layout.selected(sweep).read_text())
     point = best_on_test(sweep, selected["candidates"], search_seed(sweep, selected), metric)["name"]
     out = {}
     for s in seeds:
-        path = sweep / point / f"seed{s}.json"
+        path = layout.summary(sweep / point, s)
         if not path.is_file() and point == selected["best"]["name"]:
-            path = own / f"seed{s}.json"
+            path = layout.summary(own, s)
         if path.is_file():
             out[s] = (json.loads(path.read_text()), point)
     return out

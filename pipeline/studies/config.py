@@ -341,6 +341,11 @@ class TableStudy(_Strict):
         "(reports/table1_cmnist.md, REPRODUCTION.md); table2: datasets × rows as Table 2 (reports/<study>.md); "
         "attribution: each row on the first dataset and under every variant of it (reports/<study>.md)")
 
+    headline: dict[str, str] = Field(default_factory=dict, description="report: table1 only: label → row whose test "
+                                     "GBA (best_val, seed mean) per column is a DVC metric (metrics/headline.json; "
+                                     "a row the study does not train is left out); keep it to a few: `dvc metrics "
+                                     "show` prints a column each")
+
     @field_validator("datasets", "rows")
     @classmethod
     def _once(cls, v: list[str], info: Any) -> list[str]:

@@ -40,6 +40,12 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
             if name not in table.datasets or not set(subset) <= set(table.rows):
                 raise ValueError(f"studies.tables.{study}.rows_on.{name}: each key must be one of the study's "
                                  f"datasets {table.datasets} and its rows a subset of its rows {table.rows}")
+        if table.headline and table.report != "table1":
+            raise ValueError(f"studies.tables.{study}.headline: only a Table 1 study (report: table1) has one")
+        for label, row in table.headline.items():  # a row the study does not train (a trial's subset) is left out
+            if row not in studies.rows:
+                raise ValueError(f"studies.tables.{study}.headline.{label} names '{row}', which is not defined under "
+                                 f"studies.rows{_hint(row, studies.rows)}")
         if table.report == "attribution" and len(table.datasets) < 1:
             raise ValueError(f"studies.tables.{study} (report: attribution) needs its reference dataset first in "
                              "`datasets` (the first at each ratio: our data there), then the variants it is "

@@ -1,5 +1,5 @@
 """Where a stage's runs train: one stack after another in the stage's own process (``serial``, the default) or as
-Ray Core tasks spread over a machine's cores and GPUs or over a cluster (``ray``; ``pip install -e '.[ray]'``).
+Ray Core tasks spread over a machine's cores and GPUs or over a cluster (``ray``; ``pip install -e '.[pipeline,ray]'``).
 
 The DVC stage stays the unit of caching and of resume. It decides which runs still need training (finished
 summaries are reused before anything is launched) and cuts them into stacks. The launcher trains each stack, a task
@@ -122,7 +122,7 @@ def _import_ray() -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise ConfigError("launch.launcher: ray needs Ray; install it with `pip install -e '.[ray]'` (or set "
+        raise ConfigError("launch.launcher: ray needs Ray; install it with `pip install -e '.[pipeline,ray]'` (or set "
                           "launch.launcher: serial)") from exc
     return ray
 

@@ -15,6 +15,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from gerne import layout
+
 
 def score(summary: dict[str, Any], rule: str, metric: str) -> float:
     """``metric`` at the checkpoint selection ``rule`` chose in a run summary (−inf when it has none)."""
@@ -28,7 +30,7 @@ def best_on_test(sweep_dir: str | Path, trained: list[dict[str, Any]], seed: int
     its oracle checkpoint (ties: the first in search order), with that value."""
     best: dict[str, Any] | None = None
     for entry in trained:
-        summary = json.loads((Path(sweep_dir) / entry["name"] / f"seed{seed}.json").read_text())
+        summary = json.loads(layout.summary(Path(sweep_dir) / entry["name"], seed).read_text())
         value = score(summary, "oracle", metric)
         if best is None or value > best["value"]:
             best = {**entry, "metric": metric, "value": value}

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from gerne import layout
 from pipeline.reports.table import paper_targets
 from pipeline.studies.config import DEFAULT_ROWS, PAPER_ROWS
 
@@ -57,7 +58,7 @@ def collect(runs_dir: str | Path, folders: dict[str, str] | None = None,
         for folder in sorted(p for p in (root / where).glob("*") if p.is_dir()):
             row = folder.name
             if row != "valonly":
-                for path in sorted(folder.glob("seed*.json")):
+                for path in layout.summaries(folder):
                     rows += _rows(path, "rows", dataset, row, path.stem.removeprefix("seed"),
                                   (classes or {}).get(dataset))
             else:

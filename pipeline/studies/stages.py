@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from gerne import layout
 from gerne.data.contract import Split
 from gerne.device import resolve_device
 from gerne.errors import ConfigError, DataError
@@ -127,7 +128,7 @@ def select(sweep_dir: str | Path, trained: list[dict[str, Any]], seed: int, metr
                         "row's search grid")
     scored = []
     for entry in trained:
-        summary = json.loads((Path(sweep_dir) / entry["name"] / f"seed{seed}.json").read_text())
+        summary = json.loads(layout.summary(Path(sweep_dir) / entry["name"], seed).read_text())
         best = summary["selections"].get("best_val")
         value = best["metrics"].get(metric, float("-inf")) if best else float("-inf")
         scored.append({**entry, "metric": metric, "value": value, "epoch": best["epoch"] if best else None})
@@ -218,13 +219,13 @@ def _seeds(params: Params, dataset: str, setting: str, splits: dict[str, Split],
     with staged_dir(out_dir, resume=True) as work:
         previous, jobs = stamped(work, Path(out_dir), identity), []
         for seed in sp.seeds:
-            if reuse_finished(work, previous, f"seed{seed}.json",
+            if reuse_finished(work, previous, layout.summary(work, seed).name,
                               lambda f, s=seed: is_done(f, expected_record(protocol, spec, cfg, s))):
                 log.info("%s %s: seed %d already trained (same fingerprint), reused", dataset, setting, seed)
             elif reuse and seed in reuse:
-                shutil.copyfile(reuse[seed], work / f"seed{seed}.json")
+                shutil.copyfile(reuse[seed], layout.summary(work, seed))
             else:
-                jobs.append(Job(cfg, seed, work / f"seed{seed}.json", f"{dataset}-{setting}-s{seed}"))
+                jobs.append(Job(cfg, seed, layout.summary(work, seed), f"{dataset}-{setting}-s{seed}"))
         _fit(params, dataset, setting, splits, jobs, scores, inputs)
 
 
@@ -267,7 +268,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
         previous, jobs = stamped(work, Path(sweep_dir), identity), []
         for entry in entries:
             def done(folder: Path, e: dict[str, Any] = entry) -> bool:
-                return is_done(folder / f"seed{seed0}.json", expected_record(protocol, spec, e["search_config"],
+                return is_done(layout.summary(folder, seed0), expected_record(protocol, spec, e["search_config"],
                                                                              seed0))
 
             if entry["config"] in skipped:
@@ -275,7 +276,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
             if reuse_finished(work, previous, entry["name"], done):
                 log.info("%s %s: %s already trained (same fingerprint), reused", dataset, setting, entry["name"])
                 continue
-            jobs.append(Job(entry["search_config"], seed0, work / entry["name"] / f"seed{seed0}.json",
+            jobs.append(Job(entry["search_config"], seed0, layout.summary(work / entry["name"], seed0),
                             f"{dataset}-{setting}-{entry['name']}"))
         tracker = Tracker(experiment(dataset, protocol))
         with tracker.run(f"{dataset}-{setting}-search", params={"search": spec.search, "seed": seed0},
@@ -285,7 +286,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
             choice = {"seed": seed0, "kind": spec.grouping.case,
                       **select(work, [e for e in entries if e["config"] not in skipped], seed0, spec.select),
                       "skipped": [{**entries[i], "reason": why} for i, why in skipped.items()]}
-            write_json(work / "selected.json", choice)
+            write_json(layout.selected(work), choice)
             if spec.test_selection:  # the paper's protocol: the test-best point with every seed (reported apart)
                 _fit(params, dataset, setting, splits, _test_best_jobs(work, entries, skipped, choice, protocol, spec,
                                                                          sp.seeds, f"{dataset}-{setting}"),
@@ -301,7 +302,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
             parent.set_tags({"selected": choice["best"]["name"]})
     best = choice["best"]
     _seeds(params, dataset, setting, splits, best["search_config"], out_dir, scores, identity, (data_dir, scores_path),
-           reuse={s: path for s in sp.seeds if (path := Path(sweep_dir) / best["name"] / f"seed{s}.json").is_file()})
+           reuse={s: path for s in sp.seeds if (path := layout.summary(Path(sweep_dir) / best["name"], s)).is_file()})
     return choice
 
 
@@ -318,7 +319,7 @@ def _seed_jobs(work: Path, point: dict[str, Any], seeds: list[int], protocol: Da
     """The runs of grid ``point`` with ``seeds`` in its sweep folder that are not trained yet."""
     jobs = []
     for seed in seeds:
-        path = work / point["name"] / f"seed{seed}.json"
+        path = layout.summary(work / point["name"], seed)
         if not is_done(path, expected_record(protocol, spec, point["search_config"], seed)):
             jobs.append(Job(point["search_config"], seed, path, f"{name}-{point['name']}-s{seed}"))
     return jobs
@@ -361,9 +362,9 @@ def table3(params: Params, data_dir: str | Path, out_dir: str | Path, dataset: s
                                 f"(classes {absent} are missing from fold {k}'s {role} part); lower "
                                 "studies.table3.folds")
     with staged_dir(out_dir) as work:  # swapped in when every run has finished
-        jobs = [("full", {"train": val, "val": val, "test": test}, seed, work / "full" / f"seed{seed}.json")
+        jobs = [("full", {"train": val, "val": val, "test": test}, seed, layout.summary(work / "full", seed))
                 for seed in sp.seeds]
-        jobs += [(f"cv{k}", data, seed, work / "cv" / f"fold{k}-seed{seed}.json")
+        jobs += [(f"cv{k}", data, seed, layout.fold_summary(work / "cv", k, seed))
                  for k, data in enumerate(parts) for seed in sp.seeds]
         known = DEFAULT_ROWS["yes_yes"]  # GERNE on the true groups, config 0
         return [run(protocol, data, dataset=dataset, row="yes_yes", spec=known, cfg=cfg, seed=seed, out_path=path,

@@ -22,9 +22,10 @@ def test_help_on_every_subcommand(sub: list[str]) -> None:
 def test_validate_committed_params() -> None:
     result = CliRunner().invoke(main, ["validate", "--params", str(REPO / "params.yaml")])
     assert result.exit_code == 0, result.output
-    assert "9 dataset(s): 65 row(s) × 3 seeds, 17 search(es) of 213 configs" in result.output
-    # 17 sweeps with test_selection: 442 + 2 seeds each at most (REPRODUCTION.md's "Runs counted")
-    assert "(17 with test_selection) + every point's other seeds (0 with every_seed_on) = 476 runs at most" \
+    assert "9 dataset(s): 69 row(s) × 3 seeds, 21 search(es) of 229 configs" in result.output
+    # 16 sweeps with test_selection (2 more seeds each at most), Fig. 3's sweep with every seed (REPRODUCTION.md's
+    # "Runs counted")
+    assert "(16 with test_selection) + every point's other seeds (1 with every_seed_on) = 558 runs at most" \
         in result.output and "5 reference model(s)" in result.output
     # what it counts: each winner's search-seed run once, as its grid point (REPRODUCTION.md's "Runs counted")
     assert "each winner's search-seed run is its grid point, counted once), plus " in result.output

@@ -44,6 +44,11 @@ def test_fresh_clone_rebuilds_only_the_datasets_and_trains_nothing(clone) -> Non
     assert _status(root) == ""  # every committed result, report and dvc.lock entry is reused as it is
     assert "up to date" in run(["dvc", "status"], root, env).stdout
     assert not (root / "mlflow.db").exists()  # no stage logged a run: nothing was trained
+    # DVC's own view of the results fits a terminal: the declared headline, not Table 1's 112 cells
+    shown = run(["dvc", "metrics", "show"], root, env).stdout
+    lines = [line for line in shown.splitlines() if line.strip()]
+    assert len(lines) == 2 and max(map(len, lines)) <= 140, shown  # 139 characters: one screen, not 3,059
+    assert lines[0].split()[1:] == [f"{label}.r{r}" for label in ("known", "unknown") for r in (0.5, 1.0, 2.0, 5.0)]
 
 
 def _edit(root: Path, **changes: object) -> None:

@@ -52,15 +52,18 @@ def test_the_committed_cmnist_column() -> None:
     assert [k for k in items["train"] if "fig2" in k] == [f"cmnist-fig2_beta_{b}" for b in
                                                           ("m1", "0", "1", "1p2", "1p25", "1p3")]  # + 2 above Eq. 9
     attribution = ["cmnist-erm_vanilla_div255", "cmnist-lff_div255", "cmnist-gerne_known_div255",
+                   "cmnist-groupdro_adam", "cmnist-groupdro_adam_div255",  # LfF's and DFA's training code
                    *(f"cmnist_hue-{r}" for r in ("erm_vanilla", "erm_vanilla_div255", "lff", "lff_div255", "groupdro",
-                                                 "resample", "gerne_known", "gerne_known_div255")),
+                                                 "groupdro_adam", "groupdro_adam_div255", "resample", "gerne_known",
+                                                 "gerne_known_div255")),
                    "cmnist_n249-resample", "cmnist_n249-gerne_known",  # the copied rows' conditions (rows_on)
                    # the nearest combination at the other ratios (attribution_ratios)
                    *(f"cmnist_hue_r{r}-{row}" for r in (1, 2, 5) for row in ("erm_vanilla_div255", "lff_div255"))]
     assert sorted(k for k in items["train"] if k in attribution) == sorted(attribution)
     assert items["train"]["cmnist_hue-lff"]["out_dir"] == "runs/conditions/cmnist_hue/r0.5/lff"
     assert len(items["train"]) == 4 * (4 + len(baselines)) + 6 + len(attribution)
-    assert list(items["sweep"])[-1] == "cmnist_hue-jtt" and len(items["sweep"]) == 4 * 4 + 1  # + JTT's, DFR's
+    assert list(items["sweep"])[-3:] == ["cmnist_hue-jtt", "cmnist_hue-jtt_adam", "cmnist_hue-jtt_adam_div255"]
+    assert len(items["sweep"]) == 4 * 4 + 1 + 4  # + JTT's on the hue palette, its Adam recipes on both palettes
     assert items["sweep"]["cmnist-jtt"]["input"] == "data/pseudo/cmnist/r0.5/pseudo.npz"  # f̃'s error set
     assert items["sweep"]["cmnist_r2-dfr"]["input"] == "models/cmnist/r2.0/biased.pt"  # f̃'s checkpoint
     tuned = items["sweep"]["cmnist_r1-gerne_tuned_unknown"]

@@ -9,13 +9,14 @@ import pytest
 import yaml
 
 from pipeline.config import parse_params
-from pipeline.reports.attribution import attribution_table, cells, dataset_condition, frame, row_variant
+from pipeline.reports.attribution import attribution_table, cells, dataset_condition, frame, row_variant, search_notes
 from tests.conftest import REPO
 
 # the whole design of the study: both DFA conditions and the count, every row the issue names
 FULL = {"report": "attribution", "datasets": ["cmnist", "cmnist_hue", "cmnist_n249"],
-        "rows": ["erm_vanilla", "erm_vanilla_div255", "lff", "lff_div255", "groupdro", "jtt", "resample",
-                 "gerne_known", "gerne_known_div255"],
+        "rows": ["erm_vanilla", "erm_vanilla_div255", "lff", "lff_div255", "groupdro", "groupdro_adam",
+                 "groupdro_adam_div255", "jtt", "jtt_adam", "jtt_adam_div255", "resample", "gerne_known",
+                 "gerne_known_div255"],
         "rows_on": {"cmnist_n249": ["resample", "gerne_known"]}}
 
 
@@ -35,6 +36,14 @@ def test_conditions_are_derived_from_params(params) -> None:
     assert row_variant(params, "cmnist", "gerne_known_div255", study.rows) == ("gerne_known", "input ×1/255")
     assert row_variant(params, "cmnist", "erm_vanilla", study.rows) is None
     assert row_variant(params, "cmnist", "lff", study.rows) is None  # not erm_vanilla under another scale
+    adam = "Adam, lr 0.001, weight_decay 0"  # a recipe: the optimiser and its numbers, then the input scale
+    assert row_variant(params, "cmnist", "groupdro_adam", study.rows) == ("groupdro", adam)
+    assert row_variant(params, "cmnist", "groupdro_adam_div255", study.rows) == ("groupdro", f"{adam} + input ×1/255")
+    assert row_variant(params, "cmnist", "jtt_adam", study.rows) == ("jtt", adam)  # its narrower grid: a note
+    assert search_notes(params, "cmnist", study.rows) == [
+        f"- `{r}` searches up ∈ {{200, 1000, 2000, 5000}}; its base row `jtt` searches up ∈ {{5, 20, 50, 100, 200, "
+        "500, 1000, 2000, 5000}." for r in ("jtt_adam", "jtt_adam_div255")]
+    assert row_variant(params, "cmnist", "resample", study.rows) is None  # gerne_known's method, another config
 
 
 def test_cells_follow_rows_on(params) -> None:

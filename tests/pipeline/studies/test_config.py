@@ -121,6 +121,11 @@ def test_bad_values_are_refused(edit, message: str) -> None:
     (lambda d: d["studies"]["tables"]["attribution"].update(rows_on={"cmnist_hue": ["dfr"]}),
      r"rows_on.cmnist_hue: .* a subset of its rows"),
     (lambda d: d["studies"]["tables"]["attribution"].update(report="attributions"), "attribution"),
+    (lambda d: d["studies"]["tables"]["table1"].update(headline={"known": "gerne_tuned_knwon"}),
+     r"table1.headline.known names 'gerne_tuned_knwon', which is not defined .*gerne_tuned_known"),
+    (lambda d: d["studies"]["tables"]["attribution"].update(headline={"known": "gerne_known"}),
+     r"attribution.headline: only a Table 1 study \(report: table1\) has one"),
+    (lambda d: d["studies"]["tables"]["table1"].update(headline={"known": 1.0}), "headline.known"),
 ])
 def test_the_paper_protocol_and_attribution_options_are_validated(edit, message: str) -> None:
     _refused(edit, message)

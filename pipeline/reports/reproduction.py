@@ -55,12 +55,16 @@ def run_inventory(roots: list[Path], sweeps: list[tuple[float, Path]], runs: dic
                   tested: Collection[Path] = ()) -> dict[str, Any]:
     """What the run summaries under ``roots`` are, in the terms of `gerne validate`'s planned count: summaries of
     Table 1 rows without a search (``table``), of rows of other studies (``other``, with their names in
-    ``other_rows``), of the searched rows (``searched``), sweep points at their search seed (``points``), the
+    ``other_rows``), of the searched rows (``searched``: Table 1's ``sweeps`` and any other search found under
+    ``roots``, e.g. an attribution study's), sweep points at their search seed (``points``), the
     test-best points' other seeds (``test_seeds``; sweeps in ``tested`` have ``test_selection``), every point's
     other seeds (``every_seeds``; sweeps in ``every`` have ``every_seed_on``) and reference models (``reference``:
     a summary not named seed<n>.json); from the finished sweeps their grids' sizes (``configs``), the points skipped
     outside Eq. 9 with all their seeds (``skipped``), the most those sweeps may train (``sweep_runs``, as
     `gerne validate` counts them) and the searched rows' summaries that restate a sweep point (``restated``)."""
+    known = {d for _, d in sweeps}  # + the searches of other studies' rows in these folders (their own ratio's)
+    sweeps = [*sweeps, *sorted((float(d.parent.name[1:]), d) for root in roots for d in
+                               (f.parent for f in root.rglob(layout.SELECTED)) if d not in known)]
     finished = _finished(sweeps)
     seed_of = {d: search_seed(d, s) for _, s, d in finished}
     searched = {d.name for _, d in sweeps}

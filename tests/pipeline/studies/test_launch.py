@@ -102,7 +102,7 @@ def test_ray_launcher_without_ray_says_how_to_install(data: Path, tmp_path: Path
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
-    with pytest.raises(ConfigError, match=r"pip install -e '\.\[ray\]'"):
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[pipeline,ray\]'"):
         _sweep(_params({"launcher": "ray"}), data, tmp_path)
     assert not (tmp_path / "sweep").exists()
 

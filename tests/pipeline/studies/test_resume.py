@@ -40,6 +40,13 @@ def _swept() -> list[str]:
     return [r for r in _study() if isinstance(_design().studies.rows[r].search, dict)]
 
 
+def _swept_on(ratio: float) -> list[str]:
+    """The searched rows trained on C-MNIST at ``ratio``: Table 1's, and at 0.5 % the attribution study's too."""
+    study = _design().studies.tables["attribution"]
+    extra = [r for r in study.rows_of("cmnist") if isinstance(_design().studies.rows[r].search, dict)]
+    return list(dict.fromkeys([*_swept(), *(extra if ratio == 0.5 else [])]))
+
+
 def _dataset(ratio: float) -> str:
     return {0.5: "cmnist", 1.0: "cmnist_r1", 2.0: "cmnist_r2", 5.0: "cmnist_r5"}[ratio]
 
@@ -56,7 +63,10 @@ def test_the_committed_column_is_on_disk() -> None:
     assert skipped == 4 * 3  # c = 1 with β ∈ {0.5, 1.0, 1.2} breaks Eq. 9 at every ratio
     grid = sum(math.prod(len(v) for v in p.studies.rows[r].search.values()) for r in _swept())
     assert grid == 10 + 25 + 9 + 7  # GERNE's known and unknown grids, JTT's upsampling factors, DFR's C
-    assert len(_committed_points()) == 4 * grid - skipped  # at four ratios
+    table1 = [x for x in _committed_points() if x[1] in _swept()]
+    assert len(table1) == 4 * grid - skipped  # at four ratios
+    attribution = {x[1] for x in _committed_points()} - set(_swept())
+    assert attribution == {"jtt_adam", "jtt_adam_div255"}  # the attribution study's searches at 0.5 %
     rows = {r.parent.name for r in (REPO / "runs/cmnist").glob("r*/*/seed*.json")}
     fig2 = [*p.figures.fig2_rows, *p.figures.fig2_beyond_rows]
     attribution = [r for r in p.studies.tables["attribution"].rows if r not in _study()]  # at 0.5 % only
@@ -70,7 +80,7 @@ def test_every_committed_sweep_point_counts_as_done_under_its_declared_name(rati
     p = _design()
     committed = {(row, path.parent.name): path for r, row, path in _committed_points() if r == ratio}
     declared = {}
-    for row in _swept():
+    for row in _swept_on(ratio):
         spec = p.studies.rows[row]
         protocol = protocol_for(p.datasets[_dataset(ratio)], spec)
         selected = REPO / "runs/sweeps/cmnist" / f"r{ratio}" / row / "selected.json"

@@ -10,7 +10,7 @@ SMOKE   := -S 'studies.tables.table1.datasets=[cmnist]' -S 'studies.seeds=[0]' -
            -S 'studies.tables.table1.rows=[erm,resample,gerne_known,gerne_tuned_known,gerne_unknown,gerne_tuned_unknown]' \
            -S 'studies.tables.attribution.datasets=[cmnist_hue,cmnist_n249]' \
            -S 'studies.tables.attribution_ratios.datasets=[cmnist_hue]' -S '~studies.tables.attribution_ratios.rows_on' \
-           report@table1
+           -S figures.dataset=cmnist_hue report@table1
 
 .PHONY: setup repro plan smoke test bench ui browser
 

@@ -65,13 +65,16 @@ def partial_dir(target: str | os.PathLike[str]) -> Path:
 
 
 @contextmanager
-def staged_dir(target: str | os.PathLike[str], resume: bool = False, keep_partial: bool = True) -> Iterator[Path]:
+def staged_dir(target: str | os.PathLike[str], resume: bool = False, keep_partial: bool = True,
+               keep_files: bool = False) -> Iterator[Path]:
     """Build a directory output beside ``target`` and swap it in only when the block succeeds.
 
     Until then ``target`` keeps its previous contents; after a failure or kill the partial directory stays (and is
     picked up again with ``resume=True``, cleared otherwise), unless ``keep_partial`` is False (a build nothing
     resumes, e.g. a prepared dataset: its partial copy would only hold disk space). Files the new result no longer
-    contains disappear with the swap, so the output never mixes two states.
+    contains disappear with the swap, so the output never mixes two states; with ``keep_files``, the previous
+    result's top-level *files* the new build did not write are carried over (records of an earlier version, such
+    as a committed sweep's legacy ``grid.json``): only its sub-folders are replaced wholesale.
     """
     target = Path(target)
     work, old = partial_dir(target), target.parent / f".{target.name}.old"
@@ -86,6 +89,10 @@ def staged_dir(target: str | os.PathLike[str], resume: bool = False, keep_partia
         if not keep_partial:
             shutil.rmtree(work, ignore_errors=True)
         raise
+    if keep_files and target.is_dir():
+        for item in target.iterdir():
+            if item.is_file() and not (work / item.name).exists():
+                shutil.copy2(item, work / item.name)
     if old.exists():
         shutil.rmtree(old)
     if target.exists():

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # two workers on two cores: one torch thread each, here and in the
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # stages they start (two threads each would spin against the
+    # other worker's and slow both several-fold); numbers tests compare are taken at one thread count either way
+
 import pytest
 
 from gerne.data.mnist import MNIST_FILES

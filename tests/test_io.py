@@ -30,6 +30,21 @@ def test_staged_dir_swaps_in_the_new_result_and_drops_stale_files(tmp_path: Path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
 
 
+def test_staged_dir_keep_files_carries_over_records_the_new_build_did_not_write(tmp_path: Path) -> None:
+    """A sweep rebuilt by newer code keeps its committed legacy record (grid.json) and its rewritten files' new
+    contents; a point folder the new grid no longer has goes, as without keep_files."""
+    out = tmp_path / "sweep"
+    (out / "p_old").mkdir(parents=True)
+    (out / "p_old" / "seed0.json").write_text("stale point")
+    (out / "grid.json").write_text("legacy")
+    (out / "selected.json").write_text("old choice")
+    with staged_dir(out, keep_files=True) as work:
+        (work / "p_new").mkdir()
+        (work / "p_new" / "seed0.json").write_text("new point")
+        (work / "selected.json").write_text("new choice")
+    assert _tree(out) == {"grid.json": "legacy", "selected.json": "new choice", "p_new/seed0.json": "new point"}
+
+
 def test_staged_dir_keeps_the_previous_result_on_failure_and_kill(tmp_path: Path) -> None:
     out = tmp_path / "runs"
     out.mkdir()

@@ -264,7 +264,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
         point = point_of(protocol, spec, cfg)
         entries.append({"config": i, "name": folder_of(spec, i, point), "point": point, "search_config": cfg})
     identity = _identity(data_dir, spec, scores_path)
-    with staged_dir(sweep_dir, resume=True) as work:
+    with staged_dir(sweep_dir, resume=True, keep_files=True) as work:  # a legacy record stays
         previous, jobs = stamped(work, Path(sweep_dir), identity), []
         for entry in entries:
             def done(folder: Path, e: dict[str, Any] = entry) -> bool:

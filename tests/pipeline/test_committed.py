@@ -91,14 +91,17 @@ def test_make_repro_validates_params_before_dvc_runs(clone) -> None:
     stage."""
     root, env = clone
     venv = root / ".venv"
-    venv.symlink_to(Path(env["PATH"].split(":")[0]).parent)  # this venv, already installed (its stamp is there)
+    venv.symlink_to(Path(env["PATH"].split(":")[0]).parent)  # this venv, already installed
+    stamp = root / ".installed-for-test"  # make's install stamp, newer than pyproject.toml: make never reinstalls
+    stamp.touch()  # into this venv (with the venv's own stamp missing it would install the temp copy there)
     data = yaml.safe_load((root / "params.yaml").read_text())
     data["datasets"]["cmnist"]["epoch"] = data["datasets"]["cmnist"].pop("epochs")
     (root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     try:
-        proc = run(["make", "repro"], root, env, check=False)
+        proc = run(["make", "repro", f"STAMP={stamp.name}"], root, env, check=False)
     finally:
         venv.unlink()
+        stamp.unlink()
         run(["git", "checkout", "params.yaml"], root, env)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0

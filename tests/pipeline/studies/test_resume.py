@@ -4,6 +4,7 @@ row that means the same training, under the folder name the declared sweep gives
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 from pathlib import Path
@@ -26,9 +27,17 @@ FIG2 = ("fig2_beta_m1", "fig2_beta_0", "fig2_beta_1", "fig2_beta_1p2")
 
 def _design(**protocol: Any) -> Any:
     """The committed design (C-MNIST at four ratios on the one harness), its protocol changed by ``protocol``."""
+    if not protocol:
+        return _committed_design()
     data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
     data["datasets"]["cmnist"].update(protocol)
     return parse_params(data)
+
+
+@functools.cache
+def _committed_design() -> Any:
+    """The committed design, validated once (frozen: the helpers below read it per point)."""
+    return parse_params(yaml.safe_load((REPO / "params.yaml").read_text()))
 
 
 def _study() -> list[str]:

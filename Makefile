@@ -40,7 +40,7 @@ smoke: $(STAMP)
 ## Tests: lint + unit + integration (real DVC pipeline and MLflow store in temp dirs)
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	PATH=$(BIN):$$PATH $(BIN)/python -m pytest -n 2 --dist loadfile
+	PATH=$(BIN):$$PATH $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 ## Training-speed benchmark on C-MNIST 0.5 % (needs `make repro` or `dvc repro prepare@cmnist` first)
 bench: $(STAMP)

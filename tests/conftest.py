@@ -25,3 +25,20 @@ def mnist_mirror() -> Path:
         pytest.fail(f"offline MNIST copy incomplete at {MNIST_SHARED} (missing {missing}); the tests need the real "
                     "files: set GERNE_MNIST_MIRROR to a directory holding them")
     return MNIST_SHARED
+
+
+# The longest test modules (measured: 200-400 s each on 2 cores), started first so that two workers finish together;
+# then the other integration modules, then the rest. `make test` passes --no-loadscope-reorder, which makes
+# pytest-xdist hand out modules in this order (its default starts the modules with the most tests first).
+LONGEST = ("tests/pipeline/test_committed.py", "tests/pipeline/test_own_dataset.py", "tests/pipeline/test_smoke.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        if path in LONGEST:
+            return LONGEST.index(path)
+        return len(LONGEST) + (0 if path in integration else 1)
+
+    integration = {i.nodeid.split("::")[0] for i in items if i.get_closest_marker("integration")}
+    items.sort(key=rank)  # stable: the order inside each module is kept

@@ -30,6 +30,15 @@ def clone(tmp_path_factory: pytest.TempPathFactory, mnist_mirror: Path) -> Itera
         yield copy_project(where / "project", env, keep_results=True), env
 
 
+@pytest.fixture(scope="module")
+def prepared(clone: tuple[Path, dict[str, str]]) -> tuple[Path, dict[str, str]]:
+    """The clone with Table 1's four ratios prepared (once per module: a no-op after the fresh-clone test, which
+    comes first and builds them)."""
+    root, env = clone
+    run(["dvc", "repro", *PREPARED], root, env)
+    return clone
+
+
 def _status(root: Path) -> str:
     """Changed and untracked files (git's view: results, reports, params, lock)."""
     return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root, capture_output=True,
@@ -70,9 +79,8 @@ BAD_INPUT = {  # params change -> the dvc command that meets it -> what the erro
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))
-def test_bad_input_fails_clearly_and_keeps_every_committed_result(clone, case: str) -> None:
-    root, env = clone
-    run(["dvc", "repro", "prepare@cmnist"], root, env)  # the data the stage would train on is there
+def test_bad_input_fails_clearly_and_keeps_every_committed_result(prepared, case: str) -> None:
+    root, env = prepared  # the data the stage would train on is there
     changes, cmd, message = BAD_INPUT[case]
     _edit(root, **changes)
     try:
@@ -109,10 +117,9 @@ def test_make_repro_validates_params_before_dvc_runs(clone) -> None:
     assert "Running stage" not in out and "are missing" not in out
 
 
-def test_a_new_method_or_model_module_leaves_every_committed_stage_up_to_date(clone) -> None:
+def test_a_new_method_or_model_module_leaves_every_committed_stage_up_to_date(prepared) -> None:
     """Stages depend on the files they run (gerne/methods/gerne.py, gerne/models/mlp.py), not on whole packages."""
-    root, env = clone
-    run(["dvc", "repro", *PREPARED], root, env)
+    root, env = prepared
     added = [root / "gerne/methods/another.py", root / "gerne/models/another.py"]
     for path in added:
         path.write_text('"""A module a newcomer adds."""\n')
@@ -130,11 +137,10 @@ def _stale(root: Path, env: dict[str, str]) -> set[str]:
     return set(re.findall(r"^([\w@.-]+):$", out, flags=re.M))
 
 
-def test_a_mirror_on_this_machine_changes_no_stage_and_no_lock(clone, mnist_mirror: Path) -> None:
+def test_a_mirror_on_this_machine_changes_no_stage_and_no_lock(prepared, mnist_mirror: Path) -> None:
     """Where the release files come from is machine-local (local.yaml or $GERNE_MIRROR_<DATASET>): no stage goes
     stale and dvc.lock stays as committed; the schema refuses `mirror` in params.yaml and says where it goes."""
-    root, env = clone
-    run(["dvc", "repro", *PREPARED], root, env)
+    root, env = prepared
     (root / "local.yaml").write_text(f"mirrors:\n  cmnist: {mnist_mirror}\n")
     try:
         assert _stale(root, {**env, "GERNE_MIRROR_CMNIST": str(mnist_mirror)}) == set()
@@ -151,12 +157,11 @@ def test_a_mirror_on_this_machine_changes_no_stage_and_no_lock(clone, mnist_mirr
         run(["git", "checkout", "params.yaml"], root, env)
 
 
-def test_a_stage_reruns_only_when_what_it_reads_changed(clone) -> None:
+def test_a_stage_reruns_only_when_what_it_reads_changed(prepared) -> None:
     """Another seed stales the trainings and the benchmark's pricing, never the measurement; a new study of one's
     own stales its own report, not Table 1's, the attribution study's, nor Table 2's and 3's (they list no datasets
     here: they depend on their own code, not on plan.yaml)."""
-    root, env = clone
-    run(["dvc", "repro", *PREPARED], root, env)
+    root, env = prepared
     _edit(root, **{"studies.seeds": [0, 1, 2, 3]})
     try:
         stale = _stale(root, env)

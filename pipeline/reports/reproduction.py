@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from gerne import layout
 from gerne.data.registry import benchmark_classes
 from gerne.health import describe_rule
-from pipeline.reports.sweeps import candidate_scores, search_seed
+from pipeline.reports.inventory import compute_spent, finished_sweeps, inventory_rows, run_inventory
+from pipeline.reports.sweeps import candidate_scores
 from pipeline.reports.table import collapse_note
-from pipeline.studies.paper_protocol import sweep_runs
 
 DFA_CONFLICTING = {0.5: 249}  # DFA's released C-MNIST split (its 0.5 % folder), the count the paper quotes
 TOLERANCE = 2.0  # GBA points: the issue's bar for "matched"
@@ -31,111 +29,6 @@ def conflicting(counts_file: Path, split: str = "train") -> list[int]:
     data = json.loads(counts_file.read_text())
     cells = data.get("splits", data)[split]  # metrics/…/counts.json holds the splits at the top level
     return [n for key, n in cells.items() if key.split(",")[0] != key.split(",")[1]]
-
-
-def _summaries(*roots: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """(path, summary) of every run summary under ``roots``: the JSON files that record training time."""
-    for path in sorted(p for root in roots for p in root.rglob("*.json")):
-        summary = json.loads(path.read_text())
-        if "seconds_per_epoch" in summary and "epochs_run" in summary:
-            yield path, summary
-
-
-def compute_spent(*roots: Path) -> tuple[int, float]:
-    """(run summaries, training hours) over every run summary under ``roots`` (evaluation and start-up excluded)."""
-    n, seconds = 0, 0.0
-    for _path, summary in _summaries(*roots):
-        n += 1
-        seconds += float(summary["seconds_per_epoch"]) * int(summary["epochs_run"])
-    return n, seconds / 3600.0
-
-
-def run_inventory(roots: list[Path], sweeps: list[tuple[float, Path]], runs: dict[float, Path],
-                  table_rows: Collection[str], seeds: int, every: Collection[Path] = (),
-                  tested: Collection[Path] = ()) -> dict[str, Any]:
-    """What the run summaries under ``roots`` are, in the terms of `gerne validate`'s planned count: summaries of
-    Table 1 rows without a search (``table``), of rows of other studies (``other``, with their names in
-    ``other_rows``), of the searched rows (``searched``: Table 1's ``sweeps`` and any other search found under
-    ``roots``, e.g. an attribution study's), sweep points at their search seed (``points``), the
-    test-best points' other seeds (``test_seeds``; sweeps in ``tested`` have ``test_selection``), every point's
-    other seeds (``every_seeds``; sweeps in ``every`` have ``every_seed_on``) and reference models (``reference``:
-    a summary not named seed<n>.json); from the finished sweeps their grids' sizes (``configs``), the points skipped
-    outside Eq. 9 with all their seeds (``skipped``), the most those sweeps may train (``sweep_runs``, as
-    `gerne validate` counts them) and the searched rows' summaries that restate a sweep point (``restated``)."""
-    known = {d for _, d in sweeps}  # + the searches of other studies' rows in these folders (their own ratio's)
-    sweeps = [*sweeps, *sorted((float(d.parent.name[1:]), d) for root in roots for d in
-                               (f.parent for f in root.rglob(layout.SELECTED)) if d not in known)]
-    finished = _finished(sweeps)
-    seed_of = {d: search_seed(d, s) for _, s, d in finished}
-    searched = {d.name for _, d in sweeps}
-    counts: Counter[str] = Counter()
-    other_rows: set[str] = set()
-    for path, _summary in _summaries(*roots):
-        sweep = next((d for _, d in sweeps if path.is_relative_to(d)), None)
-        if sweep is not None or "sweeps" in path.parts:
-            kind = "points"
-            if sweep in seed_of and path.name != layout.summary(sweep, seed_of[sweep]).name:
-                kind = "every_seeds" if sweep in every else "test_seeds"
-        elif not path.stem.startswith("seed"):
-            kind = "reference"
-        elif path.parent.name in searched:
-            kind = "searched"
-        elif path.parent.name in table_rows:
-            kind = "table"
-        else:
-            kind = "other"
-            other_rows.add(path.parent.name)
-        counts[kind] += 1
-    configs = {d: len(s["candidates"]) + len(s["skipped"]) for _, s, d in finished}
-    return {**{k: counts[k] for k in ("table", "other", "searched", "points", "test_seeds", "every_seeds",
-                                      "reference")},
-            "other_rows": sorted(other_rows), "searched_rows": sorted(searched), "seeds": seeds,
-            "configs": sum(configs.values()),
-            "skipped": sum(len(s["skipped"]) * (seeds if d in every else 1) for _, s, d in finished),
-            "tested": sum(d in tested and d not in every for _, _, d in finished),
-            "every": sum(d in every for _, _, d in finished),
-            "sweep_runs": sum(sweep_runs(n, seeds, every_seed=d in every, test_selection=d in tested)
-                              for d, n in configs.items()),
-            "restated": sum((d / s["best"]["name"] / row_file.name).is_file()
-                            for r, s, d in finished if r in runs
-                            for row_file in layout.summaries(runs[r] / d.name))}
-
-
-def _names(rows: list[str]) -> str:
-    return ", ".join(f"`{r}`" for r in rows)
-
-
-def _inventory_rows(inv: dict[str, Any], roots: list[Path]) -> list[str]:
-    """REPRODUCTION.md's "Runs counted": the summaries by kind beside the terms of `gerne validate`'s sum."""
-    total = sum(inv[k] for k in ("table", "other", "searched", "points", "test_seeds", "every_seeds", "reference"))
-    planned = inv["table"] + inv["other"] + inv["sweep_runs"]
-    unneeded = inv["tested"] * (inv["seeds"] - 1) - inv["test_seeds"]
-    return [
-        f"The summary's {total} run summaries are the files under {', '.join(f'`{r}`' for r in roots)} that record "
-        "training time. `gerne validate` counts, over every dataset `params.yaml` declares, rows × seeds "
-        "+ the searches' grid points + the winners' other seeds + the test-best points' other seeds "
-        "(`test_selection`) + every point's other seeds (`every_seed_on`) (\"runs at most\"), and lists the "
-        f"reference models apart; over the datasets of these folders that sum is {planned}. How the two counts "
-        "meet:", "",
-        "| run summaries | here | in `gerne validate`'s sum |", "|---|---|---|",
-        f"| Table 1 rows without a search × ratios × seeds | {inv['table']} | rows × seeds |",
-        f"| rows of other studies ({_names(inv['other_rows'])}) × seeds | {inv['other']} | rows × seeds |",
-        f"| searched rows ({_names(inv['searched_rows'])}) × ratios × seeds | {inv['searched']} | "
-        f"{inv['searched'] - inv['restated']} as the winners' other seeds; the other {inv['restated']} restate their "
-        "sweep's selected point (the same run, counted again here) |",
-        f"| sweep points at the search seed | {inv['points']} | {inv['configs']} grid points; those outside Eq. 9 "
-        "are skipped |",
-        f"| the test-best point's other seeds (`test_selection`) | {inv['test_seeds']} | {inv['seeds'] - 1} per "
-        f"sweep with `test_selection`: {inv['tested'] * (inv['seeds'] - 1)} at most; {unneeded} not needed where "
-        "validation chose the same point (the row's own folder holds its seeds) |",
-        f"| every point's other seeds (`every_seed_on`) | {inv['every_seeds']} | every grid point × "
-        f"{inv['seeds'] - 1} in the {inv['every']} sweep(s) with `every_seed_on` (the winner's among them, which "
-        "its row then reuses) |",
-        f"| reference models (f̃, `biased.json`) | {inv['reference']} | listed apart (\"reference model(s)\") |",
-        f"| **total** | **{total}** | {planned} at most − {inv['skipped']} skipped (with their seeds) − {unneeded} not "
-        f"needed + {inv['restated']} restated + {inv['reference']} reference models = "
-        f"{planned - inv['skipped'] - unneeded + inv['restated'] + inv['reference']} |",
-    ]
 
 
 def _collapsed_rows(runs: pd.DataFrame) -> list[str]:
@@ -216,14 +109,9 @@ def _erm_rows(runs: pd.DataFrame, ratios: list[float]) -> list[str]:
             "the last epoch |", "|---|---|---|---|---|---|", *rows]
 
 
-def _finished(sweeps: list[tuple[float, Path]]) -> list[tuple[float, dict[str, Any], Path]]:
-    """(ratio, selection, folder) of every sweep that has finished (its selected.json exists), in order."""
-    return [(r, json.loads(layout.selected(d).read_text()), d) for r, d in sweeps if layout.selected(d).is_file()]
-
-
 def _selections(sweeps: list[tuple[float, Path]]) -> list[str]:
     rows = []
-    for ratio, s, _ in _finished(sweeps):
+    for ratio, s, _ in finished_sweeps(sweeps):
         best = s["best"]
         rows.append(f"| {ratio} | {s['kind']} | {best['point']} | {best['value'] * 100:.2f} | "
                     f"{len(s['candidates'])} trained, {len(s['skipped'])} outside Eq. 9 |")
@@ -234,7 +122,7 @@ def _candidates(sweeps: list[tuple[float, Path]]) -> list[str]:
     """Per finished sweep: every trained point's val GBA (the selector) beside its test GBA at that checkpoint
     (evidence only; never used to choose)."""
     rows = []
-    for ratio, s, folder in _finished(sweeps):
+    for ratio, s, folder in finished_sweeps(sweeps):
         rows += [f"### `{folder.name}` ({s['kind']} attributes), {ratio} %", "",
                  "| point | val GBA % | test GBA % at that checkpoint | selected |", "|---|---|---|---|"]
         rows += [f"| {c['point']} | {c['val_gba'] * 100:.2f} | {c['test_gba'] * 100:.2f} | "
@@ -299,12 +187,26 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
     n_runs, hours = compute_spent(*spent)
     inventory = run_inventory(spent, sweeps, runs, set(per_run["setting"]), seeds, every, tested)
     verdicts = _verdicts(table, baselines)
-    matched = sum("| yes |" in v for v in verdicts)
     lines: list[Any] = [
         "# Reproduction of Table 1 (C-MNIST) and Figures 2–3", "",
         "Generated by `dvc repro` (stage `reproduction`) from the committed run summaries, split counts and sweep "
         "selections; see `reports/table1_cmnist.md` for every cell and selection rule.", "",
-        *(["## The paper's claims, tested under its protocol and ours", "",
+        *_claims_section(claims),
+        *_summary_section(ratios, once, verdicts, n_runs, hours, inventory),
+        *_why_section(metrics, runs, per_run, ratios),
+        *_selection_section(epochs, sweeps),
+        *_health_section(metrics, figure_ratio, per_run),
+        "## Runs counted", "",
+        *inventory_rows(inventory, spent), "",
+    ]
+    return "\n".join(lines)
+
+
+def _claims_section(claims: list[str] | None) -> list[str]:
+    """The claims table with its reading guide (none when no claims were derived)."""
+    if not claims:
+        return []
+    return ["## The paper's claims, tested under its protocol and ours", "",
             "Each qualitative claim the paper makes about C-MNIST (Sec. 5.1, Fig. 2, Fig. 3, Appendices B–C), the "
             "numbers behind it under validation selection (ours: config and checkpoint chosen on validation data) "
             "and under the paper's protocol (test selection: config and checkpoint chosen on test GBA; the copied "
@@ -312,7 +214,14 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
             "where A's mean exceeds B's by more than the seed noise of the difference, √(s_A² + s_B²) (shown as "
             "± after Δ); a cell of one seed has no spread. Test selection reads every seed of the test-best "
             "config where it was trained (`reports/table1_cmnist.md`, selection `test`, gives the seed counts).",
-            "", *claims, ""] if claims else []),
+            "", *claims, ""]
+
+
+def _summary_section(ratios: list[float], once: dict[str, tuple[int, int]] | None, verdicts: list[str],
+                     n_runs: int, hours: float, inventory: dict[str, int]) -> list[str]:
+    """Paper cells within the tolerance (counted once, per protocol), the compute spent, the verdict rows."""
+    matched = sum("| yes |" in v for v in verdicts)
+    return [
         "## Summary", "",
         *([f"Counted once per paper cell (resampling, GERNE tuned with known and with unknown attributes × "
            f"{len(ratios)} ratios; `gerne_known` and `gerne_unknown` fix c, β and are shown beside the tuned rows "
@@ -328,7 +237,13 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
         "excluded); run summaries do not record their machine, "
         "`reports/benchmarks.md` measures speed on the one this report's runs were trained on.", "",
         "| setting | ratio % | ours (test GBA) | paper | Δ | within 2 points |", "|---|---|---|---|---|---|",
-        *verdicts, "",
+        *verdicts, ""]
+
+
+def _why_section(metrics: dict[float, Path], runs: dict[float, Path], per_run: pd.DataFrame,
+                 ratios: list[float]) -> list[str]:
+    """Why cells can differ: the split, the ERM rows, validation, unknown attributes."""
+    return [
         "## Why cells can differ", "",
         "- **The split.** We build C-MNIST from the MNIST files with a seeded assignment of round(r·n_y) conflicting "
         "images per class; DFA's released split (the one the paper used) is not available here. Conflicting "
@@ -348,7 +263,12 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
         "grid that fits 0.5 % covers a small part of the minority at 2–5 %. On C-MNIST every t is a multiple of the "
         "ratio (0.1, 0.2, 0.6, 1, 2 × r/100: the paper's grid at 0.5 %). Average recall of "
         "the pseudo-minority (its size in brackets) for every t derived, per ratio:", "",
-        *_recall_rows(metrics), "",
+        *_recall_rows(metrics), ""]
+
+
+def _selection_section(epochs: int, sweeps: list[tuple[float, Path]]) -> list[str]:
+    """The epochs trained and every sweep's selection with its candidates."""
+    return [
         f"## Epochs: {epochs}", "",
         "The paper does not state them; Fig. 2's x-axis runs to about 65 epochs, so every C-MNIST run trains "
         f"{epochs} epochs of ceil(55,000 / (B·K)) steps and the checkpoint is chosen afterwards.", "",
@@ -357,7 +277,12 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
         *_selections(sweeps), "",
         "Every trained point of each finished sweep, with the test GBA its selected checkpoint reached (shown as "
         "evidence of how well validation GBA ranks the points; test data never selects):", "",
-        *_candidates(sweeps),
+        *_candidates(sweeps)]
+
+
+def _health_section(metrics: dict[float, Path], figure_ratio: float, per_run: pd.DataFrame) -> list[str]:
+    """Fig. 3's pseudo-attribute quality and the runs that collapsed to chance."""
+    return [
         f"## Pseudo-attributes at {figure_ratio:g} % (Fig. 3's precision/recall)", "",
         *_pseudo_rows(metrics.get(figure_ratio, Path("-")) / "pseudo.json"), "",
         "## Runs that collapsed to chance", "",
@@ -365,8 +290,4 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], metrics: dict[floa
         "(`gerne/health.py`, from each summary's per-epoch history; the summaries' own `diverged` flag stays "
         "false, the loss being finite). The tables mark their cells with †; the checkpoint a selection rule chose "
         "can predate the collapse.", "",
-        *_collapsed_rows(per_run), "",
-        "## Runs counted", "",
-        *_inventory_rows(inventory, spent), "",
-    ]
-    return "\n".join(lines)
+        *_collapsed_rows(per_run), ""]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.reports.reproduction import build, compute_spent, conflicting
+from pipeline.reports.inventory import compute_spent
+from pipeline.reports.reproduction import build, conflicting
 from tests.conftest import REPO
 
 

@@ -5,15 +5,33 @@ attributes a row needs."""
 from __future__ import annotations
 
 from pipeline.schema import hint as _hint
-from pipeline.studies.config import NAME, RESERVED, Dataset, StudiesParams
+from pipeline.studies.config import NAME, RESERVED, Dataset, StudiesParams, TableStudy
 
 
 def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
     """Cross-references: names, declared datasets, rows that need attributes the data does not have."""
-    from gerne.data.registry import KINDS
-    from gerne.methods import METHODS
-    from pipeline.studies.protocols import protocol_for
+    _check_names(datasets, studies)
+    for study, table in studies.tables.items():
+        _check_study(study, table, studies)
+        cells: dict[tuple[str, float], str] = {}
+        for name in table.datasets:
+            _check_dataset_of(study, table, name, datasets, cells)
+            for row in table.rows_of(name):
+                _check_row_on(row, name, datasets, studies)
+            missing = [r for r in table.rows_of(name)
+                       if studies.rows[r].needs_attributes() and not datasets[name].attributes]
+            if missing:
+                raise ValueError(f"studies.tables.{study}.rows has {missing}, which need true attributes in "
+                                 f"{studies.rows[missing[0]].needs_attributes()}; datasets.{name} has attributes: "
+                                 "false, so only rows without them can run on it (e.g. no_no: pseudo-attributes, "
+                                 "checkpoints by worst-class accuracy)")
+    for name in studies.table3.datasets:
+        if name not in datasets:
+            raise ValueError(f"studies.table3.datasets names '{name}', which is not declared under datasets")
 
+
+def _check_names(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
+    """Dataset names and folders, one Table 1 study, the datasets every_seed_on names."""
     for name in datasets:
         if not NAME.match(name) or name in RESERVED:
             raise ValueError(f"dataset name '{name}' must be lower-case letters, digits and _ (no dots: it is part of "
@@ -31,58 +49,62 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
             if name not in datasets:
                 raise ValueError(f"studies.rows.{row}.every_seed_on names '{name}', which is not declared under "
                                  f"datasets{_hint(name, datasets)}")
-    for study, table in studies.tables.items():
-        for row in table.rows:
-            if row not in studies.rows:
-                raise ValueError(f"studies.tables.{study}.rows names '{row}', which is not defined under "
-                                 f"studies.rows{_hint(row, studies.rows)}")
-        for name, subset in table.rows_on.items():
-            if name not in table.datasets or not set(subset) <= set(table.rows):
-                raise ValueError(f"studies.tables.{study}.rows_on.{name}: each key must be one of the study's "
-                                 f"datasets {table.datasets} and its rows a subset of its rows {table.rows}")
-        if table.headline and table.report != "table1":
-            raise ValueError(f"studies.tables.{study}.headline: only a Table 1 study (report: table1) has one")
-        for label, row in table.headline.items():  # a row the study does not train (a trial's subset) is left out
-            if row not in studies.rows:
-                raise ValueError(f"studies.tables.{study}.headline.{label} names '{row}', which is not defined under "
-                                 f"studies.rows{_hint(row, studies.rows)}")
-        if table.report == "attribution" and len(table.datasets) < 1:
-            raise ValueError(f"studies.tables.{study} (report: attribution) needs its reference dataset first in "
-                             "`datasets` (the first at each ratio: our data there), then the variants it is "
-                             "compared with")
-        cells: dict[tuple[str, float], str] = {}
-        for name in table.datasets:
-            if name not in datasets:
-                raise ValueError(f"studies.tables.{study}.datasets names '{name}', which is not declared under "
-                                 f"datasets{_hint(name, datasets)}")
-            if table.report == "table1" and datasets[name].minority_percent() is not None:
-                cell = (KINDS[datasets[name].kind].benchmark, datasets[name].minority_percent())
-                if cell in cells:
-                    raise ValueError(f"studies.tables.{study}: datasets.{cells[cell]} and datasets.{name} are both "
-                                     f"the {cell[0]} column at {cell[1]:g} %; list one of them")
-                cells[cell] = name
-            if table.report == "table1" and datasets[name].minority_percent() is None:
-                raise ValueError(f"studies.tables.{study} (report: table1) has a column per minority share; "
-                                 f"datasets.{name} (kind {datasets[name].kind}) defines none")
-            for row in table.rows_of(name):
-                spec = studies.rows[row]
-                unit = protocol_for(datasets[name], spec, f"studies.rows.{row} on {name}").batch_unit
-                if unit not in METHODS[spec.method].batch_units:
-                    raise ValueError(f"studies.rows.{row} (method {spec.method}) on {name}: batch_unit '{unit}' is "
-                                     f"not one the method takes ({list(METHODS[spec.method].batch_units)})")
-                share = spec.grouping.share
-                grid = spec.search.get(share, []) if share and isinstance(spec.search, dict) else []
-                for t in [*grid, *([spec.config[share]] if share in spec.config else [])]:
-                    if not 0.0 < datasets[name].absolute_t(t) < 1.0:
-                        raise ValueError(f"studies.rows.{row}: {share} = {t} is a pseudo-minority share of "
-                                         f"{datasets[name].absolute_t(t)} on {name}, outside (0, 1)")
-            missing = [r for r in table.rows_of(name)
-                       if studies.rows[r].needs_attributes() and not datasets[name].attributes]
-            if missing:
-                raise ValueError(f"studies.tables.{study}.rows has {missing}, which need true attributes in "
-                                 f"{studies.rows[missing[0]].needs_attributes()}; datasets.{name} has attributes: "
-                                 "false, so only rows without them can run on it (e.g. no_no: pseudo-attributes, "
-                                 "checkpoints by worst-class accuracy)")
-    for name in studies.table3.datasets:
-        if name not in datasets:
-            raise ValueError(f"studies.table3.datasets names '{name}', which is not declared under datasets")
+
+
+def _check_study(study: str, table: TableStudy, studies: StudiesParams) -> None:
+    """A study's rows, rows_on and headline name defined rows; an attribution study has its reference dataset."""
+    for row in table.rows:
+        if row not in studies.rows:
+            raise ValueError(f"studies.tables.{study}.rows names '{row}', which is not defined under "
+                             f"studies.rows{_hint(row, studies.rows)}")
+    for name, subset in table.rows_on.items():
+        if name not in table.datasets or not set(subset) <= set(table.rows):
+            raise ValueError(f"studies.tables.{study}.rows_on.{name}: each key must be one of the study's "
+                             f"datasets {table.datasets} and its rows a subset of its rows {table.rows}")
+    if table.headline and table.report != "table1":
+        raise ValueError(f"studies.tables.{study}.headline: only a Table 1 study (report: table1) has one")
+    for label, row in table.headline.items():  # a row the study does not train (a trial's subset) is left out
+        if row not in studies.rows:
+            raise ValueError(f"studies.tables.{study}.headline.{label} names '{row}', which is not defined under "
+                             f"studies.rows{_hint(row, studies.rows)}")
+    if table.report == "attribution" and len(table.datasets) < 1:
+        raise ValueError(f"studies.tables.{study} (report: attribution) needs its reference dataset first in "
+                         "`datasets` (the first at each ratio: our data there), then the variants it is "
+                         "compared with")
+
+
+def _check_dataset_of(study: str, table: TableStudy, name: str, datasets: dict[str, Dataset],
+                      cells: dict[tuple[str, float], str]) -> None:
+    """A study's dataset is declared; in Table 1 it is one column (benchmark, minority share) of its own."""
+    from gerne.data.registry import KINDS
+
+    if name not in datasets:
+        raise ValueError(f"studies.tables.{study}.datasets names '{name}', which is not declared under "
+                         f"datasets{_hint(name, datasets)}")
+    if table.report == "table1" and datasets[name].minority_percent() is not None:
+        cell = (KINDS[datasets[name].kind].benchmark, datasets[name].minority_percent())
+        if cell in cells:
+            raise ValueError(f"studies.tables.{study}: datasets.{cells[cell]} and datasets.{name} are both "
+                             f"the {cell[0]} column at {cell[1]:g} %; list one of them")
+        cells[cell] = name
+    if table.report == "table1" and datasets[name].minority_percent() is None:
+        raise ValueError(f"studies.tables.{study} (report: table1) has a column per minority share; "
+                         f"datasets.{name} (kind {datasets[name].kind}) defines none")
+
+
+def _check_row_on(row: str, name: str, datasets: dict[str, Dataset], studies: StudiesParams) -> None:
+    """A row on a dataset: its batch unit is one its method takes, its pseudo-minority shares lie in (0, 1)."""
+    from gerne.methods import METHODS
+    from pipeline.studies.protocols import protocol_for
+
+    spec = studies.rows[row]
+    unit = protocol_for(datasets[name], spec, f"studies.rows.{row} on {name}").batch_unit
+    if unit not in METHODS[spec.method].batch_units:
+        raise ValueError(f"studies.rows.{row} (method {spec.method}) on {name}: batch_unit '{unit}' is "
+                         f"not one the method takes ({list(METHODS[spec.method].batch_units)})")
+    share = spec.grouping.share
+    grid = spec.search.get(share, []) if share and isinstance(spec.search, dict) else []
+    for t in [*grid, *([spec.config[share]] if share in spec.config else [])]:
+        if not 0.0 < datasets[name].absolute_t(t) < 1.0:
+            raise ValueError(f"studies.rows.{row}: {share} = {t} is a pseudo-minority share of "
+                             f"{datasets[name].absolute_t(t)} on {name}, outside (0, 1)")

@@ -4,6 +4,7 @@ summaries."""
 import json
 from itertools import product
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
@@ -83,24 +84,7 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
                  figure, not_gerne, claims.render(tested), once, len(p.studies.seeds),
                  every={d for c, row, d in folders if c.dataset in p.studies.rows[row].every_seed_on},
                  tested={d for _, row, d in folders if p.studies.rows[row].test_selection})
-    vanilla = next((r for r, spec in rows.items() if spec.method == "erm" and spec.protocol.get("cmnist")), None)
-    if vanilla is not None:
-        text += "\n" + "\n".join([
-            f"## The paper's ERM row, trained by its recipe (`{vanilla}`)", "",
-            f"DFA's Vanilla recipe ({DFA}, `scripts/run_cmnist_vanilla.sh`) on our splits and seeds. The copied "
-            "row keeps the best test accuracy seen, our `oracle` selection; validation selection beside it. "
-            "`reports/baselines.md` has every baseline trained here.", "",
-            *baselines.vanilla_section(frame, vanilla, targets, [c.ratio for c in cols], TOLERANCE), "",
-            baselines.vanilla_gap(frame, vanilla, targets, [c.ratio for c in cols]), "",
-            "What can be left of the gap, each measured by the study `attribution` (`reports/attribution.md`: "
-            "every copied row under each condition, and the share of its gap the condition closes; "
-            "`reports/attribution_ratios.md`: the nearest combination at every ratio): the split "
-            "(DFA's released C-MNIST has 249 conflicting images at 0.5 %, ours 275, and its colours may be a hue "
-            "wheel rather than LfF's palette: read from DFA's README figure, not from its files); DFA's and LfF's "
-            "MLPs divide their inputs by 255 twice (inputs in [0, 1/255]), which Adam's per-parameter step does "
-            "not undo for the first layer's effect on its outputs; no source sets a seed, and C-MNIST ERM varies "
-            "from seed to seed.",
-            ""])
+    text += _vanilla_text(frame, rows, targets, [c.ratio for c in cols])
     trained = {r: {"label": spec.method, "paper_selection": spec.paper_selection,
                    "targets": targets["rows"].get(r, {})} for r, spec in rows.items()
                if spec.method not in ("gerne", "sw")}
@@ -110,6 +94,29 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
     write_text(baselines_out, report)
     log_to_mlflow(f"report-{Path(out).stem}", [out, baselines_out])
     wrote([out, baselines_out], f"{len(text.splitlines())} and {len(report.splitlines())} lines; logged to MLflow")
+
+
+def _vanilla_text(frame: pd.DataFrame, rows: dict[str, Any], targets: dict[str, Any], ratios: list[float]) -> str:
+    """The section on the paper's ERM row trained by DFA's Vanilla recipe (none when no row trains it)."""
+    vanilla = next((r for r, spec in rows.items() if spec.method == "erm" and spec.protocol.get("cmnist")), None)
+    if vanilla is None:
+        return ""
+    return "\n" + "\n".join([
+        f"## The paper's ERM row, trained by its recipe (`{vanilla}`)", "",
+        f"DFA's Vanilla recipe ({DFA}, `scripts/run_cmnist_vanilla.sh`) on our splits and seeds. The copied "
+        "row keeps the best test accuracy seen, our `oracle` selection; validation selection beside it. "
+        "`reports/baselines.md` has every baseline trained here.", "",
+        *baselines.vanilla_section(frame, vanilla, targets, ratios, TOLERANCE), "",
+        baselines.vanilla_gap(frame, vanilla, targets, ratios), "",
+        "What can be left of the gap, each measured by the study `attribution` (`reports/attribution.md`: "
+        "every copied row under each condition, and the share of its gap the condition closes; "
+        "`reports/attribution_ratios.md`: the nearest combination at every ratio): the split "
+        "(DFA's released C-MNIST has 249 conflicting images at 0.5 %, ours 275, and its colours may be a hue "
+        "wheel rather than LfF's palette: read from DFA's README figure, not from its files); DFA's and LfF's "
+        "MLPs divide their inputs by 255 twice (inputs in [0, 1/255]), which Adam's per-parameter step does "
+        "not undo for the first layer's effect on its outputs; no source sets a seed, and C-MNIST ERM varies "
+        "from seed to seed.",
+        ""])
 
 
 if __name__ == "__main__":

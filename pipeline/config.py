@@ -59,6 +59,13 @@ class Params(_Strict):
             check_figures(self.figures, self.datasets, self.studies)
         return self
 
+    def declared(self, dataset: str) -> tuple[StudiesParams, Dataset]:
+        """The ``studies`` section and ``dataset``'s declaration (ConfigError naming the declared ones otherwise)."""
+        if dataset not in self.datasets:
+            raise ConfigError(f"params.yaml declares no dataset '{dataset}' under datasets (declared: "
+                              f"{sorted(self.datasets)}); see the README, \"Your own dataset\"")
+        return self.studies, self.datasets[dataset]
+
     def table1(self) -> tuple[str, TableStudy] | None:
         """The study reported as Table 1 (``report: table1``), or None."""
         return next(((n, t) for n, t in self.studies.tables.items() if t.report == "table1"), None)

@@ -138,6 +138,24 @@ def uniform_attributes(
     return a
 
 
+def _checked_options(ratio_percent: float, std: float, palette: str, train_conflicting: int | None) -> float:
+    """``ratio_percent`` as a float, after ConfigError for any option outside its range (the data not yet read)."""
+    ratio_percent = float(ratio_percent)
+    if not 0.0 < ratio_percent < 100.0:  # also rejects NaN
+        raise ConfigError(f"C-MNIST ratio_percent must lie strictly between 0 and 100 (e.g. 0.5 for 0.5%), "
+                          f"got {ratio_percent}")
+    if not (math.isfinite(std) and std >= 0.0):
+        raise ConfigError(f"C-MNIST colour std must be a finite number >= 0 (severity 4: 0.005), got {std}")
+    if palette not in PALETTES:
+        raise ConfigError(f"C-MNIST palette '{palette}' is not one of {sorted(PALETTES)} (lff: LfF's colors.th, "
+                          "hue: DFA's 10-step hue wheel)")
+    if train_conflicting is not None and (isinstance(train_conflicting, bool) or not isinstance(train_conflicting, int)
+                                          or train_conflicting < 0):
+        raise ConfigError(f"C-MNIST train_conflicting must be a whole number >= 0 (DFA's 0.5 %: 249) or null, got "
+                          f"{train_conflicting!r}")
+    return ratio_percent
+
+
 def build_cmnist(
     raw_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -155,19 +173,7 @@ def build_cmnist(
     ``palette`` one of :data:`PALETTES`; ``train_conflicting`` an exact number of conflicting training images
     (DFA's release: 249 at 0.5 %) in place of the ratio's per-class count (val keeps the ratio).
     """
-    ratio_percent = float(ratio_percent)
-    if not 0.0 < ratio_percent < 100.0:  # also rejects NaN
-        raise ConfigError(f"C-MNIST ratio_percent must lie strictly between 0 and 100 (e.g. 0.5 for 0.5%), "
-                          f"got {ratio_percent}")
-    if not (math.isfinite(std) and std >= 0.0):
-        raise ConfigError(f"C-MNIST colour std must be a finite number >= 0 (severity 4: 0.005), got {std}")
-    if palette not in PALETTES:
-        raise ConfigError(f"C-MNIST palette '{palette}' is not one of {sorted(PALETTES)} (lff: LfF's colors.th, "
-                          "hue: DFA's 10-step hue wheel)")
-    if train_conflicting is not None and (isinstance(train_conflicting, bool) or not isinstance(train_conflicting, int)
-                                          or train_conflicting < 0):
-        raise ConfigError(f"C-MNIST train_conflicting must be a whole number >= 0 (DFA's 0.5 %: 249) or null, got "
-                          f"{train_conflicting!r}")
+    ratio_percent = _checked_options(ratio_percent, std, palette, train_conflicting)
     train_x, train_y, test_x, test_y = load_mnist(raw_dir)
     if not 0 < val_size < len(train_y):
         raise ConfigError(f"C-MNIST val_size must lie in (0, {len(train_y)}), got {val_size}")

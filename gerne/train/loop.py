@@ -142,14 +142,7 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
     for epoch in bar:
         stack.train(True)
         start = time.perf_counter()
-        sums = torch.zeros(len(models), len(loss_names), dtype=torch.float64, device=device)
-        for _ in range(intervals[epoch - 1]):
-            loss, parts = step(stack, generators)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sums += parts
-        losses = (sums / intervals[epoch - 1]).tolist()  # the one host sync of the epoch
+        losses = _interval(step, stack, opt, generators, intervals[epoch - 1], len(loss_names), device)
         done += intervals[epoch - 1]
         train_time += time.perf_counter() - start
         metrics, tables = evaluate(stack, evals, aligned, cfg0.eval_batch_size)
@@ -161,15 +154,35 @@ def fit_stack(models: list[nn.Module], methods: list[Any], eval_splits: dict[str
             if on_epoch is not None:
                 on_epoch[r](epoch, m)
         _show(bar, desc, epoch, len(intervals), loss_names[-1], losses, cfg0.select_metric, results)
-        if not all(math.isfinite(r[-1]) for r in losses):  # the last loss is the objective (methods.base)
-            for result, r in zip(results, losses, strict=True):
-                result.diverged = not math.isfinite(r[-1])
-            log.warning("%s: %s is not finite at epoch %d; training diverged and stops here", desc, loss_names[-1],
-                        epoch)
+        if _diverged(results, losses, f"{desc}: {loss_names[-1]}", epoch):
             break
     stack.sync_to_models()
     finish(results, stack, train_time)
     return results
+
+
+def _interval(step: Any, stack: ModelStack, opt: Any, generators: list[torch.Generator], n: int, width: int,
+              device: torch.device) -> list[list[float]]:
+    """``n`` optimiser steps of the stacked runs; each run's ``width`` loss parts averaged over them (the one host
+    sync of the interval)."""
+    sums = torch.zeros(len(generators), width, dtype=torch.float64, device=device)
+    for _ in range(n):
+        loss, parts = step(stack, generators)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sums += parts
+    return (sums / n).tolist()
+
+
+def _diverged(results: list[TrainResult], losses: list[list[float]], what: str, epoch: int) -> bool:
+    """Mark the runs whose objective (the last loss, ``gerne.methods.base``) is not finite; True when any is."""
+    if all(math.isfinite(r[-1]) for r in losses):
+        return False
+    for result, r in zip(results, losses, strict=True):
+        result.diverged = not math.isfinite(r[-1])
+    log.warning("%s is not finite at epoch %d; training diverged and stops here", what, epoch)
+    return True
 
 
 def _eval_splits(eval_splits: dict[str, Split], cfg: LoopConfig) -> tuple[torch.Tensor, dict[str, Split]]:

@@ -100,9 +100,7 @@ def train_reference(params: Params, dataset: str, data_dir: str | Path, model_pa
     summary has the same fingerprint (``pipeline.studies.resume``) is kept: a code edit alone retrains nothing."""
     import json
 
-    from pipeline.studies.stages import declared
-
-    sp, protocol = declared(params, dataset)
+    sp, protocol = params.declared(dataset)
     protocol = protocol.model_copy(update={"track_both_losses": False})  # ERM: no L_lb to log
     cfg = {**config0(protocol), "c": 1.0, "beta": -1.0}
     expected = expected_record(protocol, REFERENCE, cfg, sp.reference.seed, sp.reference.lr_factor,
@@ -168,9 +166,7 @@ def score(params: Params, dataset: str, data_dir: str | Path, model_path: str | 
           quality_path: str | Path) -> dict[str, Any]:
     """Algorithm 2 step 2: softmax(f̃(x))_y of every training sample, split at each of the dataset's
     ``pseudo_thresholds`` (in its t units); returns the quality record."""
-    from pipeline.studies.stages import declared
-
-    sp, decl = declared(params, dataset)
+    sp, decl = params.declared(dataset)
     device = resolve_device(sp.device, "studies.device")
     train = load_splits(data_dir, device)["train"]
     confidence = reference_confidence(load_checkpoint(model_path, device), train, decl.eval_batch_size)

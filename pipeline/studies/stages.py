@@ -44,14 +44,6 @@ if TYPE_CHECKING:  # the params schema is the harness's; the library only reads 
 log = logging.getLogger(__name__)
 
 
-def declared(params: Params, dataset: str) -> tuple[StudiesParams, Dataset]:
-    """The ``studies`` section and ``dataset``'s declaration (ConfigError naming the declared ones otherwise)."""
-    if dataset not in params.datasets:
-        raise ConfigError(f"params.yaml declares no dataset '{dataset}' under datasets (declared: "
-                          f"{sorted(params.datasets)}); see the README, \"Your own dataset\"")
-    return params.studies, params.datasets[dataset]
-
-
 def fetch(params: Params, dataset: str, raw_dir: str | Path) -> dict[str, str]:
     """Download (or copy from this machine's mirror, ``pipeline.local``), verify and extract the release; record
     checksums (what the later stages depend on, whatever the files' origin)."""
@@ -59,7 +51,7 @@ def fetch(params: Params, dataset: str, raw_dir: str | Path) -> dict[str, str]:
     from gerne.data.registry import get_dataset
     from pipeline.local import mirror_for, mirror_hint
 
-    _, decl = declared(params, dataset)
+    _, decl = params.declared(dataset)
     mirror, origin = mirror_for(dataset)
     if mirror is not None:
         log.info("%s: release files from the mirror %s (%s)", dataset, mirror, origin)
@@ -77,7 +69,7 @@ def prepare(params: Params, dataset: str, raw_dir: str | Path, out_dir: str | Pa
     """Normalise the raw files into the dataset contract and assert its group counts (where they are known)."""
     from gerne.data.registry import get_dataset
 
-    _, decl = declared(params, dataset)
+    _, decl = params.declared(dataset)
     prepared = get_dataset(decl.kind).prepare(Path(raw_dir), Path(out_dir), **decl.prepare)
     log.info("%s prepared: %d samples, %.1f per second", dataset, prepared.rows, prepared.per_second)
     return {"rows": prepared.rows, "seconds": prepared.seconds, "counts": prepared.counts}
@@ -158,7 +150,7 @@ def _inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row
 
 
 def _row(params: Params, dataset: str, setting: str) -> tuple[StudiesParams, Dataset, RowParams]:
-    sp, protocol = declared(params, dataset)
+    sp, protocol = params.declared(dataset)
     if setting not in sp.rows:
         raise ConfigError(f"unknown row '{setting}'; defined under studies.rows{_hint(setting, sp.rows)}")
     return sp, protocol_for(protocol, sp.rows[setting], f"studies.rows.{setting} on {dataset}"), sp.rows[setting]
@@ -348,7 +340,7 @@ def table3(params: Params, data_dir: str | Path, out_dir: str | Path, dataset: s
     Experiment ``cv``: ``folds`` group-stratified folds; train on the others, choose the checkpoint on the held-out
     fold's WGA, report test WGA; folds × seeds runs.
     """
-    sp, protocol = declared(params, dataset)
+    sp, protocol = params.declared(dataset)
     splits, cfg = _splits(params, data_dir), config0(protocol)
     val, test = splits["val"], splits["test"]
     fold = stratified_folds(val.y, val.a, val.num_attributes, sp.table3.folds, seed=0)

@@ -1,5 +1,10 @@
-"""Where results lie on disk: the one module that names the files of ``runs/`` (read by the pipeline's stages and
-reports, and by the MLflow import). A row's runs are ``<folder>/<row>/seed<n>.json``; a sweep's points
+"""Where results lie on disk: the one module that names the project's paths (read by the plan, the pipeline's
+stages and reports, and by the MLflow import).
+
+Per dataset, under its folder (its ``dir``, default its name): the raw release ``data/raw/<base>``, the prepared data
+``data/<folder>``, its counts ``metrics/<folder>/counts.json``, the reference model ``models/<folder>/biased.pt``, its
+scores ``data/pseudo/<folder>/pseudo.npz`` and their quality ``metrics/<folder>/pseudo.json``, a row's runs
+``runs/<folder>/<row>/seed<n>.json`` and a search's ``runs/sweeps/<folder>/<row>``. In those: a sweep's points
 ``<sweep>/<point>/seed<n>.json`` beside its choice ``<sweep>/selected.json``; the reference model f̃'s run
 ``<folder>/biased.json``; Table 3's ``valonly/full/seed<n>.json`` and ``valonly/cv/fold<k>-seed<n>.json``."""
 
@@ -31,3 +36,48 @@ def summaries(folder: str | Path) -> list[Path]:
 def selected(sweep: str | Path) -> Path:
     """``<sweep>/selected.json``: the sweep's choice, written once every point has finished."""
     return Path(sweep) / SELECTED
+
+
+def raw_dir(base: str) -> str:
+    """``data/raw/<base>``: a release as fetched (a variant reads its base's)."""
+    return f"data/raw/{base}"
+
+
+def data_dir(folder: str) -> str:
+    """``data/<folder>``: a prepared dataset (the dataset contract)."""
+    return f"data/{folder}"
+
+
+def counts_file(folder: str) -> str:
+    """``metrics/<folder>/counts.json``: the prepared splits' group counts."""
+    return f"metrics/{folder}/counts.json"
+
+
+def checkpoint(folder: str) -> str:
+    """``models/<folder>/biased.pt``: the reference model f̃."""
+    return f"models/{folder}/biased.pt"
+
+
+def scores_file(folder: str) -> str:
+    """``data/pseudo/<folder>/pseudo.npz``: f̃'s scores and the pseudo-attributes per t."""
+    return f"data/pseudo/{folder}/pseudo.npz"
+
+
+def quality_file(folder: str | Path, metrics: str | Path = "metrics") -> Path:
+    """``<metrics>/<folder>/pseudo.json``: the pseudo-attributes' precision and recall per t."""
+    return Path(metrics) / folder / "pseudo.json"
+
+
+def row_dir(folder: str, row: str, runs: str | Path = "runs") -> Path:
+    """``<runs>/<folder>/<row>``: a row's run summaries, one per seed."""
+    return Path(runs) / folder / row
+
+
+def reference_summary(folder: str, runs: str | Path = "runs") -> Path:
+    """``<runs>/<folder>/biased.json``: the reference model's run summary."""
+    return Path(runs) / folder / REFERENCE
+
+
+def sweep_dir(folder: str, row: str, runs: str | Path = "runs") -> Path:
+    """``<runs>/sweeps/<folder>/<row>``: a row's search, one folder per point."""
+    return Path(runs) / "sweeps" / folder / row

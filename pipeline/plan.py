@@ -82,25 +82,25 @@ def _trains(p: Params, out: dict[str, dict[str, dict[str, Any]]], name: str, bas
     from gerne.models import FILES
 
     d, where = p.datasets[name], folder(p, name)
-    data, counts, model = f"data/{where}", f"metrics/{where}/counts.json", FILES[d.model]
-    checkpoint, scores = f"models/{where}/biased.pt", f"data/pseudo/{where}/pseudo.npz"
+    data, counts, model = layout.data_dir(where), layout.counts_file(where), FILES[d.model]
+    checkpoint, scores = layout.checkpoint(where), layout.scores_file(where)
     pseudo = {r for r in rows if p.studies.rows[r].grouping.scored}
     starts = {r for r in rows if METHODS[p.studies.rows[r].method].needs_reference}  # from f̃'s weights (DFR)
     common = {"dataset": name, "base": base, "data": data, "model": model, "checkpoint": checkpoint}
     if pseudo or starts:
-        out["reference"][name] = {**common, "summary": f"runs/{where}/{layout.REFERENCE}"}
+        out["reference"][name] = {**common, "summary": str(layout.reference_summary(where))}
     if pseudo:
-        out["scores"][name] = {**common, "scores": scores, "quality": f"metrics/{where}/pseudo.json"}
+        out["scores"][name] = {**common, "scores": scores, "quality": str(layout.quality_file(where))}
     for row in rows:
         method = _file(METHODS[p.studies.rows[row].method].__module__)
         grouping = _file(p.studies.rows[row].grouping.apply.__module__)  # gerne/groups/<name>.py
         edge = scores if row in pseudo else checkpoint if row in starts else counts
         item = {"dataset": name, "base": base, "row": row, "data": data, "model": model, "method": method,
-                "grouping": grouping, "input": edge, "out_dir": f"runs/{where}/{row}"}
+                "grouping": grouping, "input": edge, "out_dir": str(layout.row_dir(where, row))}
         if p.studies.rows[row].search == "none":
             out["train"][f"{name}-{row}"] = item
         else:
-            out["sweep"][f"{name}-{row}"] = {**item, "sweep_dir": f"runs/sweeps/{where}/{row}"}
+            out["sweep"][f"{name}-{row}"] = {**item, "sweep_dir": str(layout.sweep_dir(where, row))}
 
 
 def _file(module: str) -> str:
@@ -118,9 +118,9 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
     for name in used_datasets(p):
         d, entry = p.datasets[name], get_dataset(p.datasets[name].kind)
         base = d.variant_of or name  # a variant prepares its base's files; its stages also read the base's params
-        raw = d.root if entry.read_in_place else f"data/raw/{base}"
+        raw = d.root if entry.read_in_place else layout.raw_dir(base)
         where = folder(p, name)
-        data, counts = f"data/{where}", f"metrics/{where}/counts.json"
+        data, counts = layout.data_dir(where), layout.counts_file(where)
         if not entry.read_in_place:
             out["fetch"][base] = {"dataset": base, "module": entry.module, "raw": raw}
         out["prepare"][name] = {"dataset": name, "base": base, "module": entry.module, "raw": raw, "data": data,
@@ -128,7 +128,8 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
         _trains(p, out, name, base, rows.get(name, []))
         if name in p.studies.table3.datasets:
             out["valonly"][name] = {"dataset": name, "base": base, "data": data, "model": FILES[d.model],
-                                    "method": "gerne/methods/gerne.py", "out_dir": f"runs/{where}/valonly"}
+                                    "method": "gerne/methods/gerne.py",
+                                    "out_dir": str(layout.row_dir(where, "valonly"))}
     for study, table in p.studies.tables.items():
         runs = runs_of(p, table.datasets, empty=TABLES_CODE)
         if table.report == "table1":
@@ -144,9 +145,9 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
                                "md": "reports/table3.md", "csv": "reports/table3.csv"}
     if p.figures is not None:
         f, where = p.figures, folder(p, p.figures.dataset)
-        out["figures"][f.dataset] = {"dataset": f.dataset, "data": f"data/{where}", "runs": f"runs/{where}",
-                                     "quality": f"metrics/{where}/pseudo.json",
-                                     "sweep": f"runs/sweeps/{where}/{f.fig3_row}"}
+        out["figures"][f.dataset] = {"dataset": f.dataset, "data": layout.data_dir(where), "runs": f"runs/{where}",
+                                     "quality": str(layout.quality_file(where)),
+                                     "sweep": str(layout.sweep_dir(where, f.fig3_row))}
     return out
 
 

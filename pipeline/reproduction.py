@@ -9,6 +9,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from gerne import layout
 from gerne.io import write_text
 from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow, wrote
@@ -40,8 +41,8 @@ def _evidence(p: Params, frame: pd.DataFrame, targets: dict, cols: list, runs: P
         where = p.datasets[f.dataset].dir or f.dataset
         fig2 = {p.studies.rows[r].config["beta"]: r for r in f.fig2_rows}
         beyond = {p.studies.rows[r].config["beta"]: r for r in f.fig2_beyond_rows}
-        fig_runs, sweep = runs / where, runs / "sweeps" / where / f.fig3_row
-        path = metrics / where / "pseudo.json"
+        fig_runs, sweep = runs / where, layout.sweep_dir(where, f.fig3_row, runs)
+        path = layout.quality_file(where, metrics)
         quality = json.loads(path.read_text()) if path.is_file() else {}
     evidence = claims.Evidence(frame, targets, [c.ratio for c in cols], fig_runs, quality or {}, sweep,
                                {c.ratio: runs / c.folder for c in cols})
@@ -67,7 +68,7 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
     p = load_planned(params_path)
     cols = [c for c in columns(p, study) if c.benchmark == "cmnist"]  # this report is C-MNIST's (Table 1 and Figs.)
     tuned = [r for r in p.studies.tables[study].rows if p.studies.rows[r].search != "none"]
-    folders = [(c, row, Path(runs) / "sweeps" / c.folder / row) for c, row in product(cols, tuned)]
+    folders = [(c, row, layout.sweep_dir(c.folder, row, runs)) for c, row in product(cols, tuned)]
     sweeps = [(c.ratio, d) for c, _, d in folders]
     figure = p.datasets[p.figures.dataset].minority_percent() if p.figures is not None else cols[0].ratio
     spent = [Path(runs) / _common([c.folder for c in cols]), Path(runs) / "sweeps" / _common([c.folder for c in cols])]

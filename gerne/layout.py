@@ -68,16 +68,26 @@ def quality_file(folder: str | Path, metrics: str | Path = "metrics") -> Path:
     return Path(metrics) / folder / "pseudo.json"
 
 
+def runs_dir(folder: str, runs: str | Path = "runs") -> Path:
+    """``<runs>/<folder>``: every row's runs of a dataset (and its reference model's)."""
+    return Path(runs) / folder
+
+
+def sweeps_dir(folder: str, runs: str | Path = "runs") -> Path:
+    """``<runs>/sweeps/<folder>``: every search of a dataset."""
+    return Path(runs) / "sweeps" / folder
+
+
 def row_dir(folder: str, row: str, runs: str | Path = "runs") -> Path:
     """``<runs>/<folder>/<row>``: a row's run summaries, one per seed."""
-    return Path(runs) / folder / row
+    return runs_dir(folder, runs) / row
 
 
 def reference_summary(folder: str, runs: str | Path = "runs") -> Path:
     """``<runs>/<folder>/biased.json``: the reference model's run summary."""
-    return Path(runs) / folder / REFERENCE
+    return runs_dir(folder, runs) / REFERENCE
 
 
 def sweep_dir(folder: str, row: str, runs: str | Path = "runs") -> Path:
     """``<runs>/sweeps/<folder>/<row>``: a row's search, one folder per point."""
-    return Path(runs) / "sweeps" / folder / row
+    return sweeps_dir(folder, runs) / row

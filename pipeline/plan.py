@@ -145,8 +145,8 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
                                "md": "reports/table3.md", "csv": "reports/table3.csv"}
     if p.figures is not None:
         f, where = p.figures, folder(p, p.figures.dataset)
-        out["figures"][f.dataset] = {"dataset": f.dataset, "data": layout.data_dir(where), "runs": f"runs/{where}",
-                                     "quality": str(layout.quality_file(where)),
+        out["figures"][f.dataset] = {"dataset": f.dataset, "data": layout.data_dir(where),
+                                     "runs": str(layout.runs_dir(where)), "quality": str(layout.quality_file(where)),
                                      "sweep": str(layout.sweep_dir(where, f.fig3_row))}
     return out
 

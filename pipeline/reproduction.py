@@ -71,7 +71,8 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
     folders = [(c, row, layout.sweep_dir(c.folder, row, runs)) for c, row in product(cols, tuned)]
     sweeps = [(c.ratio, d) for c, _, d in folders]
     figure = p.datasets[p.figures.dataset].minority_percent() if p.figures is not None else cols[0].ratio
-    spent = [Path(runs) / _common([c.folder for c in cols]), Path(runs) / "sweeps" / _common([c.folder for c in cols])]
+    common = _common([c.folder for c in cols])
+    spent = [layout.runs_dir(common, runs), layout.sweeps_dir(common, runs)]
     rows = {r: p.studies.rows[r] for r in p.studies.tables[study].rows}
     not_gerne = tuple(r for r, spec in rows.items() if spec.method != "gerne")
     targets, frame = paper_targets("cmnist"), pd.read_csv(table)

@@ -34,11 +34,12 @@ LONGEST = ("tests/pipeline/test_committed.py", "tests/pipeline/test_own_dataset.
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    integration = {i.nodeid.split("::")[0] for i in items if i.get_closest_marker("integration")}
+
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::")[0]
         if path in LONGEST:
             return LONGEST.index(path)
         return len(LONGEST) + (0 if path in integration else 1)
 
-    integration = {i.nodeid.split("::")[0] for i in items if i.get_closest_marker("integration")}
     items.sort(key=rank)  # stable: the order inside each module is kept

@@ -28,7 +28,7 @@ class DataError(GerneError):
 
 class PreparedDataError(DataError):
     """A prepared dataset folder that breaks the dataset contract: prepared by older code, from raw files fixed
-    since, or edited by hand. The fix is always to prepare it again; :meth:`for_dataset` names the stage that does."""
+    since, or edited by hand. The fix is always to prepare it again; :meth:`for_dataset` names the command that does."""
 
     def __init__(self, folder: object, problem: str) -> None:
         self.folder, self.problem = folder, problem
@@ -36,5 +36,6 @@ class PreparedDataError(DataError):
 
     def for_dataset(self, dataset: str | None) -> str:
         """The message with the exact command that prepares ``dataset`` again (a placeholder when unknown)."""
-        return (f"{self.folder} is stale or inconsistent prepared data: {self.problem}. Prepare it again: "
-                f"`dvc repro prepare@{dataset or '<dataset>'}`")
+        what = f" ({dataset})" if dataset else ""
+        return (f"{self.folder}{what} is stale or inconsistent prepared data: {self.problem}. Prepare it again: "
+                f"`rm -r {self.folder} && dvc repro` (the data stage rebuilds what is missing)")

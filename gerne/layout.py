@@ -2,9 +2,10 @@
 stages and reports, and by the MLflow import).
 
 Per dataset, under its folder (its ``dir``, default its name): the raw release ``data/raw/<base>``, the prepared data
-``data/<folder>``, its counts ``metrics/<folder>/counts.json``, the reference model ``models/<folder>/biased.pt``, its
-scores ``data/pseudo/<folder>/pseudo.npz`` and their quality ``metrics/<folder>/pseudo.json``, a row's runs
-``runs/<folder>/<row>/seed<n>.json`` and a search's ``runs/sweeps/<folder>/<row>``. In those: a sweep's points
+``data/<folder>`` with its counts ``data/<folder>/counts.json``, the reference model ``models/<folder>/biased.pt``, its
+scores ``models/<folder>/pseudo.npz`` and their quality ``models/<folder>/pseudo.json``, a row's runs
+``runs/<folder>/<row>/seed<n>.json`` and a search's ``runs/sweeps/<folder>/<row>``. Each root is one DVC stage's
+output: ``data`` (stage ``data``), ``models`` and ``runs`` (stage ``train``). In those: a sweep's points
 ``<sweep>/<point>/seed<n>.json`` beside its choice ``<sweep>/selected.json``; the reference model f̃'s run
 ``<folder>/biased.json``; Table 3's ``valonly/full/seed<n>.json`` and ``valonly/cv/fold<k>-seed<n>.json``."""
 
@@ -49,8 +50,8 @@ def data_dir(folder: str) -> str:
 
 
 def counts_file(folder: str) -> str:
-    """``metrics/<folder>/counts.json``: the prepared splits' group counts."""
-    return f"metrics/{folder}/counts.json"
+    """``data/<folder>/counts.json``: the prepared splits' group counts."""
+    return f"data/{folder}/counts.json"
 
 
 def checkpoint(folder: str) -> str:
@@ -59,13 +60,13 @@ def checkpoint(folder: str) -> str:
 
 
 def scores_file(folder: str) -> str:
-    """``data/pseudo/<folder>/pseudo.npz``: f̃'s scores and the pseudo-attributes per t."""
-    return f"data/pseudo/{folder}/pseudo.npz"
+    """``models/<folder>/pseudo.npz``: f̃'s scores and the pseudo-attributes per t."""
+    return f"models/{folder}/pseudo.npz"
 
 
-def quality_file(folder: str | Path, metrics: str | Path = "metrics") -> Path:
-    """``<metrics>/<folder>/pseudo.json``: the pseudo-attributes' precision and recall per t."""
-    return Path(metrics) / folder / "pseudo.json"
+def quality_file(folder: str | Path, models: str | Path = "models") -> Path:
+    """``<models>/<folder>/pseudo.json``: the pseudo-attributes' precision and recall per t."""
+    return Path(models) / folder / "pseudo.json"
 
 
 def runs_dir(folder: str, runs: str | Path = "runs") -> Path:

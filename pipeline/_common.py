@@ -43,7 +43,7 @@ def raise_on_termination() -> None:
 
 def stage(func: Callable[..., Any]) -> Callable[..., Any]:
     """Configure logging and malloc, and turn library errors into a one-line message and exit status 1 (for stale
-    prepared data, naming the `dvc repro prepare@<dataset>` that rebuilds it); SIGTERM, SIGHUP and Ctrl-C end the
+    prepared data, naming the command that rebuilds it); SIGTERM, SIGHUP and Ctrl-C end the
     stage with status 130 after closing its MLflow runs as KILLED."""
 
     @functools.wraps(func)

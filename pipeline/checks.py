@@ -34,7 +34,7 @@ def source_errors(p: Params, params_dir: Path) -> list[str]:
             continue
         seen.add((folder, table))
         if not folder.is_dir():
-            errors.append(f"datasets.{item['base']}.root: the folder {folder} does not exist; prepare@{name} reads "
+            errors.append(f"datasets.{item['base']}.root: the folder {folder} does not exist; the data stage reads "
                           f"your data in place from it: put metadata.csv and the files its `filename` column names "
                           f"there, or set root to the folder that holds them (relative to {Path(params_dir)})")
         elif not table.is_file():
@@ -66,12 +66,12 @@ def device_errors(p: Params) -> list[str]:
 
 
 def beta_checks(p: Params, data_root: os.PathLike[str]) -> tuple[list[str], list[str]]:
-    """(errors, notes): Eq. 9 for every row with one config (``train@`` items) on its dataset's prepared data.
+    """(errors, notes): Eq. 9 for every row with one config (the plan's ``train`` items) on its dataset's prepared data.
 
     The same groups as the training stage (``pipeline.studies.runs.grouped_method``): the true groups (known), one
     group per class (none), the pseudo-groups of the scores file at the row's absolute t (confidence). Search
     configs outside Eq. 9 are not errors: a grid search skips and records them by design. Prepared data that break
-    the dataset contract (stale, or inconsistent) are an error naming the `dvc repro prepare@<dataset>` that fixes it.
+    the dataset contract (stale, or inconsistent) are an error naming the command that fixes it.
     """
     from pathlib import Path
 

@@ -25,7 +25,7 @@ def _fail(exc: GerneError) -> None:
 @main.command()
 @click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--data-root", default="data", show_default=True, type=click.Path(file_okay=False),
-              help="Where the stages put prepared data (<dataset folder>/, pseudo/<dataset folder>/pseudo.npz).")
+              help="Where the data stage puts prepared data (<dataset folder>/).")
 def validate(params_path: str, data_root: str) -> None:
     """Validate a params file strictly, refuse what a stage would refuse (devices, β outside Eq. 9 on the data
     already prepared) and list the runs it defines."""
@@ -68,30 +68,6 @@ def validate(params_path: str, data_root: str) -> None:
         click.echo(f"{params_path}: ok — no study lists a dataset: list them under studies.tables")
     for note in notes:
         click.echo(f"  {note}")
-
-
-@main.command("plan")
-@click.option("--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--check", is_flag=True, help="Only check that plan.yaml is current (exit 1 if stale).")
-def plan_command(params_path: str, check: bool) -> None:
-    """Write plan.yaml, the stage items of the declared datasets' studies, from params.yaml (dvc.yaml reads it)."""
-    from pathlib import Path
-
-    from pipeline.config import load_params
-    from pipeline.plan import PLAN, check_plan, plan, write_plan
-
-    target = Path(params_path).parent / PLAN
-    try:
-        p = load_params(params_path)
-        if check:
-            check_plan(p, target)
-            click.echo(f"{target}: current")
-            return
-        changed = write_plan(p, target)
-    except GerneError as exc:
-        _fail(exc)
-    counts = ", ".join(f"{len(v)} {k}" for k, v in plan(p).items())
-    click.echo(f"{'wrote' if changed else 'unchanged:'} {target} ({counts})")
 
 
 @main.command()
@@ -260,28 +236,6 @@ def store_init(no_import: bool = False) -> None:
         click.echo(f"  {exp_id:>4}  {name}")
     if not no_import:
         _import_runs(uri)
-
-
-@main.command()
-@click.option("-n", "--name", default=None, help="The experiment's name (dvc exp show lists it).")
-@click.option("-S", "--set-param", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="A params.yaml override, as for dvc exp run (repeatable), e.g. -S datasets.mine.lr=1.0e-3.")
-@click.option("-C", "--copy-path", "copy_paths", multiple=True, metavar="PATH",
-              help="An untracked path the copy needs (e.g. your own data folder), as for dvc exp run (repeatable).")
-@click.argument("targets", nargs=-1)
-def trial(name: str | None, overrides: tuple[str, ...], copy_paths: tuple[str, ...], targets: tuple[str, ...]) -> None:
-    """Run a DVC experiment in a temporary copy with params.yaml overrides, regenerating plan.yaml there when they
-    change the stage list (a row, dataset or variant added to a study); the workspace stays as it is."""
-    from pathlib import Path
-
-    from pipeline.trial import trial as run_trial
-
-    try:  # the store and its experiments exist before the experiment's stages start
-        code = run_trial(Path.cwd(), list(overrides), list(targets), name,
-                         before=lambda: store_init.callback(no_import=True), copy_paths=copy_paths)
-    except GerneError as exc:
-        _fail(exc)
-    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from gerne.data.groups import train_counts_and_shares
 from gerne.errors import ConfigError, DataError
 from pipeline._common import data_option, params_option, stage
 from pipeline._written import log_to_mlflow, wrote
-from pipeline.plan import load_planned
+from pipeline.config import Params, load_params
+from pipeline.plan import plan
 from pipeline.reports.figures import divergence, figure2, figure3
 
 
@@ -21,7 +22,7 @@ def _summaries(runs: str, dataset: str, setting: str, seeds: list[int]) -> list[
     for seed in seeds:
         path = layout.summary(Path(runs) / setting, seed)
         if not path.is_file():
-            raise DataError(f"missing run summary {path}; run `dvc repro` (stage train@{dataset}-{setting})")
+            raise DataError(f"missing run summary {path}; run `dvc repro` (stage train trains {setting} on {dataset})")
         out.append(json.loads(path.read_text()))
     return out
 
@@ -76,7 +77,11 @@ def main() -> None:
 @stage
 def fig2(params_path: str, data: str, runs: str, out: str) -> None:
     """Fig. 2: losses and minority/majority accuracies per β, plus what happens above Eq. 9's bound."""
-    p = load_planned(params_path)
+    draw_fig2(load_params(params_path), data, runs, out)
+
+
+def draw_fig2(p: Params, data: str, runs: str, out: str) -> None:
+    """Fig. 2 of ``p``'s figures dataset from its prepared ``data`` and its ``runs`` folder, into ``out``."""
     if p.figures is None:
         raise ConfigError("params.yaml has no `figures` section; add it to draw the figures")
     f, rows, seeds = p.figures, p.studies.rows, p.studies.seeds
@@ -109,6 +114,11 @@ def fig2(params_path: str, data: str, runs: str, out: str) -> None:
 @stage
 def fig3(quality: str, sweep_dir: str, out: str) -> None:
     """Fig. 3: precision and recall of the pseudo-minority per t (best β and accuracy once the t × β sweep ran)."""
+    draw_fig3(quality, sweep_dir, out)
+
+
+def draw_fig3(quality: str, sweep_dir: str, out: str) -> None:
+    """Fig. 3 from the pseudo-attributes' quality file and the unknown-attribute sweep folder, into ``out``."""
     from pipeline.reports.claims import PROTOCOLS, best_beta, sweep_points
 
     points = sweep_points(Path(sweep_dir))
@@ -119,6 +129,18 @@ def fig3(quality: str, sweep_dir: str, out: str) -> None:
     wrote([out], f"Fig. 3: {len(pseudo_quality['thresholds'])} thresholds t; "
                  + ("best β per t from the finished sweep" if sweep else "the t × β sweep has not finished: "
                     "precision and recall only"))
+
+
+@main.command("all")
+@params_option
+@stage
+def draw_all(params_path: str) -> None:
+    """Figs. 2 and 3 of params.yaml's `figures` dataset into reports/figures/fig{2,3}_<dataset>.png (DVC stage
+    `figures`)."""
+    p = load_params(params_path)
+    for name, item in plan(p)["figures"].items():
+        draw_fig2(p, item["data"], item["runs"], f"reports/figures/fig2_{name}.png")
+        draw_fig3(item["quality"], item["sweep"], f"reports/figures/fig3_{name}.png")
 
 
 if __name__ == "__main__":

@@ -1,30 +1,72 @@
-"""DVC stage `train@<dataset>-<row>`: a row with one config (``search: none``) trained with every seed."""
+"""DVC stage `train`: everything the studies train, dataset by dataset: the reference model f̃ and its scores where a
+row needs them (Algorithm 2), every row with one config (every seed), every search (its configs on validation data,
+then the winner with every seed) and Table 3's validation-only runs. A run whose summary carries the fingerprint of
+what decides its numbers is reused, not retrained (``pipeline.studies.resume``): after an edit of params.yaml only
+what changed trains."""
 
+from pathlib import Path
+from typing import Any
 
 import click
 
 from gerne import layout
-from pipeline._common import data_option, dataset_option, params_option, stage
-from pipeline._written import read_summaries, run_stats, wrote
-from pipeline.plan import load_planned
-from pipeline.studies.stages import train
+from pipeline._common import params_option, stage
+from pipeline._written import files, read_summaries, run_stats, selected, wrote
+from pipeline.config import Params, load_params
+from pipeline.plan import plan
+from pipeline.studies.reference import score, train_reference
+from pipeline.studies.stages import search, table3, train
+
+
+def _reference(p: Params, item: dict[str, Any]) -> None:
+    result = train_reference(p, item["dataset"], item["data"], item["checkpoint"], item["summary"])
+    wrote([item["checkpoint"], item["summary"]], f"reference model f̃: {selected(result, 'val_cba')}")
+
+
+def _scores(p: Params, item: dict[str, Any]) -> None:
+    result = score(p, item["dataset"], item["data"], item["checkpoint"], item["scores"], item["quality"])
+    sizes = ", ".join(f"t = {t}: {q['size']:,}" for t, q in result["thresholds"].items()) or "no thresholds listed"
+    wrote([item["scores"], item["quality"]], f"confidence of every training sample; pseudo-minority sizes {sizes}")
+
+
+def _row(p: Params, item: dict[str, Any]) -> None:
+    train(p, item["dataset"], item["row"], item["data"], item["out_dir"], item["input"])
+    finals = [layout.summary(item["out_dir"], s) for s in p.studies.seeds]
+    wrote(finals, run_stats(read_summaries(finals), p.datasets[item["dataset"]].oracle_metric))
+
+
+def _sweep(p: Params, item: dict[str, Any]) -> None:
+    choice = search(p, item["dataset"], item["row"], item["data"], item["sweep_dir"], item["out_dir"], item["input"])
+    best, finals = choice["best"], [layout.summary(item["out_dir"], s) for s in p.studies.seeds]
+    wrote([f"{layout.selected(item['sweep_dir'])} and {files(finals)}"],
+          f"{len(choice['candidates'])} configs, {len(choice['skipped'])} outside Eq. 9 skipped; best "
+          f"{best['name']}: {choice['metric']} {100 * best['value']:.1f}; the winner: "
+          f"{run_stats(read_summaries(finals), p.datasets[item['dataset']].oracle_metric)}")
+
+
+def _valonly(p: Params, item: dict[str, Any]) -> None:
+    summaries = table3(p, item["data"], item["out_dir"], item["dataset"])
+    wrote([item["out_dir"]], run_stats(summaries, "test_wga", "oracle"))
+
+
+STEPS = {"reference": _reference, "scores": _scores, "train": _row, "sweep": _sweep, "valonly": _valonly}
 
 
 @click.command()
 @params_option
-@dataset_option
-@click.option("--row", required=True, help="A row of studies.rows with search: none (erm, gerne_known, …).")
-@data_option
-@click.option("--input", "upstream", default=None, type=click.Path(dir_okay=False),
-              help="The reference scores (pseudo-attribute rows), its checkpoint (DFR) or the dataset's counts.")
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Writes seed<seed>.json here.")
+@click.option("--dataset", "only", multiple=True, help="Only these datasets (default: every one the studies use).")
 @stage
-def main(params_path: str, dataset: str, row: str, data: str, upstream: str | None, out_dir: str) -> None:
-    """Train ROW on DATASET with every seed of studies.seeds (β checked against Eq. 9 first)."""
-    p = load_planned(params_path)
-    train(p, dataset, row, data, out_dir, upstream)
-    finals = [layout.summary(out_dir, s) for s in p.studies.seeds]
-    wrote(finals, run_stats(read_summaries(finals), p.datasets[dataset].oracle_metric))
+def main(params_path: str, only: tuple[str, ...]) -> None:
+    """Train every (dataset, row, config, seed) the studies ask for that has no current summary yet."""
+    p = load_params(params_path)
+    work = plan(p)
+    for kind, step in STEPS.items():
+        for item in work[kind].values():
+            if not only or item["dataset"] in only:
+                click.echo(f"{kind} {item['dataset']}" + (f" {item['row']}" if "row" in item else ""), err=True)
+                step(p, item)
+    Path("runs").mkdir(exist_ok=True)
+    Path("models").mkdir(exist_ok=True)
 
 
 if __name__ == "__main__":

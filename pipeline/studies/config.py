@@ -338,8 +338,8 @@ class TableStudy(_Strict):
         "condition that only matters for some)")
     report: Literal["table1", "table2", "attribution"] = Field(
         "table2", description="table1: a column per dataset by its minority share beside Table 1's values "
-        "(reports/table1_cmnist.md, REPRODUCTION.md); table2: datasets × rows as Table 2 (reports/<study>.md); "
-        "attribution: each row on the first dataset and under every variant of it (reports/<study>.md)")
+        "(reports/tables/table1_cmnist.md, REPRODUCTION.md); table2: datasets × rows as Table 2 "
+        "(reports/tables/<study>.md); attribution: each row on the first dataset and under every variant of it")
 
     headline: dict[str, str] = Field(default_factory=dict, description="report: table1 only: label → row whose test "
                                      "GBA (best_val, seed mean) per column is a DVC metric (metrics/headline.json; "
@@ -395,5 +395,5 @@ class StudiesParams(_Strict):
         for name in v:
             if not NAME.match(name) or name in RESERVED:
                 raise ValueError(f"study name '{name}' must be lower-case letters, digits and _ (not one of the "
-                                 f"names the pipeline uses: {sorted(RESERVED)}); it names reports/<name>.md")
+                                 f"names the pipeline uses: {sorted(RESERVED)}); it names reports/tables/<name>.md")
         return v

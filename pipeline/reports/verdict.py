@@ -1,24 +1,24 @@
-"""DVC stage `reproduction@<study>`: reports/REPRODUCTION.md from the Table 1 CSV, split counts, sweeps and run
-summaries."""
+"""The Table 1 study's two prose reports, wired from params.yaml: ``reports/REPRODUCTION.md`` (the claims tested,
+the cells, why cells can differ; :mod:`pipeline.reports.reproduction`) and ``reports/baselines.md``
+(:mod:`pipeline.reports.baselines`), both for the study's C-MNIST columns and the figures' dataset."""
+
+from __future__ import annotations
 
 import json
 from itertools import product
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
 import pandas as pd
 
 from gerne import layout
-from gerne.io import write_text
-from pipeline._common import params_option, stage
-from pipeline._written import log_to_mlflow, wrote
-from pipeline.config import Params
-from pipeline.plan import load_planned
 from pipeline.reports import baselines, claims
 from pipeline.reports.reproduction import TOLERANCE, build
 from pipeline.reports.study import columns
 from pipeline.reports.table import paper_targets
+
+if TYPE_CHECKING:
+    from pipeline.config import Params
 
 DFA = "https://github.com/kakaoenterprise/Learning-Debiased-Disentangled"  # the paper's ERM row is DFA's Vanilla
 
@@ -31,7 +31,7 @@ def _common(folders: list[str]) -> str:
 
 
 def _evidence(p: Params, frame: pd.DataFrame, targets: dict, cols: list, runs: Path,
-              metrics: Path) -> tuple[claims.Evidence, dict[float, str], dict[float, str]]:
+              models: Path) -> tuple[claims.Evidence, dict[float, str], dict[float, str]]:
     """What the claims are tested on, and Fig. 2's rows by β (within the bound, and beyond it)."""
     fig2: dict[float, str] = {}
     beyond: dict[float, str] = {}
@@ -42,30 +42,18 @@ def _evidence(p: Params, frame: pd.DataFrame, targets: dict, cols: list, runs: P
         fig2 = {p.studies.rows[r].config["beta"]: r for r in f.fig2_rows}
         beyond = {p.studies.rows[r].config["beta"]: r for r in f.fig2_beyond_rows}
         fig_runs, sweep = runs / where, layout.sweep_dir(where, f.fig3_row, runs)
-        path = layout.quality_file(where, metrics)
+        path = layout.quality_file(where, models)
         quality = json.loads(path.read_text()) if path.is_file() else {}
     evidence = claims.Evidence(frame, targets, [c.ratio for c in cols], fig_runs, quality or {}, sweep,
                                {c.ratio: runs / c.folder for c in cols})
     return evidence, fig2, beyond
 
 
-@click.command()
-@params_option
-@click.option("--study", default="table1", show_default=True, help="The study reported as Table 1.")
-@click.option("--table", default="reports/table1_cmnist.csv", show_default=True,
-              type=click.Path(dir_okay=False, exists=True))
-@click.option("--runs-table", default="metrics/cmnist_runs.csv", show_default=True,
-              type=click.Path(dir_okay=False, exists=True), help="The aggregate stage's per-run table.")
-@click.option("--metrics", default="metrics", show_default=True, type=click.Path(file_okay=False))
-@click.option("--runs", default="runs", show_default=True, type=click.Path(file_okay=False, exists=True))
-@click.option("--out", default="reports/REPRODUCTION.md", show_default=True, type=click.Path(dir_okay=False))
-@click.option("--baselines", "baselines_out", default="reports/baselines.md", show_default=True,
-              type=click.Path(dir_okay=False), help="The baselines trained here beside the paper's copied rows.")
-@stage
-def main(params_path: str, study: str, table: str, runs_table: str, metrics: str, runs: str, out: str,
-         baselines_out: str) -> None:
-    """Write the reproduction summary and the baselines report."""
-    p = load_planned(params_path)
+def reproduction(p: Params, study: str, table: str, runs_table: str, runs: str = "runs", models: str = "models",
+                 data: str = "data") -> tuple[str, str]:
+    """The markdown of reports/REPRODUCTION.md and of reports/baselines.md for ``study`` (reported as Table 1), from
+    its C-MNIST table ``table``, its per-run table ``runs_table``, the run summaries under ``runs``, the reference
+    models' folders under ``models`` (pseudo-attribute quality) and the prepared data under ``data`` (counts)."""
     cols = [c for c in columns(p, study) if c.benchmark == "cmnist"]  # this report is C-MNIST's (Table 1 and Figs.)
     tuned = [r for r in p.studies.tables[study].rows if p.studies.rows[r].search != "none"]
     folders = [(c, row, layout.sweep_dir(c.folder, row, runs)) for c, row in product(cols, tuned)]
@@ -77,11 +65,12 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
     not_gerne = tuple(r for r, spec in rows.items() if spec.method != "gerne")
     targets, frame = paper_targets("cmnist"), pd.read_csv(table)
     sw = next((r for r, spec in rows.items() if spec.method == "sw"), None)
-    evidence, fig2, beyond = _evidence(p, frame, targets, cols, Path(runs), Path(metrics))
+    evidence, fig2, beyond = _evidence(p, frame, targets, cols, Path(runs), Path(models))
     tested = claims.paper_claims(evidence, set(rows), fig2, beyond, sw)
     once = claims.within(evidence, {n: n for n in (claims.RESAMPLE, claims.KNOWN, claims.UNKNOWN) if n in rows},
                          TOLERANCE)
-    text = build(Path(table), Path(runs_table), spent, {c.ratio: Path(metrics) / c.folder for c in cols},
+    text = build(Path(table), Path(runs_table), spent,
+                 ({c.ratio: Path(data) / c.folder for c in cols}, {c.ratio: Path(models) / c.folder for c in cols}),
                  {c.ratio: Path(runs) / c.folder for c in cols}, sweeps, p.datasets[cols[0].dataset].epochs,
                  figure, not_gerne, claims.render(tested), once, len(p.studies.seeds),
                  every={d for c, row, d in folders if c.dataset in p.studies.rows[row].every_seed_on},
@@ -92,10 +81,7 @@ def main(params_path: str, study: str, table: str, runs_table: str, metrics: str
                if spec.method not in ("gerne", "sw")}
     report = baselines.build(frame, pd.read_csv(runs_table), trained, targets.get("copied", {}),
                              {c.ratio: Path(runs) / c.folder for c in cols}, sw, len(p.studies.seeds))
-    write_text(out, text)
-    write_text(baselines_out, report)
-    log_to_mlflow(f"report-{Path(out).stem}", [out, baselines_out])
-    wrote([out, baselines_out], f"{len(text.splitlines())} and {len(report.splitlines())} lines; logged to MLflow")
+    return text, report
 
 
 def _vanilla_text(frame: pd.DataFrame, rows: dict[str, Any], targets: dict[str, Any], ratios: list[float]) -> str:
@@ -110,9 +96,9 @@ def _vanilla_text(frame: pd.DataFrame, rows: dict[str, Any], targets: dict[str, 
         "`reports/baselines.md` has every baseline trained here.", "",
         *baselines.vanilla_section(frame, vanilla, targets, ratios, TOLERANCE), "",
         baselines.vanilla_gap(frame, vanilla, targets, ratios), "",
-        "What can be left of the gap, each measured by the study `attribution` (`reports/attribution.md`: "
+        "What can be left of the gap, each measured by the study `attribution` (`reports/tables/attribution.md`: "
         "every copied row under each condition, and the share of its gap the condition closes; "
-        "`reports/attribution_ratios.md`: the nearest combination at every ratio): the split "
+        "`reports/tables/attribution_ratios.md`: the nearest combination at every ratio): the split "
         "(DFA's released C-MNIST has 249 conflicting images at 0.5 %, ours 275, and its colours may be a hue "
         "wheel rather than LfF's palette: read from DFA's README figure, not from its files); DFA's and LfF's "
         "MLPs divide their inputs by 255 twice (inputs in [0, 1/255]), which Adam's per-parameter step does "
@@ -121,5 +107,3 @@ def _vanilla_text(frame: pd.DataFrame, rows: dict[str, Any], targets: dict[str, 
         ""])
 
 
-if __name__ == "__main__":
-    main()

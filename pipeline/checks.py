@@ -99,8 +99,7 @@ def beta_checks(p: Params, data_root: os.PathLike[str]) -> tuple[list[str], list
         except GerneError as exc:
             errors.append(str(exc))
             continue
-        scores = data_root / Path(items["scores"][dataset]["scores"]).relative_to("data") \
-            if dataset in items["scores"] else None
+        scores = data_root.parent / items["scores"][dataset]["scores"] if dataset in items["scores"] else None
         checked, pending = 0, []
         for item in trains:
             if not METHODS[p.studies.rows[item["row"]].method].uses_beta:

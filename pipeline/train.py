@@ -10,10 +10,12 @@ from typing import Any
 import click
 
 from gerne import layout
+from gerne.errors import ConfigError
 from pipeline._common import params_option, stage
 from pipeline._written import files, read_summaries, run_stats, selected, wrote
 from pipeline.config import Params, load_params
 from pipeline.plan import plan
+from pipeline.schema import hint
 from pipeline.studies.reference import score, train_reference
 from pipeline.studies.stages import search, table3, train
 
@@ -54,17 +56,31 @@ STEPS = {"reference": _reference, "scores": _scores, "train": _row, "sweep": _sw
 
 @click.command()
 @params_option
-@click.option("--dataset", "only", multiple=True, help="Only these datasets (default: every one the studies use).")
+@click.option("--dataset", "datasets", multiple=True, help="Only this dataset (repeatable; default: every one).")
+@click.option("--row", "rows", multiple=True, help="Only this row's runs (repeatable); its inputs must exist.")
+@click.option("--only", "kinds", multiple=True, type=click.Choice(list(STEPS)),
+              help="Only this kind of work (repeatable; default: all, in the order listed).")
 @stage
-def main(params_path: str, only: tuple[str, ...]) -> None:
+def main(params_path: str, datasets: tuple[str, ...], rows: tuple[str, ...], kinds: tuple[str, ...]) -> None:
     """Train every (dataset, row, config, seed) the studies ask for that has no current summary yet."""
     p = load_params(params_path)
     work = plan(p)
-    for kind, step in STEPS.items():
-        for item in work[kind].values():
-            if not only or item["dataset"] in only:
-                click.echo(f"{kind} {item['dataset']}" + (f" {item['row']}" if "row" in item else ""), err=True)
-                step(p, item)
+    for name in datasets:
+        p.declared(name)  # ConfigError naming the declared ones
+    for name in rows:
+        if name not in p.studies.rows:
+            raise ConfigError(f"unknown row '{name}'; defined under studies.rows{hint(name, p.studies.rows)}")
+    if rows and not kinds:
+        kinds = ("train", "sweep")  # a row's own runs; its reference model and scores come from a full run
+    todo = [(kind, item) for kind in kinds or STEPS for item in work[kind].values()
+            if not (datasets and item["dataset"] not in datasets) and not (rows and item.get("row") not in rows)]
+    if (datasets or rows) and not todo:
+        what, where = " or ".join(rows) or "anything", " or ".join(datasets) or "any dataset"
+        raise ConfigError(f"no study trains {what} on {where} (studies.tables, figures and studies.table3 say what "
+                          "trains where)")
+    for kind, item in todo:
+        click.echo(f"{kind} {item['dataset']}" + (f" {item['row']}" if "row" in item else ""), err=True)
+        STEPS[kind](p, item)
     Path("runs").mkdir(exist_ok=True)
     Path("models").mkdir(exist_ok=True)
 

@@ -123,11 +123,11 @@ def logged_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert experiment_links(f"sqlite:///{tmp_path / 'mlflow.db'}", "http://x") == []
     assert not (tmp_path / "mlflow.db").exists()  # looking did not create the store
-    toy_dataset(tmp_path / "toy")
+    toy_dataset(tmp_path / "data/cmnist/r0.5")
     result = CliRunner().invoke(train.main, train_args(write_params(tmp_path / "p.yaml"), "gerne_known"),
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return json.loads((tmp_path / "runs/seed0.json").read_text())
+    return json.loads((tmp_path / "runs/cmnist/r0.5/gerne_known/seed0.json").read_text())
 
 
 @contextmanager

@@ -69,3 +69,15 @@ def project_copy(tmp_path: Path, mnist_mirror: Path) -> tuple[Path, dict[str, st
     """A committed copy of the project in a temp dir, with its environment."""
     env = stage_env(mnist_mirror)
     return copy_project(tmp_path / "project", env, keep_results=False), env
+
+
+def only_study(params: dict, name: str, study: dict) -> dict:
+    """``params`` (a params.yaml mapping) training ``study`` alone: the other studies, Table 3 and the figures
+    dropped (``figures: null``; the Fig. 2-only rows beyond Eq. 9 with them), so that `dvc repro` in a copy without
+    the committed results trains only what the test is about."""
+    params["studies"]["tables"] = {name: study}
+    params["studies"]["table3"]["datasets"] = []
+    params["figures"] = None
+    params["studies"]["rows"] = {r: spec for r, spec in params["studies"]["rows"].items()
+                                 if not spec.get("beyond_eq9_bound")}
+    return params

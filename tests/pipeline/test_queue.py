@@ -20,8 +20,7 @@ from tests.helpers import toy_dataset
 from tests.pipeline.test_stages import write_params
 
 LRS = {"q-lr1": "0.1", "q-lr2": "0.05", "q-lr3": "0.02"}  # experiment name → datasets.cmnist.lr
-STAGE = ("python -m pipeline.train --params params.yaml --dataset cmnist --row gerne_known --data toy "
-         "--out-dir runs")
+STAGE = "python -m pipeline.train --params params.yaml --dataset cmnist --row gerne_known"
 WAIT_S = 480  # generous bound for the 3 queued experiments (about 1-2 min on 2 idle cores)
 
 
@@ -59,10 +58,10 @@ def test_parallel_queued_experiments_on_a_fresh_store(tmp_path: Path) -> None:
     _sh(["git", "config", "user.name", "t"], root, env)
     _sh(["git", "config", "user.email", "t@t"], root, env)
     _sh(["dvc", "init", "-q"], root, env)
-    toy_dataset(root / "toy")
+    toy_dataset(root / "data/cmnist/r0.5")
     write_params(root / "params.yaml")
     (root / "dvc.yaml").write_text(yaml.safe_dump(
-        {"stages": {"train": {"cmd": STAGE, "deps": ["toy"], "params": ["datasets.cmnist"], "outs": ["runs"]}}}))
+        {"stages": {"train": {"cmd": STAGE, "deps": ["data"], "params": ["datasets.cmnist"], "outs": ["runs"]}}}))
     (root / ".gitignore").write_text("/mlflow.db\n/mlflow.db.lock\n/mlartifacts/\n")
     _sh(["git", "add", "-A"], root, env)
     _sh(["git", "commit", "-qm", "tiny project"], root, env)

@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import store_runs, toy_dataset
-from tests.pipeline.test_stages import write_params
+from tests.pipeline.test_stages import RUNS, TOY, write_params
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def toy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    toy_dataset(tmp_path / "toy")
+    toy_dataset(tmp_path / TOY)
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "PYTHONUNBUFFERED": "1",
-           "DVC_STAGE": "train@cmnist-gerne_known"}
+           "DVC_STAGE": "train"}
     return tmp_path, env
 
 
@@ -48,14 +48,13 @@ def _wait_for(condition, proc: subprocess.Popen, timeout: float = 120.0) -> None
 
 
 def _train(root: Path, params: Path) -> list[str]:
-    return ["pipeline.train", "--params", str(params), "--dataset", "cmnist", "--row", "gerne_known", "--data", "toy",
-            "--out-dir", "runs/gerne_known"]
+    return ["pipeline.train", "--params", str(params), "--dataset", "cmnist", "--row", "gerne_known"]
 
 
 def test_sigterm_ends_the_run_killed_and_keeps_the_previous_result(toy) -> None:
     root, env = toy
-    (root / "runs/gerne_known").mkdir(parents=True)
-    (root / "runs/gerne_known/seed0.json").write_text('{"committed": true}\n')
+    (root / RUNS / "gerne_known").mkdir(parents=True)
+    (root / RUNS / "gerne_known/seed0.json").write_text('{"committed": true}\n')
     proc = _start(root, env, _train(root, write_params(root / "p.yaml", **{"datasets.cmnist.epochs": 100000})))
     _wait_for(lambda: any(r.info.status == "RUNNING" for r in _runs(root)), proc)
     proc.send_signal(signal.SIGTERM)
@@ -64,8 +63,8 @@ def test_sigterm_ends_the_run_killed_and_keeps_the_previous_result(toy) -> None:
     assert "interrupted (received SIGTERM)" in out
     (run,) = _runs(root)
     assert run.info.status == "KILLED"
-    assert run.data.tags["dvc_stage"] == "train@cmnist-gerne_known" and run.data.tags["pid"] == str(proc.pid)
-    assert (root / "runs/gerne_known/seed0.json").read_text() == '{"committed": true}\n'
+    assert run.data.tags["dvc_stage"] == "train" and run.data.tags["pid"] == str(proc.pid)
+    assert (root / RUNS / "gerne_known/seed0.json").read_text() == '{"committed": true}\n'
 
 
 def test_runs_left_running_by_kill_9_are_closed_when_the_stage_starts_again(toy) -> None:
@@ -93,30 +92,30 @@ def test_killed_sweep_resumes_to_the_same_results(toy) -> None:
                                               "studies.rows.gerne_tuned_known.search": {"c": [0.5, 1.0],
                                                                                         "beta": [0.0, 0.5]}})
 
-    def sweep(out: str) -> list[str]:
-        return ["pipeline.sweep", "--params", str(params), "--dataset", "cmnist", "--row", "gerne_tuned_known",
-                "--data", "toy", "--sweep-dir", f"{out}/sweep", "--out-dir", f"{out}/tuned"]
-
-    subprocess.run([sys.executable, "-m", *sweep("straight")], cwd=root, env=env, check=True, capture_output=True)
-    partial = root / "killed/.sweep.partial"
-    proc = _start(root, env, sweep("killed"))
+    sweep = ["pipeline.train", "--params", str(params), "--dataset", "cmnist", "--row", "gerne_tuned_known"]
+    subprocess.run([sys.executable, "-m", *sweep], cwd=root, env=env, check=True, capture_output=True)
+    for name in ("runs", "models"):  # the uninterrupted sweep's results, set aside
+        (root / name).rename(root / f"straight_{name}")
+    partial = root / "runs/sweeps/cmnist/r0.5/.gerne_tuned_known.partial"
+    proc = _start(root, env, sweep)
     _wait_for(lambda: any(partial.glob("*/seed0.json")), proc)
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
     assert proc.returncode == 130
-    assert not (root / "killed/sweep").exists()  # nothing finished-looking is left
+    assert not (root / "runs/sweeps/cmnist/r0.5/gerne_tuned_known").exists()  # nothing finished-looking is left
     finished = sorted(p.parent.name for p in partial.glob("*/seed0.json"))
     assert 1 <= len(finished) < 4
-    resumed = subprocess.run([sys.executable, "-m", *sweep("killed")], cwd=root, env=env, check=True,
+    resumed = subprocess.run([sys.executable, "-m", *sweep], cwd=root, env=env, check=True,
                              capture_output=True, text=True)
     assert f"{finished[0]} already trained" in resumed.stdout + resumed.stderr
-    straight, killed = root / "straight/sweep", root / "killed/sweep"
+    straight, killed = (root / f"{runs}/sweeps/cmnist/r0.5/gerne_tuned_known" for runs in ("straight_runs", "runs"))
     assert sorted(p.name for p in killed.iterdir()) == sorted(p.name for p in straight.iterdir())
     for point in (p for p in straight.iterdir() if p.is_dir()):
         assert _history(killed / point.name / "seed0.json") == _history(point / "seed0.json")
     assert json.loads((killed / "selected.json").read_text()) == json.loads((straight / "selected.json").read_text())
     for seed in (0,):
-        assert _history(root / f"killed/tuned/seed{seed}.json") == _history(root / f"straight/tuned/seed{seed}.json")
+        tuned = f"cmnist/r0.5/gerne_tuned_known/seed{seed}.json"
+        assert _history(root / "runs" / tuned) == _history(root / "straight_runs" / tuned)
     assert not partial.exists()
     statuses = sorted(r.info.status for r in _runs(root))
     assert "RUNNING" not in statuses and "KILLED" in statuses

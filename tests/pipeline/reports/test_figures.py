@@ -136,7 +136,7 @@ def test_figures_stage(tmp_path: Path, monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     (tmp_path / "runs/fig2_beta_0/seed0.json").unlink()
     result = CliRunner().invoke(figures.main, args)
-    assert result.exit_code == 1 and "train@cmnist-fig2_beta_0" in result.output
+    assert result.exit_code == 1 and "stage train trains fig2_beta_0 on cmnist" in result.output
 
 
 def test_fig2_caption_of_the_runs_beyond_the_bound() -> None:

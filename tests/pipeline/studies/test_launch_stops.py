@@ -91,9 +91,9 @@ def test_a_running_cluster_passes_the_check(cluster: str, monkeypatch: pytest.Mo
 
 @pytest.fixture
 def toy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    toy_dataset(tmp_path / "toy")
+    toy_dataset(tmp_path / "data/cmnist/r0.5")
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "PYTHONUNBUFFERED": "1",
-           "DVC_STAGE": "train@cmnist-gerne_known"}
+           "DVC_STAGE": "train"}
     env.pop("RAY_ADDRESS", None)
     return tmp_path, env
 
@@ -102,7 +102,7 @@ def _train(root: Path, address: str, epochs: int) -> list[str]:
     params = write_params(root / "p.yaml", **{"datasets.cmnist.epochs": epochs, "studies.seeds": [0],
                                               "launch": {"launcher": "ray", "address": address, "num_cpus": 1.0}})
     return [sys.executable, "-m", "pipeline.train", "--params", str(params), "--dataset", "cmnist", "--row",
-            "gerne_known", "--data", str(root / "toy"), "--out-dir", str(root / "runs/gerne_known")]
+            "gerne_known"]
 
 
 def _runs(root: Path) -> list:
@@ -155,6 +155,6 @@ def test_sigterm_ends_a_stage_waiting_on_a_task_and_its_run_killed(toy, cluster:
     assert proc.returncode == 130, out[-3000:]
     assert "interrupted (received SIGTERM)" in out
     (run,) = _runs(root)
-    assert run.info.status == "KILLED" and run.data.tags["dvc_stage"] == "train@cmnist-gerne_known"
+    assert run.info.status == "KILLED" and run.data.tags["dvc_stage"] == "train"
     assert run.data.tags["pid"] != str(proc.pid)  # the task's run, closed by the task itself
-    assert not (root / "runs/gerne_known").exists()
+    assert not (root / "runs/cmnist/r0.5/gerne_known").exists()

@@ -50,8 +50,9 @@ def test_stale_prepared_data_are_refused_naming_the_prepare_stage(tmp_path: Path
     with pytest.raises(PreparedDataError, match=problem) as err:
         load_tensor_dataset(data)
     assert str(err.value).startswith(f"{data} is stale or inconsistent prepared data: ")
-    assert str(err.value).endswith("Prepare it again: `dvc repro prepare@<dataset>`")
-    assert err.value.for_dataset("mine").endswith("Prepare it again: `dvc repro prepare@mine`")
+    assert str(err.value).endswith(f"Prepare it again: `rm -r {data} && dvc repro` (the data stage rebuilds what is "
+                                   "missing)")
+    assert err.value.for_dataset("mine").startswith(f"{data} (mine) is stale")
 
 
 def test_a_dataset_breaking_the_contract_is_never_written(tmp_path: Path) -> None:

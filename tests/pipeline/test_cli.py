@@ -13,7 +13,7 @@ from tests.conftest import REPO
 from tests.helpers import set_dotted, toy_dataset, without_class_in_train
 
 
-@pytest.mark.parametrize("sub", [[], ["validate"], ["bounds"], ["tracking-uri"], ["ui"], ["trial"], ["plan"]])
+@pytest.mark.parametrize("sub", [[], ["validate"], ["bounds"], ["tracking-uri"], ["ui"], ["server"], ["store-init"]])
 def test_help_on_every_subcommand(sub: list[str]) -> None:
     result = CliRunner().invoke(main, [*sub, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
@@ -100,7 +100,7 @@ def _pseudo_file(data_root: Path, key: str, minority_per_class: int) -> Path:
     a = np.zeros(len(y), dtype=np.int64)
     for cls in np.unique(y):
         a[np.flatnonzero(y == cls)[:minority_per_class]] = 1
-    path = data_root / "pseudo" / "cmnist" / "r0.5" / "pseudo.npz"
+    path = data_root.parent / "models" / "cmnist" / "r0.5" / "pseudo.npz"
     path.parent.mkdir(parents=True)
     np.savez(path, **{key: a})
     return path
@@ -162,9 +162,10 @@ def test_validate_stale_prepared_data_names_the_prepare_stage(tmp_path: Path) ->
     without_class_in_train(toy_dataset(tmp_path / "data" / "cmnist" / "r0.5"))
     result = _validate(REPO / "params.yaml", tmp_path / "data")
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
-    assert (f"error: {tmp_path / 'data' / 'cmnist' / 'r0.5'} is stale or inconsistent prepared data: class y = 2 never "
-            "occurs in the train split (only in val: 50 row(s), test: 100 row(s)). Prepare it again: "
-            "`dvc repro prepare@cmnist`\n") in result.output
+    folder = tmp_path / "data" / "cmnist" / "r0.5"
+    assert (f"error: {folder} (cmnist) is stale or inconsistent prepared data: class y = 2 never occurs in the train "
+            f"split (only in val: 50 row(s), test: 100 row(s)). Prepare it again: `rm -r {folder} && dvc repro` (the "
+            "data stage rebuilds what is missing)\n") in result.output
 
 
 def test_validate_search_configs_outside_eq9_are_not_errors(tmp_path: Path) -> None:
@@ -230,13 +231,13 @@ MINE = {"kind": "own", "root": "mydata", "prepare": {"image_size": 8, "attribute
 
 
 def test_validate_refuses_an_own_dataset_whose_folder_is_missing(tmp_path: Path) -> None:
-    """prepare@mine reads the folder in place (a DVC dependency): validation names the missing folder or table
+    """The data stage reads the folder in place: validation names the missing folder or table
     and the fix, as the stage would refuse it."""
     params = _params(tmp_path, **{"datasets.mine": MINE, "studies.tables.mine": {"datasets": ["mine"],
                                                                                 "rows": ["no_no"]}})
     missing = _validate(params, tmp_path / "data")
     assert missing.exit_code == 1
-    assert f"error: datasets.mine.root: the folder {tmp_path / 'mydata'} does not exist; prepare@mine reads" in \
+    assert f"error: datasets.mine.root: the folder {tmp_path / 'mydata'} does not exist; the data stage reads" in \
         missing.output and "or set root to the folder that holds them" in missing.output
     (tmp_path / "mydata").mkdir()
     no_table = _validate(params, tmp_path / "data")

@@ -42,7 +42,8 @@ def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 def _build(tmp_path: Path, ratios: list[float], sweeps: list[tuple[float, Path]] = (), **kinds: object) -> str:
     table, metrics, runs = tmp_path / "table1.csv", tmp_path / "metrics", tmp_path / "runs"
-    return build(table, tmp_path / "runs.csv", [runs], {r: metrics / f"r{r}" for r in ratios},
+    folders = {r: metrics / f"r{r}" for r in ratios}  # counts.json and pseudo.json side by side here
+    return build(table, tmp_path / "runs.csv", [runs], (folders, folders),
                  {r: runs / "cmnist" / f"r{r}" for r in ratios}, list(sweeps), epochs=65, **kinds)
 
 
@@ -152,7 +153,7 @@ def test_collapsed_runs_are_listed_with_their_seeds_and_epochs(tmp_path: Path) -
 
 
 def test_report_generators_cite_only_what_the_repository_holds() -> None:
-    generators = ["pipeline/report.py", "pipeline/reproduction.py", "pipeline/studies/report.py",
+    generators = ["pipeline/report.py", "pipeline/figures.py", "pipeline/studies/report.py",
                   *(str(p.relative_to(REPO)) for p in (REPO / "pipeline" / "reports").glob("*.py"))]
     for name in generators:
         text = (REPO / name).read_text(encoding="utf-8")

@@ -8,11 +8,9 @@ SMOKE   := -S 'studies.tables.table1.datasets=[cmnist]' -S 'studies.seeds=[0]' -
            -S 'studies.rows.gerne_tuned_known.search.beta=[1.0]' -S 'studies.rows.gerne_tuned_unknown.search.t=[1.0]' \
            -S 'studies.rows.gerne_tuned_unknown.search.beta=[2.5]' \
            -S 'studies.tables.table1.rows=[erm,resample,gerne_known,gerne_tuned_known,gerne_unknown,gerne_tuned_unknown]' \
-           -S 'studies.tables.attribution.datasets=[cmnist_hue,cmnist_n249]' \
-           -S 'studies.tables.attribution_ratios.datasets=[cmnist_hue]' -S '~studies.tables.attribution_ratios.rows_on' \
-           -S figures.dataset=cmnist_hue report@table1
+           -S '~studies.tables.attribution' -S '~studies.tables.attribution_ratios' report figures
 
-.PHONY: setup repro plan smoke test bench ui browser
+.PHONY: setup repro smoke test bench ui browser
 
 setup: $(STAMP)
 
@@ -22,33 +20,28 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 ## Main job: the whole pipeline with the committed params.yaml, tracked in ./mlflow.db.
-## params.yaml is validated first (did-you-mean hints), plan.yaml (the declared datasets' stage items) regenerated,
-## and the MLflow store is created once before any stage runs, with the committed run summaries (runs/) imported
-## into it, so `make ui` shows every committed run on a fresh clone.
+## params.yaml is validated first (did-you-mean hints), and the MLflow store is created once before any stage runs,
+## with the committed run summaries (runs/) imported into it, so `make ui` shows every committed run on a fresh clone.
 repro: $(STAMP)
 	$(BIN)/gerne validate
-	$(BIN)/gerne plan
 	$(BIN)/gerne store-init
 	PATH=$(BIN):$$PATH dvc repro
 
-## Smoke run: one ratio, one seed, 2 epochs, as a DVC experiment in a temp copy (`gerne trial`: the overrides change
-## the stage list): the workspace, params.yaml and every committed result stay as they are; `dvc exp show` lists
-## it, MLflow files its runs under "<dataset> (trials)"
+## Smoke run: one ratio, one seed, 2 epochs, as a DVC experiment in a temp copy (plain `dvc exp run --temp`):
+## the workspace, params.yaml and every committed result stay as they are; `dvc exp show` lists it, MLflow files
+## its runs under "<dataset> (trials)"
 smoke: $(STAMP)
-	PATH=$(BIN):$$PATH $(BIN)/gerne trial -n smoke-$$(date +%Y%m%d-%H%M%S) $(SMOKE)
+	$(BIN)/gerne store-init --no-import
+	PATH=$(BIN):$$PATH dvc exp run --temp -n smoke-$$(date +%Y%m%d-%H%M%S) $(SMOKE)
 
 ## Tests: lint + unit + integration (real DVC pipeline and MLflow store in temp dirs)
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	PATH=$(BIN):$$PATH $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
-## Training-speed benchmark on C-MNIST 0.5 % (needs `make repro` or `dvc repro prepare@cmnist` first)
+## Training-speed benchmark on C-MNIST 0.5 % (needs `make repro` or `dvc repro data` first)
 bench: $(STAMP)
 	PATH=$(BIN):$$PATH python -m benchmarks.run
-
-## plan.yaml from params.yaml (after editing `datasets` or `studies`; make repro runs it too)
-plan: $(STAMP)
-	$(BIN)/gerne plan
 
 ui: $(STAMP)
 	$(BIN)/gerne ui

@@ -52,7 +52,7 @@ def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: t
             result = reprice(result, *column_runs(load_params(params_path)))
     else:
         if not Path(data).is_dir():
-            raise click.BadParameter(f"directory '{data}' does not exist; build it first (`dvc repro prepare@cmnist`)",
+            raise click.BadParameter(f"directory '{data}' does not exist; build it first (`dvc repro data`)",
                                      param_hint="--data")
         total, sweep = (0, 0) if measure_only else column_runs(load_params(params_path))
         result = run_suite(data, resolve_device(device, "--device"), epochs=epochs, stack=stack, column_runs=total,

@@ -1,6 +1,6 @@
-"""What the stages refuse beyond the params schema, checked before anything starts (``gerne validate`` and
-``gerne trial``): the device, the folders of your own datasets, β of every one-config row against Eq. 9 on the data
-already prepared."""
+"""What the stages refuse beyond the params schema, checked before anything starts (``gerne validate``, which
+``make repro`` runs first): the device, the folders of your own datasets, β of every one-config row against Eq. 9 on
+the data already prepared."""
 
 from __future__ import annotations
 

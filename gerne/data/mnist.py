@@ -32,7 +32,7 @@ _FIX = (
     f"access to the canonical mirrors ({', '.join(MNIST_MIRRORS)})."
 )
 _REFETCH = (
-    "delete it and fetch MNIST again (`dvc repro fetch@cmnist`); if the files come from a mirror directory "
+    "delete it and fetch MNIST again (`dvc repro data`); if the files come from a mirror directory "
     f"({MIRROR_ENV} or `mirrors:` in local.yaml), check that the copy there is intact"
 )
 

@@ -270,28 +270,36 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
                 continue
             jobs.append(Job(entry["search_config"], seed0, layout.summary(work / entry["name"], seed0),
                             f"{dataset}-{setting}-{entry['name']}"))
-        tracker = Tracker(experiment(dataset, protocol))
-        with tracker.run(f"{dataset}-{setting}-search", params={"search": spec.search, "seed": seed0},
-                         tags={"stage": "sweep", "dataset": dataset, "setting": setting, "configs": len(entries),
-                               "to_train": len(jobs)}) as parent:  # the configs' runs are its children
-            _fit(params, dataset, setting, splits, jobs, scores, (data_dir, scores_path), tracker.child(parent.run_id))
-            choice = {"seed": seed0, "kind": spec.grouping.case,
-                      **select(work, [e for e in entries if e["config"] not in skipped], seed0, spec.select),
-                      "skipped": [{**entries[i], "reason": why} for i, why in skipped.items()]}
-            write_json(layout.selected(work), choice)
-            if spec.test_selection:  # the paper's protocol: the test-best point with every seed (reported apart)
-                _fit(params, dataset, setting, splits, _test_best_jobs(work, entries, skipped, choice, protocol, spec,
-                                                                         sp.seeds, f"{dataset}-{setting}"),
-                     scores, (data_dir, scores_path), tracker.child(parent.run_id))
-            if dataset in spec.every_seed_on:  # Fig. 3: every point with every seed, in its own folder
-                _fit(params, dataset, setting, splits,
-                     [job for e in entries if e["config"] not in skipped
-                      for job in _seed_jobs(work, e, [s for s in sp.seeds if s != seed0], protocol, spec,
-                                            f"{dataset}-{setting}")],
-                     scores, (data_dir, scores_path), tracker.child(parent.run_id))
-            parent.log_metrics({f"best/{spec.select}": choice["best"]["value"], "configs_trained": len(jobs),
-                                "configs_skipped": len(skipped)}, step=0)
-            parent.set_tags({"selected": choice["best"]["name"]})
+        def chosen() -> dict[str, Any]:  # the validation choice, written before the later phases read it
+            out = {"seed": seed0, "kind": spec.grouping.case,
+                   **select(work, [e for e in entries if e["config"] not in skipped], seed0, spec.select),
+                   "skipped": [{**entries[i], "reason": why} for i, why in skipped.items()]}
+            write_json(layout.selected(work), out)
+            return out
+
+        def later(choice: dict[str, Any]) -> list[list[Job]]:
+            """The test-best point's other seeds (the paper's protocol), every point's (Fig. 3), not yet trained."""
+            return [_test_best_jobs(work, entries, skipped, choice, protocol, spec, sp.seeds, f"{dataset}-{setting}")
+                    if spec.test_selection else [],
+                    [job for e in entries if e["config"] not in skipped
+                     for job in _seed_jobs(work, e, [s for s in sp.seeds if s != seed0], protocol, spec,
+                                           f"{dataset}-{setting}")] if dataset in spec.every_seed_on else []]
+
+        choice = None if jobs else chosen()
+        phases = [] if jobs else later(choice)
+        if jobs or any(phases):  # else every run is reused: no MLflow run is opened
+            tracker = Tracker(experiment(dataset, protocol))
+            with tracker.run(f"{dataset}-{setting}-search", params={"search": spec.search, "seed": seed0},
+                             tags={"stage": "sweep", "dataset": dataset, "setting": setting, "configs": len(entries),
+                                   "to_train": len(jobs)}) as parent:  # the configs' runs are its children
+                fit = tracker.child(parent.run_id)
+                _fit(params, dataset, setting, splits, jobs, scores, (data_dir, scores_path), fit)
+                choice = choice or chosen()
+                for phase in phases or later(choice):
+                    _fit(params, dataset, setting, splits, phase, scores, (data_dir, scores_path), fit)
+                parent.log_metrics({f"best/{spec.select}": choice["best"]["value"], "configs_trained": len(jobs),
+                                    "configs_skipped": len(skipped)}, step=0)
+                parent.set_tags({"selected": choice["best"]["name"]})
     best = choice["best"]
     _seeds(params, dataset, setting, splits, best["search_config"], out_dir, scores, identity, (data_dir, scores_path),
            reuse={s: path for s in sp.seeds if (path := layout.summary(Path(sweep_dir) / best["name"], s)).is_file()})

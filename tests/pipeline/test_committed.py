@@ -3,7 +3,9 @@ nothing retrains, and bad input, trial experiments and failures never touch a co
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +18,6 @@ from tests.pipeline.conftest import copy_project, run, stage_env
 
 pytestmark = pytest.mark.integration
 
-# Table 1's four ratios and the attribution study's variants (DFA's palette, DFA's count)
-DATASET_STAGES = {"fetch@cmnist", "prepare@cmnist", "prepare@cmnist_r1", "prepare@cmnist_r2", "prepare@cmnist_r5",
-                  "prepare@cmnist_hue", "prepare@cmnist_n249", "prepare@cmnist_hue_r1", "prepare@cmnist_hue_r2",
-                  "prepare@cmnist_hue_r5"}
-PREPARED = ["prepare@cmnist", "prepare@cmnist_r1", "prepare@cmnist_r2", "prepare@cmnist_r5"]
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +29,10 @@ def clone(tmp_path_factory: pytest.TempPathFactory, mnist_mirror: Path) -> Itera
 
 @pytest.fixture(scope="module")
 def prepared(clone: tuple[Path, dict[str, str]]) -> tuple[Path, dict[str, str]]:
-    """The clone with Table 1's four ratios prepared (once per module: a no-op after the fresh-clone test, which
-    comes first and builds them)."""
+    """The clone with its datasets prepared (once per module: a no-op after the fresh-clone test, which comes first
+    and builds them)."""
     root, env = clone
-    run(["dvc", "repro", *PREPARED], root, env)
+    run(["dvc", "repro", "data"], root, env)
     return clone
 
 
@@ -45,13 +42,19 @@ def _status(root: Path) -> str:
                           text=True, check=True).stdout
 
 
+def _stale(root: Path, env: dict[str, str]) -> set[str]:
+    """The stages `dvc status` lists as changed (the data stage always: it checks its stamps on every run)."""
+    return set(json.loads(run(["dvc", "status", "--json"], root, env).stdout))
+
+
 def test_fresh_clone_rebuilds_only_the_datasets_and_trains_nothing(clone) -> None:
     root, env = clone
     proc = run(["dvc", "repro"], root, env)
     ran = set(re.findall(r"Running stage '([^']+)'", proc.stdout))
-    assert ran == DATASET_STAGES, proc.stdout[-3000:]
+    assert ran == {"data"}, proc.stdout[-3000:]  # it fetches and prepares the 9 C-MNIST builds
+    assert proc.stdout.count("wrote data/") == 1 + 9, proc.stdout[-3000:]  # the release, then each build
     assert _status(root) == ""  # every committed result, report and dvc.lock entry is reused as it is
-    assert "up to date" in run(["dvc", "status"], root, env).stdout
+    assert _stale(root, env) == {"data"}
     assert not (root / "mlflow.db").exists()  # no stage logged a run: nothing was trained
     # DVC's own view of the results fits a terminal: the declared headline, not Table 1's 112 cells
     shown = run(["dvc", "metrics", "show"], root, env).stdout
@@ -65,7 +68,7 @@ def _edit(root: Path, **changes: object) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-TRAIN = "train@cmnist-gerne_known"
+TRAIN = "train"
 BAD_INPUT = {  # params change -> the dvc command that meets it -> what the error must say
     "beta outside Eq. 9": ({"studies.rows.gerne_known.config.beta": 5.0}, ["dvc", "repro", TRAIN], "Eq. 9"),
     "device gpu": ({"studies.device": "gpu"}, ["dvc", "repro", "-f", "-s", TRAIN], "studies.device"),
@@ -91,7 +94,7 @@ def test_bad_input_fails_clearly_and_keeps_every_committed_result(prepared, case
         assert changed == [], f"{case}: {changed}"
     finally:
         run(["git", "checkout", "params.yaml"], root, env)
-    assert "up to date" in run(["dvc", "status", TRAIN], root, env).stdout  # nothing to retrain after the fix
+    assert json.loads(run(["dvc", "status", "--json", TRAIN], root, env).stdout) == {}  # nothing to rerun
 
 
 def test_make_repro_validates_params_before_dvc_runs(clone) -> None:
@@ -117,24 +120,21 @@ def test_make_repro_validates_params_before_dvc_runs(clone) -> None:
     assert "Running stage" not in out and "are missing" not in out
 
 
-def test_a_new_method_or_model_module_leaves_every_committed_stage_up_to_date(prepared) -> None:
-    """Stages depend on the files they run (gerne/methods/gerne.py, gerne/models/mlp.py), not on whole packages."""
+def test_a_new_method_module_reruns_the_train_stage_which_retrains_nothing(prepared) -> None:
+    """The train stage depends on the packages it runs: a new method's module reruns it, and every committed run is
+    reused by its fingerprint (no MLflow run opened, no summary, model or report touched)."""
     root, env = prepared
-    added = [root / "gerne/methods/another.py", root / "gerne/models/another.py"]
-    for path in added:
-        path.write_text('"""A module a newcomer adds."""\n')
+    added = root / "gerne/methods/another.py"
+    added.write_text('"""A module a newcomer adds."""\n')
     try:
-        assert "Data and pipelines are up to date" in run(["dvc", "status"], root, env).stdout
+        assert _stale(root, env) == {"data", "train"}
+        proc = run(["dvc", "repro", "train"], root, env)
+        assert "Running stage 'train'" in proc.stdout and "already" in proc.stdout + proc.stderr
+        assert _status(root).splitlines() == [" M dvc.lock", "?? gerne/methods/another.py"]
+        assert not (root / "mlflow.db").exists()  # nothing trained, nothing logged
     finally:
-        for path in added:
-            path.unlink()
-
-
-def _stale(root: Path, env: dict[str, str]) -> set[str]:
-    """The stages `dvc status` lists as changed (after `gerne plan` brought plan.yaml up to date)."""
-    run(["gerne", "plan"], root, env)
-    out = run(["dvc", "status"], root, env).stdout
-    return set(re.findall(r"^([\w@.-]+):$", out, flags=re.M))
+        added.unlink()
+        run(["git", "checkout", "dvc.lock"], root, env)
 
 
 def test_a_mirror_on_this_machine_changes_no_stage_and_no_lock(prepared, mnist_mirror: Path) -> None:
@@ -143,9 +143,10 @@ def test_a_mirror_on_this_machine_changes_no_stage_and_no_lock(prepared, mnist_m
     root, env = prepared
     (root / "local.yaml").write_text(f"mirrors:\n  cmnist: {mnist_mirror}\n")
     try:
-        assert _stale(root, {**env, "GERNE_MIRROR_CMNIST": str(mnist_mirror)}) == set()
-        proc = run(["dvc", "repro", "-f", "-s", "fetch@cmnist"], root, env)  # fetched again from local.yaml's mirror
-        assert str(mnist_mirror) in proc.stdout + proc.stderr
+        assert _stale(root, {**env, "GERNE_MIRROR_CMNIST": str(mnist_mirror)}) == {"data"}
+        shutil.rmtree(root / "data/raw/cmnist")
+        proc = run(["dvc", "repro", "-s", "data"], root, env)  # fetched again, from local.yaml's mirror
+        assert str(mnist_mirror) in proc.stdout + proc.stderr and "data/cmnist/r0.5 is current" in proc.stderr
         assert _status(root) == ""  # local.yaml is git-ignored; no committed file changed
     finally:
         (root / "local.yaml").unlink()
@@ -158,22 +159,17 @@ def test_a_mirror_on_this_machine_changes_no_stage_and_no_lock(prepared, mnist_m
 
 
 def test_a_stage_reruns_only_when_what_it_reads_changed(prepared) -> None:
-    """Another seed stales the trainings and the benchmark's pricing, never the measurement; a new study of one's
-    own stales its own report, not Table 1's, the attribution study's, nor Table 2's and 3's (they list no datasets
-    here: they depend on their own code, not on plan.yaml)."""
+    """Another seed stales the training, the reports, the figures and the benchmark's pricing, never the
+    measurement; a new study of one's own stales the training (its fingerprints decide) and the reports, not the
+    figures nor the benchmarks' measurements."""
     root, env = prepared
     _edit(root, **{"studies.seeds": [0, 1, 2, 3]})
     try:
-        stale = _stale(root, env)
-        assert "benchmark_report" in stale and "train@cmnist-gerne_known" in stale
-        assert "benchmark" not in stale
+        assert _stale(root, env) == {"data", "train", "report", "figures", "benchmark_report"}
     finally:
-        run(["git", "checkout", "params.yaml", "plan.yaml"], root, env)
+        run(["git", "checkout", "params.yaml"], root, env)
     _edit(root, **{"studies.tables.mine": {"report": "table2", "datasets": ["cmnist_r5"], "rows": ["gerne_known"]}})
     try:
-        stale = _stale(root, env)
-        assert "tables@mine" in stale
-        assert not stale & {"reproduction@table1", "tables@attribution", "tables@table2", "tables@table3",
-                            "benchmark"}, stale
+        assert _stale(root, env) == {"data", "train", "report", "benchmark_report"}
     finally:
-        run(["git", "checkout", "params.yaml", "plan.yaml"], root, env)
+        run(["git", "checkout", "params.yaml"], root, env)

@@ -32,9 +32,8 @@ def test_a_sweep_stage_on_ray_writes_the_serial_summaries(project_copy: tuple[Pa
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["launch"] = {"launcher": "ray", "num_cpus": 1.0, "object_store_memory": 100 * 2**20}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["gerne", "plan"], root, env)
     run(["gerne", "store-init"], root, env)
-    run(["dvc", "repro", "sweep@mine-yes_yes"], root, env)
+    run(["dvc", "repro", "train"], root, env)
     ray_runs = {**_summaries(root / "runs/sweeps/mine/yes_yes"), **_summaries(root / "runs/mine/yes_yes")}
     assert len(ray_runs) == 2 + 2  # two configs; the winner at both seeds (seed 0 is its search run)
     with sqlite3.connect(root / "mlflow.db") as db:  # the tasks logged into the project's store
@@ -44,11 +43,11 @@ def test_a_sweep_stage_on_ray_writes_the_serial_summaries(project_copy: tuple[Pa
 
     params["launch"] = {"launcher": "serial"}  # no stage depends on the launcher
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert "up to date" in run(["dvc", "status", "sweep@mine-yes_yes"], root, env).stdout
+    assert json.loads(run(["dvc", "status", "--json", "train"], root, env).stdout) == {}  # up to date
 
     monkeypatch.chdir(root)  # the same stage's work, serial on the tasks' one thread, in fresh folders
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'serial.db'}")
-    p, item = load_params(root / "params.yaml"), yaml.safe_load((root / "plan.yaml").read_text())["plan"]["sweep"]
-    _on_threads(1, lambda: stages.search(p, "mine", "yes_yes", root / item["mine-yes_yes"]["data"], tmp_path / "sweep",
+    p = load_params(root / "params.yaml")
+    _on_threads(1, lambda: stages.search(p, "mine", "yes_yes", root / "data/mine", tmp_path / "sweep",
                                          tmp_path / "runs"))
     assert {**_summaries(tmp_path / "sweep"), **_summaries(tmp_path / "runs")} == ray_runs

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from tests.pipeline.conftest import run
+from tests.pipeline.conftest import only_study, run
 
 OWN = {"kind": "own", "root": "mydata", "prepare": {"transform": "resize_crop", "image_size": 8}, "model": "mlp",
        "model_options": {"hidden": [32]}, "steps": 20, "eval_every": 10, "optimizer": "sgd", "lr": 5.0e-2,
@@ -49,8 +49,18 @@ def _declare(root: Path, rows: list[str], attributes: bool = True) -> None:
     params["studies"]["search"]["configs"] = 2
     params["studies"]["rows"]["erm"] = {"method": "erm", "groups": "none", "select": "val_wga"}  # plain ERM
     params["studies"]["rows"]["jtt"].update(select="val_wga", search={"up": [5.0, 20.0]})  # f̃'s error set
-    params["studies"]["tables"]["mine"] = {"datasets": ["mine"], "rows": rows}
+    only_study(params, "mine", {"datasets": ["mine"], "rows": rows})  # a copy without the committed results
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def _summaries(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "runs").rglob("*.json"))}
+
+
+def _store_runs(root: Path, experiment: str = "mine") -> list[str]:
+    with sqlite3.connect(root / "mlflow.db") as db:
+        return [r[0] for r in db.execute("select r.name from runs r join experiments e using (experiment_id) "
+                                         "where e.name = ?", (experiment,))]
 
 
 @pytest.mark.integration
@@ -58,15 +68,13 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
     root, env = project_copy
     table = write_png_dataset(root / "mydata")
     _declare(root, ["yes_yes", "no_no", "erm", "jtt"])  # true groups, pseudo-attributes, plain ERM, JTT
-    run(["gerne", "plan"], root, env)
-    listed = run(["dvc", "stage", "list"], root, env).stdout
-    assert "fetch@mine" not in listed  # read in place: nothing to fetch
-    assert all(f"{s}@mine" in listed for s in ("prepare", "reference", "tables"))
     run(["gerne", "store-init"], root, env)
-    run(["dvc", "repro", "tables@mine"], root, env)
+    run(["dvc", "repro", "report"], root, env)  # plain DVC: data, train, report
 
-    counts = json.loads((root / "metrics/mine/counts.json").read_text())
+    assert not (root / "data/raw/mine").exists()  # read in place: nothing to fetch
+    counts = json.loads((root / "data/mine/counts.json").read_text())
     assert sum(counts["splits"]["train"].values()) == (table.split == "train").sum()
+    assert (root / "models/mine/biased.pt").is_file() and (root / "runs/mine/biased.json").is_file()  # no_no's f̃
     for row in ("yes_yes", "no_no", "erm", "jtt"):
         for seed in (0, 1):
             summary = json.loads((root / f"runs/mine/{row}/seed{seed}.json").read_text())
@@ -75,54 +83,44 @@ def test_own_png_dataset_through_dvc_repro(project_copy: tuple[Path, dict[str, s
             assert summary["method"] == {"erm": "erm", "jtt": "jtt"}.get(row, "gerne")
     erm = json.loads((root / "runs/mine/erm/seed0.json").read_text())
     assert "loss" in erm["history"][0] and "loss_ext" not in erm["history"][0]  # ERM's own loss
-    assert "error_share" in summary["history"][0]  # JTT's, trained on f̃'s error set (the reference stage's edge)
-    report = pd.read_csv(root / "reports/mine.csv")
+    assert "error_share" in summary["history"][0]  # JTT's, trained on f̃'s error set
+    report = pd.read_csv(root / "reports/tables/mine.csv")
     best = report[report.selection == "best_val"]
     assert sorted(best.row) == ["erm", "jtt", "no_no", "yes_yes"] and (best.n == 2).all()
     assert best[["test_gba_mean", "test_wga_mean", "test_conflicting_acc_mean"]].stack().between(0, 100).all()
-    text = (root / "reports/mine.md").read_text()
+    text = (root / "reports/tables/mine.md").read_text()
     assert "| mine | yes_yes | best_val |" in text
     assert "- `jtt`: jtt on the reference model's error set" in text  # its rows, described from params.yaml
-    with sqlite3.connect(root / "mlflow.db") as db:  # one experiment named after the dataset holds every run
-        names = dict(db.execute("select name, experiment_id from experiments").fetchall())
-        n_runs = db.execute("select count(*) from runs where experiment_id = ?", (names["mine"],)).fetchone()[0]
     # reference + rows × (configs + the other seed + the search's parent run) + the report
-    assert n_runs == 1 + 4 * (2 + 1 + 1) + 1
-    assert "up to date" in run(["dvc", "status", "tables@mine"], root, env).stdout
-    _trial_adds_a_row(root, env)
+    assert len(_store_runs(root)) == 1 + 4 * (2 + 1 + 1) + 1
+    status = json.loads(run(["dvc", "status", "--json", "--with-deps", "report"], root, env).stdout)
+    assert status == {"data": ["always changed"]}  # up to date (the data stage checks its stamps on every run)
+    _experiment_adds_a_row(root, env)
     _adds_a_method_from_one_file(root, env)
 
-    # a variant (the same files at 6 px) adds its own stages and leaves every trained stage of its base up to date
+    # a variant (the same files at 6 px): the data stage prepares it alone, every folder it had stays as it was
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["datasets"]["mine_6px"] = {"variant_of": "mine", "prepare": {"image_size": 6}}
     params["studies"]["tables"]["mine_6px"] = {"datasets": ["mine_6px"], "rows": ["erm"]}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["gerne", "plan"], root, env)
-    stale = run(["dvc", "status"], root, env).stdout
-    assert "prepare@mine_6px" in stale and "sweep@mine_6px-erm" in stale
-    assert not any(f"{s}@mine:" in stale or f"sweep@mine-{r}" in stale
-                   for s in ("prepare", "reference") for r in ("yes_yes", "no_no", "erm")), stale
-    run(["dvc", "repro", "prepare@mine_6px"], root, env)
+    before = (root / "data/mine/images.npy").stat().st_mtime_ns
+    out = run(["dvc", "repro", "data"], root, env)
+    assert "data/mine is current" in out.stderr + out.stdout and "wrote data/mine_6px" in out.stderr + out.stdout
+    assert (root / "data/mine/images.npy").stat().st_mtime_ns == before
     assert np.load(root / "data/mine_6px/images.npy", mmap_mode="r").shape[1:3] == (6, 6)
-    assert json.loads((root / "metrics/mine_6px/counts.json").read_text()) == counts
+    assert json.loads((root / "data/mine_6px/counts.json").read_text()) == counts
 
-    # data edited in place: DVC sees the folder changed and prepares it again
+    # data edited in place, outside DVC's view: the data stage's stamp sees it and prepares the folder again
     write_png_dataset(root / "mydata", n_train=40)
-    assert "prepare@mine" in run(["dvc", "status"], root, env).stdout
-
-    # a study edited without regenerating plan.yaml is refused, naming the fix; nothing is overwritten
-    before = (root / "reports/mine.md").read_bytes()
-    _declare(root, ["no_no"])
-    proc = run(["dvc", "repro", "--single-item", "tables@mine"], root, env, check=False)
-    assert proc.returncode != 0 and "gerne plan" in proc.stderr + proc.stdout
-    assert (root / "reports/mine.md").read_bytes() == before
+    out = run(["dvc", "repro", "data"], root, env)
+    assert "wrote data/mine (mine: 40 / 16 / 16 samples" in out.stderr + out.stdout
 
     # data without attributes cannot run rows that need them: refused before anything is written
     _declare(root, ["yes_yes", "no_no"], attributes=False)
-    plan_before = (root / "plan.yaml").read_bytes()
-    proc = run(["gerne", "plan"], root, env, check=False)
-    assert proc.returncode == 1 and "need true attributes" in proc.stderr
-    assert (root / "plan.yaml").read_bytes() == plan_before
+    trained = _summaries(root)
+    proc = run(["dvc", "repro", "report"], root, env, check=False)
+    assert proc.returncode != 0 and "need true attributes" in proc.stderr + proc.stdout
+    assert _summaries(root) == trained
 
 
 SMOOTHED = '''"""ERM with label smoothing: a method added from this one file (and its registry line)."""
@@ -165,9 +163,9 @@ class SmoothedStep(ErmStep):
 
 
 def _adds_a_method_from_one_file(root: Path, env: dict[str, str]) -> None:
-    """A new method is one module, one registry line and params.yaml rows: `gerne plan` and plain `dvc repro` train
-    it, and no stage already in dvc.lock runs again (its code deps are its own files, not the registry)."""
-    env = {**env, "PYTHONPATH": str(root)}  # the `gerne` command imports this copy, as a user's editable install
+    """A new method is one module, one registry line and params.yaml rows: plain `dvc repro` trains it. The train
+    stage runs again (its code changed) and trains the new row only: every committed summary stays byte-identical."""
+    env = {**env, "PYTHONPATH": str(root)}  # the stages import this copy, as a user's editable install
     (root / "gerne/methods/smoothed.py").write_text(SMOOTHED)
     with (root / "gerne/methods/__init__.py").open("a") as registry:
         registry.write("\nfrom gerne.methods.smoothed import Smoothed  # noqa: E402\n\n"
@@ -185,37 +183,36 @@ def _adds_a_method_from_one_file(root: Path, env: dict[str, str]) -> None:
         **params["studies"]["rows"], "smooth": bad}}}, sort_keys=False))
     proc = run(["gerne", "validate", "--params", "bad.yaml"], root, env, check=False)
     assert proc.returncode == 1 and "eps = 1.5 must be in [0, 1)" in proc.stderr, proc.stderr
-    run(["gerne", "plan"], root, env)
-    stale = run(["dvc", "status", "--json", "--with-deps", "tables@mine"], root, env).stdout
-    assert sorted(json.loads(stale)) == ["tables@mine", "train@mine-smooth"], stale  # nothing trained re-executes
-    run(["dvc", "repro", "tables@mine"], root, env)
+    (root / "bad.yaml").unlink()
+    stale = json.loads(run(["dvc", "status", "--json", "--with-deps", "report"], root, env).stdout)
+    assert sorted(stale) == ["data", "report", "train"], stale
+    committed, runs_before = _summaries(root), len(_store_runs(root))
+    run(["dvc", "repro", "report"], root, env)
+    assert {k: v for k, v in _summaries(root).items() if "/smooth/" not in k} == committed  # nothing retrained
+    assert len(_store_runs(root)) == runs_before + 2 + 1  # the new row's two seeds, and the report
     for seed in (0, 1):
         summary = json.loads((root / f"runs/mine/smooth/seed{seed}.json").read_text())
         assert summary["method"] == "smoothed" and summary["config"]["search_config"]["eps"] == 0.2
         assert summary["config"]["training"]["eps"] == 0.2  # fingerprinted: another eps never reuses this run
         assert [h["step"] for h in summary["history"]] == [10.0, 20.0] and "loss" in summary["history"][0]
-    assert "| mine | smooth | best_val |" in (root / "reports/mine.md").read_text()
+    assert "| mine | smooth | best_val |" in (root / "reports/tables/mine.md").read_text()
     run(["git", "checkout", "--", "gerne/methods/__init__.py", "params.yaml"], root, env)  # back to the design
     (root / "gerne/methods/smoothed.py").unlink()  # the rest of the test runs the installed code
-    run(["gerne", "plan"], root, env)
 
 
-def _trial_adds_a_row(root: Path, env: dict[str, str]) -> None:
-    """`gerne trial` with an override that changes the stage list (a row added to the study) runs in a temp copy
-    with its own plan; the workspace's params, plan, runs and report stay as they are."""
+def _experiment_adds_a_row(root: Path, env: dict[str, str]) -> None:
+    """Plain `dvc exp run --temp -S` with an override that adds a row to the study runs in a temporary copy; the
+    workspace's params, runs, report and dvc.lock stay as they are, and MLflow files its runs as trials."""
     run(["git", "add", "-A"], root, env)  # what a user commits before trying things; the data folder stays untracked
     run(["git", "rm", "-r", "-q", "--cached", "mydata"], root, env)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "mine"], root, env)
-    kept = {p: (root / p).read_bytes() for p in ("params.yaml", "plan.yaml", "reports/mine.md", "dvc.lock")}
-    bad = run(["gerne", "trial", "-S", "studies.tables.mine.rows=[yes_yes,no_yse]", "tables@mine"], root, env,
-              check=False)
-    assert bad.returncode == 1 and "did you mean 'no_yes'" in bad.stderr  # refused before anything runs
-    run(["gerne", "trial", "-n", "with-no-yes", "-S", "studies.tables.mine.rows=[yes_yes,no_no,erm,no_yes]",
-         "-C", "mydata", "tables@mine"], root, env)  # -C: the untracked data folder goes into the copy
+    kept = {p: (root / p).read_bytes() for p in ("params.yaml", "reports/tables/mine.md", "dvc.lock")}
+    bad = run(["dvc", "exp", "run", "--temp", "-S", "studies.tables.mine.rows=[yes_yes,no_yse]", "-C", "mydata",
+               "report"], root, env, check=False)
+    assert bad.returncode != 0 and "did you mean 'no_yes'" in bad.stdout + bad.stderr  # the first stage refuses it
+    run(["dvc", "exp", "run", "--temp", "-n", "with-no-yes", "-S",  # -C: the untracked data folder goes with it
+         "studies.tables.mine.rows=[yes_yes,no_no,erm,no_yes]", "-C", "mydata", "report"], root, env)
     assert {p: (root / p).read_bytes() for p in kept} == kept and not (root / "runs/mine/no_yes").exists()
     assert run(["git", "status", "--porcelain"], root, env).stdout == "?? mydata/\n"
     assert "with-no-yes" in run(["dvc", "exp", "list", "--name-only"], root, env).stdout.split()
-    with sqlite3.connect(root / "mlflow.db") as db:  # the trial's runs, the new row's among them
-        names = [r[0] for r in db.execute("select r.name from runs r join experiments e using (experiment_id) "
-                                          "where e.name = 'mine (trials)'")]
-    assert any("no_yes" in n for n in names), names
+    assert any("no_yes" in n for n in _store_runs(root, "mine (trials)"))  # the trial's runs, the new row's among them

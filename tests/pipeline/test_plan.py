@@ -1,4 +1,4 @@
-"""plan.yaml: the declared datasets' stage items, generated from params.yaml; a stale plan fails here and in stages."""
+"""The stages' work, derived from params.yaml in memory: one item per (kind, dataset[, row]) with its paths."""
 
 from __future__ import annotations
 
@@ -9,14 +9,9 @@ import yaml
 
 from gerne.errors import ConfigError
 from pipeline.config import load_params, parse_params
-from pipeline.plan import PLAN, check_plan, plan, render, write_plan
+from pipeline.plan import plan
 from tests.conftest import REPO
 from tests.pipeline.studies.test_config import OWN
-
-
-def test_committed_plan_is_current() -> None:
-    """Regenerate with `gerne plan` (make repro does) whenever params.yaml's datasets or studies change."""
-    assert (REPO / PLAN).read_text(encoding="utf-8") == render(load_params(REPO / "params.yaml"))
 
 
 def _design() -> dict:
@@ -38,7 +33,7 @@ def _design() -> dict:
 
 
 def test_the_committed_cmnist_column() -> None:
-    """Table 1's rows with one config train every seed (train@), the tuned rows search (sweep@); Fig. 2's rows
+    """Table 1's rows with one config train every seed (train), the tuned rows search (sweep); Fig. 2's rows
     train on the figures' dataset only; every file lies where the committed results are."""
     items = plan(load_params(REPO / "params.yaml"))
     assert list(items["fetch"]) == ["cmnist"] and list(items["prepare"]) == ["cmnist", "cmnist_r1", "cmnist_r2",
@@ -64,33 +59,23 @@ def test_the_committed_cmnist_column() -> None:
     assert len(items["train"]) == 4 * (4 + len(baselines)) + 6 + len(attribution)
     assert list(items["sweep"])[-3:] == ["cmnist_hue-jtt", "cmnist_hue-jtt_adam", "cmnist_hue-jtt_adam_div255"]
     assert len(items["sweep"]) == 4 * 4 + 1 + 4  # + JTT's on the hue palette, its Adam recipes on both palettes
-    assert items["sweep"]["cmnist-jtt"]["input"] == "data/pseudo/cmnist/r0.5/pseudo.npz"  # f̃'s error set
+    assert items["sweep"]["cmnist-jtt"]["input"] == "models/cmnist/r0.5/pseudo.npz"  # f̃'s error set
     assert items["sweep"]["cmnist_r2-dfr"]["input"] == "models/cmnist/r2.0/biased.pt"  # f̃'s checkpoint
     tuned = items["sweep"]["cmnist_r1-gerne_tuned_unknown"]
     assert (tuned["sweep_dir"], tuned["out_dir"], tuned["input"]) == (
         "runs/sweeps/cmnist/r1.0/gerne_tuned_unknown", "runs/cmnist/r1.0/gerne_tuned_unknown",
-        "data/pseudo/cmnist/r1.0/pseudo.npz")
-    assert items["train"]["cmnist-erm"]["input"] == "metrics/cmnist/r0.5/counts.json"
+        "models/cmnist/r1.0/pseudo.npz")
+    assert items["train"]["cmnist-erm"]["input"] == "data/cmnist/r0.5/counts.json"
     assert items["reference"]["cmnist_r5"]["summary"] == "runs/cmnist/r5.0/biased.json"
-    assert items["table1"] == {"table1": {"study": "table1", "runs": "runs/cmnist",
-                                          "runs_table": "metrics/cmnist_runs.csv", "out": "reports/table1_cmnist",
-                                          "full": "reports/table1",
+    assert items["table1"] == {"table1": {"study": "table1", "runs_table": "metrics/cmnist_runs.csv",
+                                          "out": "reports/tables/table1_cmnist", "full": "reports/tables/table1",
                                           "headline": "metrics/headline.json",
-                                          "reproduction": "reports/REPRODUCTION.md", "metrics": "metrics/cmnist",
-                                          "baselines": "reports/baselines.md",
-                                          "sweeps": "runs/sweeps/cmnist"}}
+                                          "reproduction": "reports/REPRODUCTION.md",
+                                          "baselines": "reports/baselines.md"}}
     assert items["figures"]["cmnist"]["sweep"] == "runs/sweeps/cmnist/r0.5/gerne_tuned_unknown"
     assert list(items["tables"]) == ["attribution", "attribution_ratios", "table2", "table3"]
-    assert items["tables"]["attribution_ratios"]["runs"] == "runs"
-    assert items["tables"]["attribution"]["runs"] == "runs"  # its datasets lie under runs/cmnist and runs/conditions
-    assert items["tables"]["table2"]["runs"] == "pipeline/tables.py"  # no dataset: no run, no plan change
-
-
-def test_a_study_report_depends_on_its_own_datasets_runs_only() -> None:
-    items = plan(parse_params(_design()))
-    assert items["tables"]["table2"]["runs"] == "runs/waterbirds"
-    assert items["tables"]["mine"]["runs"] == "runs"  # unrelated folders: the folder that holds both
-    assert items["tables"]["table3"]["runs"] == "runs/celeba"
+    assert items["tables"]["attribution"] == {"study": "attribution", "md": "reports/tables/attribution.md",
+                                              "csv": "reports/tables/attribution.csv"}
 
 
 def test_items_per_stage_kind() -> None:
@@ -100,17 +85,14 @@ def test_items_per_stage_kind() -> None:
     assert list(items["reference"]) == ["waterbirds", "mine"]  # only where a row sees pseudo-attributes
     assert list(items["sweep"]) == ["waterbirds-yes_yes", "waterbirds-no_no", "waterbirds-erm", "mine-no_no",
                                     "mine-erm"]  # no duplicates
-    erm = items["sweep"]["mine-erm"]  # a stage depends on its method's and grouping's modules; no reference
-    assert erm["method"] == "gerne/methods/erm.py" and erm["input"] == "metrics/mine/counts.json"
-    assert erm["grouping"] == "gerne/groups/none.py"
-    assert items["sweep"]["mine-no_no"]["grouping"] == "gerne/groups/confidence.py"
+    erm = items["sweep"]["mine-erm"]  # no reference model: its input is the prepared data's counts
+    assert erm["input"] == "data/mine/counts.json"
     wb = items["sweep"]["waterbirds-yes_yes"]
-    assert wb["input"] == "metrics/waterbirds/counts.json"  # true attributes: never waits for the biased model
-    assert items["sweep"]["mine-no_no"]["input"] == "data/pseudo/mine/pseudo.npz"
+    assert wb["input"] == "data/waterbirds/counts.json"  # true attributes: never waits for the biased model
+    assert items["sweep"]["mine-no_no"]["input"] == "models/mine/pseudo.npz"
     assert list(items["scores"]) == ["waterbirds", "mine"]  # f̃'s checkpoint in, its scores out
     assert items["scores"]["mine"]["checkpoint"] == items["reference"]["mine"]["checkpoint"] == "models/mine/biased.pt"
-    assert items["sweep"]["mine-no_no"]["model"] == "gerne/models/mlp.py"
-    assert wb["model"] == "gerne/models/resnet.py" and wb["out_dir"] == "runs/waterbirds/yes_yes"
+    assert wb["out_dir"] == "runs/waterbirds/yes_yes"
     assert list(items["valonly"]) == ["celeba"] and "celeba" not in items["reference"]
     assert list(items["tables"]) == ["table2", "mine", "table3"]
 
@@ -125,7 +107,7 @@ def test_a_variant_prepares_its_base_files_and_adds_only_its_own_items() -> None
     prep = items["prepare"]["wb_small"]
     assert (prep["raw"], prep["data"], prep["base"]) == ("data/raw/waterbirds", "data/wb_small", "waterbirds")
     assert items["sweep"]["wb_small-no_no"]["base"] == "waterbirds"
-    assert items["sweep"]["wb_small-no_no"]["input"] == "data/pseudo/wb_small/pseudo.npz"
+    assert items["sweep"]["wb_small-no_no"]["input"] == "models/wb_small/pseudo.npz"
     for kind, entries in before.items():  # every item that existed is unchanged: nothing of the base reruns
         assert {k: items[kind][k] for k in entries} == entries, kind
     assert items["prepare"]["waterbirds"]["base"] == "waterbirds"  # no variant: its own name
@@ -137,10 +119,10 @@ def test_a_dataset_folder_places_every_file_and_folders_must_differ() -> None:
     data["studies"]["tables"]["mine"]["datasets"].append("wb_small")
     items = plan(parse_params(data))
     assert items["prepare"]["wb_small"]["data"] == "data/wb/s32"
-    assert items["prepare"]["wb_small"]["counts"] == "metrics/wb/s32/counts.json"
+    assert items["prepare"]["wb_small"]["counts"] == "data/wb/s32/counts.json"
     ref, scores = items["reference"]["wb_small"], items["scores"]["wb_small"]
     assert (ref["checkpoint"], ref["summary"]) == ("models/wb/s32/biased.pt", "runs/wb/s32/biased.json")
-    assert (scores["scores"], scores["quality"]) == ("data/pseudo/wb/s32/pseudo.npz", "metrics/wb/s32/pseudo.json")
+    assert (scores["scores"], scores["quality"]) == ("models/wb/s32/pseudo.npz", "models/wb/s32/pseudo.json")
     assert items["sweep"]["wb_small-no_no"]["sweep_dir"] == "runs/sweeps/wb/s32/no_no"
     assert items["prepare"]["waterbirds"]["data"] == "data/waterbirds"  # the base keeps its own folder
     data["datasets"]["wb_small"]["dir"] = "waterbirds"
@@ -151,20 +133,9 @@ def test_a_dataset_folder_places_every_file_and_folders_must_differ() -> None:
         parse_params(data)
 
 
-def test_stale_plan_is_refused(tmp_path) -> None:
-    p = parse_params(_design())
-    target = tmp_path / PLAN
-    with pytest.raises(ConfigError, match="gerne plan"):
-        check_plan(p, target)  # missing
-    assert write_plan(p, target) and not write_plan(p, target)  # written, then unchanged
-    check_plan(p, target)
-    with pytest.raises(ConfigError, match="stale"):
-        check_plan(load_params(REPO / "params.yaml"), target)
-
-
 def test_the_readme_switch_for_table1s_other_columns_plans_them() -> None:
-    """README's one-line switch, applied to params.yaml: C-CIFAR-10 and bFFHQ get their stages, and the C-MNIST
-    stages keep their names (nothing committed changes its stage)."""
+    """README's one-line switch, applied to params.yaml: C-CIFAR-10 and bFFHQ get their work items, and the C-MNIST
+    items stay as they were (nothing committed is trained again)."""
     import re
 
     import yaml as _yaml
@@ -182,4 +153,4 @@ def test_the_readme_switch_for_table1s_other_columns_plans_them() -> None:
     assert list(items["fetch"]) == ["cmnist", "ccifar10", "bffhq"]
     assert {"ccifar10_r5", "bffhq"} <= set(items["reference"]) and set(base["train"]) <= set(items["train"])
     assert items["prepare"]["ccifar10_r2"]["raw"] == "data/raw/ccifar10"
-    assert items["table1"]["table1"]["metrics"] == "metrics/cmnist"  # REPRODUCTION.md stays C-MNIST's
+    assert {k: items["train"][k] for k in base["train"]} == base["train"]

@@ -194,7 +194,9 @@ def _fit(params: Params, dataset: str, setting: str, splits: dict[str, Split], j
          scores: np.ndarray | dict[str, Any] | None, inputs: tuple[str | Path, str | Path | None],
          tracker: Tracker | None = None) -> None:
     """Train ``jobs`` ``studies.stack_size`` at a time, one stacked model each, with the ``launch`` section's
-    launcher (``inputs``: the data folder and reference file a Ray task reads)."""
+    launcher (``inputs``: the data folder and reference file a Ray task reads). Nothing to train opens nothing."""
+    if not jobs:
+        return
     sp, protocol, spec = _row(params, dataset, setting)
     work = StageStack(params, dataset, setting, str(inputs[0]), None if inputs[1] is None else str(inputs[1]),
                       tracker or Tracker(experiment(dataset, protocol)), splits, scores)

@@ -7,7 +7,9 @@ scores ``models/<folder>/pseudo.npz`` and their quality ``models/<folder>/pseudo
 ``runs/<folder>/<row>/seed<n>.json`` and a search's ``runs/sweeps/<folder>/<row>``. Each root is one DVC stage's
 output: ``data`` (stage ``data``), ``models`` and ``runs`` (stage ``train``). In those: a sweep's points
 ``<sweep>/<point>/seed<n>.json`` beside its choice ``<sweep>/selected.json``; the reference model f̃'s run
-``<folder>/biased.json``; Table 3's ``valonly/full/seed<n>.json`` and ``valonly/cv/fold<k>-seed<n>.json``."""
+``<folder>/biased.json``; Table 3's ``valonly/full/seed<n>.json`` and ``valonly/cv/fold<k>-seed<n>.json``. The
+reports: every study's table ``reports/tables/<study>.{md,csv}``, Table 1's files (:data:`TABLE1`) and the figures
+``reports/figures/fig<n>_<dataset>.png``."""
 
 from __future__ import annotations
 
@@ -92,3 +94,20 @@ def reference_summary(folder: str, runs: str | Path = "runs") -> Path:
 def sweep_dir(folder: str, row: str, runs: str | Path = "runs") -> Path:
     """``<runs>/sweeps/<folder>/<row>``: a row's search, one folder per point."""
     return sweeps_dir(folder, runs) / row
+
+
+TABLES = "reports/tables"  # every study's table (the report stage's output folder)
+FIGURES = "reports/figures"  # the paper's figures (the figures stage's output folder)
+TABLE1 = {"runs_table": "metrics/cmnist_runs.csv", "out": f"{TABLES}/table1_cmnist", "full": f"{TABLES}/table1",
+          "headline": "metrics/headline.json", "reproduction": "reports/REPRODUCTION.md",
+          "baselines": "reports/baselines.md"}  # the study reported as Table 1: its files (out, full: no suffix)
+
+
+def study_table(study: str, suffix: str) -> str:
+    """``reports/tables/<study>.<suffix>``: a study's table (``md`` or ``csv``)."""
+    return f"{TABLES}/{study}.{suffix}"
+
+
+def figure(number: int, dataset: str) -> str:
+    """``reports/figures/fig<number>_<dataset>.png``: Fig. 2 or 3 of the paper, drawn on ``dataset``."""
+    return f"{FIGURES}/fig{number}_{dataset}.png"

@@ -138,10 +138,10 @@ def draw_all(params_path: str) -> None:
     """Figs. 2 and 3 of params.yaml's `figures` dataset into reports/figures/fig{2,3}_<dataset>.png (DVC stage
     `figures`)."""
     p = load_params(params_path)
-    Path("reports/figures").mkdir(parents=True, exist_ok=True)
+    Path(layout.FIGURES).mkdir(parents=True, exist_ok=True)
     for name, item in plan(p)["figures"].items():
-        draw_fig2(p, item["data"], item["runs"], f"reports/figures/fig2_{name}.png")
-        draw_fig3(item["quality"], item["sweep"], f"reports/figures/fig3_{name}.png")
+        draw_fig2(p, item["data"], item["runs"], layout.figure(2, name))
+        draw_fig3(item["quality"], item["sweep"], layout.figure(3, name))
 
 
 if __name__ == "__main__":

@@ -38,11 +38,11 @@ def used_datasets(p: Params) -> list[str]:
 
 
 KINDS = ("fetch", "prepare", "reference", "scores", "train", "sweep", "valonly", "tables", "table1", "figures")
-TABLES = "reports/tables"  # every study's table: <study>.md and <study>.csv (the report stage's output folder)
-TABLE1 = {"runs_table": "metrics/cmnist_runs.csv", "out": f"{TABLES}/table1_cmnist", "full": f"{TABLES}/table1",
-          "headline": "metrics/headline.json", "reproduction": "reports/REPRODUCTION.md",
-          "baselines": "reports/baselines.md"}  # the one Table 1 report
 REPRODUCED = "cmnist"  # the kind REPRODUCTION.md covers (Table 1's C-MNIST column and Figs. 2-3)
+
+
+def _files(study: str) -> dict[str, str]:
+    return {"md": layout.study_table(study, "md"), "csv": layout.study_table(study, "csv")}
 
 
 def folder(p: Params, name: str) -> str:
@@ -96,10 +96,10 @@ def plan(p: Params) -> dict[str, dict[str, dict[str, Any]]]:
                                     "out_dir": str(layout.row_dir(where, "valonly"))}
     for study, table in p.studies.tables.items():
         if table.report == "table1":
-            out["table1"][study] = {"study": study, **TABLE1}
+            out["table1"][study] = {"study": study, **layout.TABLE1}
         else:
-            out["tables"][study] = {"study": study, "md": f"{TABLES}/{study}.md", "csv": f"{TABLES}/{study}.csv"}
-    out["tables"]["table3"] = {"study": "table3", "md": f"{TABLES}/table3.md", "csv": f"{TABLES}/table3.csv"}
+            out["tables"][study] = {"study": study, **_files(study)}
+    out["tables"]["table3"] = {"study": "table3", **_files("table3")}
     if p.figures is not None:
         f, where = p.figures, folder(p, p.figures.dataset)
         out["figures"][f.dataset] = {"dataset": f.dataset, "data": layout.data_dir(where),

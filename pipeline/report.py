@@ -10,12 +10,13 @@ from typing import Any
 import click
 import pandas as pd
 
+from gerne import layout
 from gerne.data.registry import KINDS, benchmark_classes
 from gerne.io import atomic_path, write_json, write_text
 from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow, wrote
 from pipeline.config import Params, load_params
-from pipeline.plan import REPRODUCED, TABLE1, plan
+from pipeline.plan import REPRODUCED, plan
 from pipeline.reports import table1
 from pipeline.reports.aggregate import collect as collect_runs
 from pipeline.reports.aggregate import with_test_selection
@@ -95,11 +96,12 @@ def study_report(p: Params, study: str, item: dict[str, Any], runs: pd.DataFrame
 def no_table1(p: Params) -> None:
     """Without a study reported as Table 1 the stage's Table 1 outputs say so (DVC expects every output)."""
     note = "No study in params.yaml reports Table 1 (`report: table1` under studies.tables).\n"
-    for path in (TABLE1["reproduction"], TABLE1["baselines"], f"{TABLE1['out']}.md", f"{TABLE1['full']}.md"):
+    files = layout.TABLE1
+    for path in (files["reproduction"], files["baselines"], f"{files['out']}.md", f"{files['full']}.md"):
         write_text(path, note)
-    for path in (TABLE1["runs_table"], f"{TABLE1['out']}.csv", f"{TABLE1['full']}.csv"):
+    for path in (files["runs_table"], f"{files['out']}.csv", f"{files['full']}.csv"):
         write_text(path, "")
-    write_json(TABLE1["headline"], {})
+    write_json(files["headline"], {})
 
 
 @click.command()
@@ -109,7 +111,7 @@ def main(params_path: str) -> None:
     """Write every study's tables (and Table 1's reports) from the run summaries under runs/."""
     p = load_params(params_path)
     work = plan(p)
-    Path(TABLE1["out"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(layout.TABLES).mkdir(parents=True, exist_ok=True)
     for study, item in work["table1"].items():
         table1_report(p, study, item)
     if not work["table1"]:

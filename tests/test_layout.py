@@ -14,6 +14,9 @@ def test_the_layout_names_the_committed_files() -> None:
                  layout.reference_summary(folder), layout.selected(layout.sweep_dir(folder, "gerne_tuned_known")),
                  *(layout.summary(layout.row_dir(folder, "gerne_known"), seed) for seed in (0, 1, 2))):
         assert (REPO / path).is_file(), path
+    for path in (*(v + (".md" if k in ("out", "full") else "") for k, v in layout.TABLE1.items()),
+                 layout.study_table("attribution", "csv"), layout.figure(2, "cmnist"), layout.figure(3, "cmnist")):
+        assert (REPO / path).is_file(), path
     assert layout.summaries(REPO / layout.row_dir(folder, "erm")) == [
         REPO / layout.row_dir(folder, "erm") / f"seed{s}.json" for s in (0, 1, 2)]
 

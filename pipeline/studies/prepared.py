@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pipeline.config import Params
 
-STAMP = "prepared.json"
+STAMP = "prepared.json"  # in the prepared folder (gerne.layout.data_dir); no run's data identity reads it
 CODE = ("gerne/data/contract.py", "gerne/data/counts.py", "gerne/data/images.py")  # beside the kind's module
 
 

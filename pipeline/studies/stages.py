@@ -198,7 +198,8 @@ def _fit(params: Params, dataset: str, setting: str, splits: dict[str, Split], j
     if not jobs:
         return
     sp, protocol, spec = _row(params, dataset, setting)
-    work = StageStack(params, dataset, setting, str(inputs[0]), None if inputs[1] is None else str(inputs[1]),
+    data_dir, reference = (None if path is None else str(Path(path).resolve()) for path in inputs)  # for any worker
+    work = StageStack(params, dataset, setting, data_dir, reference,
                       tracker or Tracker(experiment(dataset, protocol)), splits, scores)
     launch(params.launch, StackWork(work, f"{dataset} {setting}"), stacks(protocol, spec, jobs, sp.stack_size))
 

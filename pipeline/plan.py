@@ -38,7 +38,6 @@ def used_datasets(p: Params) -> list[str]:
 
 
 KINDS = ("fetch", "prepare", "reference", "scores", "train", "sweep", "valonly", "tables", "table1", "figures")
-REPRODUCED = "cmnist"  # the kind REPRODUCTION.md covers (Table 1's C-MNIST column and Figs. 2-3)
 
 
 def _files(study: str) -> dict[str, str]:

@@ -16,13 +16,13 @@ from gerne.io import atomic_path, write_json, write_text
 from pipeline._common import params_option, stage
 from pipeline._written import log_to_mlflow, wrote
 from pipeline.config import Params, load_params
-from pipeline.plan import REPRODUCED, plan
+from pipeline.plan import plan
 from pipeline.reports import table1
 from pipeline.reports.aggregate import collect as collect_runs
 from pipeline.reports.aggregate import with_test_selection
 from pipeline.reports.attribution import attribution_table
 from pipeline.reports.study import columns, row_attributes
-from pipeline.reports.table import headline, paper_targets, to_markdown
+from pipeline.reports.table import headline, paper_targets, reproduced, to_markdown
 from pipeline.reports.verdict import reproduction
 from pipeline.studies.report import collect, study_table, table2, table3
 
@@ -49,19 +49,20 @@ def runs_table(p: Params, study: str, out: str) -> pd.DataFrame:
 def table1_report(p: Params, study: str, item: dict[str, Any]) -> None:
     """Table 1: the C-MNIST column beside the paper's values, every benchmark's columns, the headline metrics, the
     reproduction summary and the baselines report."""
-    everything = table1.summary(runs_table(p, study, item["runs_table"]))
-    cmnist = everything[everything["benchmark"] == REPRODUCED]  # C-MNIST's own table: the same cells, its columns
-    table = cmnist.drop(columns=["benchmark", "metric"]).reset_index(drop=True)
+    everything, kind = table1.summary(runs_table(p, study, item["runs_table"])), reproduced()
+    own = everything[everything["benchmark"] == kind]  # the reproduced column's own table: the same cells
+    table = own.drop(columns=["benchmark", "metric"]).reset_index(drop=True)
     attrs, n_seeds = row_attributes(p, study), len(p.studies.seeds)
-    ratios = [c.ratio for c in columns(p, study) if c.benchmark == REPRODUCED]
+    ratios = [c.ratio for c in columns(p, study) if c.benchmark == kind]
+    targets = paper_targets(kind)
     out, full = item["out"], item["full"]
     for path, frame in ((f"{out}.csv", table), (f"{full}.csv", everything)):
         with atomic_path(Path(path)) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.4f")
-    write_text(f"{out}.md", to_markdown(table, paper_targets(REPRODUCED), attrs, ratios, n_seeds,
-                                        "Table 1 — C-MNIST (reproduction)", benchmark_classes(REPRODUCED)))
+    write_text(f"{out}.md", to_markdown(table, targets, attrs, ratios, n_seeds,
+                                        f"Table 1 — {targets['label']} (reproduction)", benchmark_classes(kind)))
     write_text(f"{full}.md", table1.to_markdown(everything, attrs, n_seeds))
-    write_json(item["headline"], headline(everything, p.studies.tables[study].headline))
+    write_json(item["headline"], headline(everything, p.studies.tables[study].headline, top=kind))
     written = [f"{out}.md", f"{out}.csv", f"{full}.md", f"{full}.csv", item["headline"]]
     log_to_mlflow(f"report-{Path(out).name}", written)
     wrote(written, f"{len(table)} cells; logged to MLflow")

@@ -18,7 +18,7 @@ from gerne.data.registry import benchmark_classes
 from gerne.health import describe_rule
 from pipeline.reports.inventory import compute_spent, finished_sweeps, inventory_rows, run_inventory
 from pipeline.reports.sweeps import candidate_scores
-from pipeline.reports.table import collapse_note
+from pipeline.reports.table import collapse_note, reproduced
 
 DFA_CONFLICTING = {0.5: 249}  # DFA's released C-MNIST split (its 0.5 % folder), the count the paper quotes
 TOLERANCE = 2.0  # GBA points: the issue's bar for "matched"
@@ -184,7 +184,7 @@ def build(table_csv: Path, runs_csv: Path, spent: list[Path], folders: tuple[dic
     ``test_selection``, for "Runs counted")."""
     data, models = folders
     ratios = list(data)
-    table, per_run = pd.read_csv(table_csv), _of(pd.read_csv(runs_csv), "cmnist")
+    table, per_run = pd.read_csv(table_csv), _of(pd.read_csv(runs_csv), reproduced())
     n_runs, hours = compute_spent(*spent)
     inventory = run_inventory(spent, sweeps, runs, set(per_run["setting"]), seeds, every, tested)
     verdicts = _verdicts(table, baselines)

@@ -23,10 +23,19 @@ COLLAPSED = "†"  # marks a cell whose seeds collapsed to chance (collapse_note
 PAPER = "the paper's Table 1 (arXiv:2503.13236), as copied into `pipeline/reports/targets.yaml`"
 
 
-def paper_targets(benchmark: str = "cmnist") -> dict[str, Any]:
-    """The paper's values for ``benchmark``: ``pipeline/reports/targets.yaml`` (its tables, arXiv:2503.13236)."""
+def _targets() -> dict[str, Any]:
     text = resources.files("pipeline.reports").joinpath("targets.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)[benchmark]
+    return yaml.safe_load(text)
+
+
+def paper_targets(benchmark: str) -> dict[str, Any]:
+    """The paper's values for ``benchmark``: ``pipeline/reports/targets.yaml`` (its tables, arXiv:2503.13236)."""
+    return _targets()[benchmark]
+
+
+def reproduced() -> str:
+    """The benchmark (dataset kind) REPRODUCTION.md covers: ``reproduced`` in ``pipeline/reports/targets.yaml``."""
+    return str(_targets()["reproduced"])
 
 
 def summarise(runs: pd.DataFrame, metric: str = "test_gba") -> pd.DataFrame:

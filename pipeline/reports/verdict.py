@@ -15,7 +15,7 @@ from gerne import layout
 from pipeline.reports import baselines, claims
 from pipeline.reports.reproduction import TOLERANCE, build
 from pipeline.reports.study import columns
-from pipeline.reports.table import paper_targets
+from pipeline.reports.table import paper_targets, reproduced
 
 if TYPE_CHECKING:
     from pipeline.config import Params
@@ -54,7 +54,8 @@ def reproduction(p: Params, study: str, table: str, runs_table: str, runs: str =
     """The markdown of reports/REPRODUCTION.md and of reports/baselines.md for ``study`` (reported as Table 1), from
     its C-MNIST table ``table``, its per-run table ``runs_table``, the run summaries under ``runs``, the reference
     models' folders under ``models`` (pseudo-attribute quality) and the prepared data under ``data`` (counts)."""
-    cols = [c for c in columns(p, study) if c.benchmark == "cmnist"]  # this report is C-MNIST's (Table 1 and Figs.)
+    kind = reproduced()  # the benchmark this report covers (its Table 1 column and Figs. 2-3)
+    cols = [c for c in columns(p, study) if c.benchmark == kind]
     tuned = [r for r in p.studies.tables[study].rows if p.studies.rows[r].search != "none"]
     folders = [(c, row, layout.sweep_dir(c.folder, row, runs)) for c, row in product(cols, tuned)]
     sweeps = [(c.ratio, d) for c, _, d in folders]
@@ -63,7 +64,7 @@ def reproduction(p: Params, study: str, table: str, runs_table: str, runs: str =
     spent = [layout.runs_dir(common, runs), layout.sweeps_dir(common, runs)]
     rows = {r: p.studies.rows[r] for r in p.studies.tables[study].rows}
     not_gerne = tuple(r for r, spec in rows.items() if spec.method != "gerne")
-    targets, frame = paper_targets("cmnist"), pd.read_csv(table)
+    targets, frame = paper_targets(kind), pd.read_csv(table)
     sw = next((r for r, spec in rows.items() if spec.method == "sw"), None)
     evidence, fig2, beyond = _evidence(p, frame, targets, cols, Path(runs), Path(models))
     tested = claims.paper_claims(evidence, set(rows), fig2, beyond, sw)
@@ -75,7 +76,7 @@ def reproduction(p: Params, study: str, table: str, runs_table: str, runs: str =
                  figure, not_gerne, claims.render(tested), once, len(p.studies.seeds),
                  every={d for c, row, d in folders if c.dataset in p.studies.rows[row].every_seed_on},
                  tested={d for _, row, d in folders if p.studies.rows[row].test_selection})
-    text += _vanilla_text(frame, rows, targets, [c.ratio for c in cols])
+    text += _vanilla_text(frame, rows, targets, [c.ratio for c in cols], kind)
     trained = {r: {"label": spec.method, "paper_selection": spec.paper_selection,
                    "targets": targets["rows"].get(r, {})} for r, spec in rows.items()
                if spec.method not in ("gerne", "sw")}
@@ -84,9 +85,11 @@ def reproduction(p: Params, study: str, table: str, runs_table: str, runs: str =
     return text, report
 
 
-def _vanilla_text(frame: pd.DataFrame, rows: dict[str, Any], targets: dict[str, Any], ratios: list[float]) -> str:
-    """The section on the paper's ERM row trained by DFA's Vanilla recipe (none when no row trains it)."""
-    vanilla = next((r for r, spec in rows.items() if spec.method == "erm" and spec.protocol.get("cmnist")), None)
+def _vanilla_text(frame: pd.DataFrame, rows: dict[str, Any], targets: dict[str, Any], ratios: list[float],
+                  kind: str) -> str:
+    """The section on the paper's ERM row trained by DFA's Vanilla recipe on ``kind`` (none when no row trains
+    it)."""
+    vanilla = next((r for r, spec in rows.items() if spec.method == "erm" and spec.protocol.get(kind)), None)
     if vanilla is None:
         return ""
     return "\n" + "\n".join([

@@ -260,19 +260,9 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
         entries.append({"config": i, "name": folder_of(spec, i, point), "point": point, "search_config": cfg})
     identity = _identity(data_dir, spec, scores_path)
     with staged_dir(sweep_dir, resume=True, keep_files=True) as work:  # a legacy record stays
-        previous, jobs = stamped(work, Path(sweep_dir), identity), []
-        for entry in entries:
-            def done(folder: Path, e: dict[str, Any] = entry) -> bool:
-                return is_done(layout.summary(folder, seed0), expected_record(protocol, spec, e["search_config"],
-                                                                             seed0))
-
-            if entry["config"] in skipped:
-                continue
-            if reuse_finished(work, previous, entry["name"], done):
-                log.info("%s %s: %s already trained (same fingerprint), reused", dataset, setting, entry["name"])
-                continue
-            jobs.append(Job(entry["search_config"], seed0, layout.summary(work / entry["name"], seed0),
-                            f"{dataset}-{setting}-{entry['name']}"))
+        jobs = _search_jobs(work, stamped(work, Path(sweep_dir), identity),
+                            [e for e in entries if e["config"] not in skipped], protocol, spec, seed0,
+                            f"{dataset} {setting}")
         def chosen() -> dict[str, Any]:  # the validation choice, written before the later phases read it
             out = {"seed": seed0, "kind": spec.grouping.case,
                    **select(work, [e for e in entries if e["config"] not in skipped], seed0, spec.select),
@@ -307,6 +297,23 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     _seeds(params, dataset, setting, splits, best["search_config"], out_dir, scores, identity, (data_dir, scores_path),
            reuse={s: path for s in sp.seeds if (path := layout.summary(Path(sweep_dir) / best["name"], s)).is_file()})
     return choice
+
+
+def _search_jobs(work: Path, previous: Path | None, entries: list[dict[str, Any]], protocol: Dataset,
+                 spec: RowParams, seed0: int, what: str) -> list[Job]:
+    """The search points of ``entries`` still to train with ``seed0``; a finished one (same fingerprint, in the
+    partial folder or the previous result ``previous``) is kept in ``work``."""
+    jobs = []
+    for entry in entries:
+        def done(folder: Path, e: dict[str, Any] = entry) -> bool:
+            return is_done(layout.summary(folder, seed0), expected_record(protocol, spec, e["search_config"], seed0))
+
+        if reuse_finished(work, previous, entry["name"], done):
+            log.info("%s: %s already trained (same fingerprint), reused", what, entry["name"])
+            continue
+        jobs.append(Job(entry["search_config"], seed0, layout.summary(work / entry["name"], seed0),
+                        f"{what.replace(' ', '-')}-{entry['name']}"))
+    return jobs
 
 
 def _test_best_jobs(work: Path, entries: list[dict[str, Any]], skipped: dict[int, str], choice: dict[str, Any],

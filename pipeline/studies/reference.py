@@ -169,15 +169,37 @@ def score(params: Params, dataset: str, data_dir: str | Path, model_path: str | 
     ``pseudo_thresholds`` (in its t units); returns the quality record."""
     sp, decl = params.declared(dataset)
     device = resolve_device(sp.device, "studies.device")
+    thresholds = [decl.absolute_t(t) for t in decl.pseudo_thresholds]
+    kept = _scored_after(out_file, quality_path, model_path, thresholds)
+    if kept is not None:
+        log.info("%s: scores newer than f̃ and holding every threshold, kept without scoring", dataset)
+        return kept
     train = load_splits(data_dir, device)["train"]
     confidence = reference_confidence(load_checkpoint(model_path, device), train, decl.eval_batch_size)
-    arrays, quality = split_at(confidence, train, [decl.absolute_t(t) for t in decl.pseudo_thresholds],
-                               decl.attributes)
+    arrays, quality = split_at(confidence, train, thresholds, decl.attributes)
     if same_scores(out_file, quality_path, arrays, quality):
         log.info("%s: scores unchanged (the same splits; confidences within float32 rounding), files kept", dataset)
     else:
         write_scores(out_file, quality_path, arrays, quality)
     return quality
+
+
+def _scored_after(out_file: str | Path, quality_path: str | Path, model_path: str | Path,
+                  thresholds: list[float]) -> dict[str, Any] | None:
+    """The quality record when both files were written after the checkpoint ``model_path`` and hold exactly
+    ``thresholds`` (no scoring pass needed: a retrained f̃ is newer, a new threshold is missing); else None."""
+    import json
+
+    files = [Path(out_file), Path(quality_path)]
+    if not all(f.is_file() for f in files) or not Path(model_path).is_file():
+        return None
+    if min(f.stat().st_mtime_ns for f in files) < Path(model_path).stat().st_mtime_ns:
+        return None
+    try:
+        quality = json.loads(Path(quality_path).read_text())
+    except json.JSONDecodeError:
+        return None
+    return quality if set(quality.get("thresholds", {})) == {f"{t!r}" for t in thresholds} else None
 
 
 def same_scores(out_file: str | Path, quality_path: str | Path, arrays: dict[str, np.ndarray],

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from pipeline.reports.render import mean_std, table_head
+from pipeline.reports.runs import select
 from pipeline.reports.table import paper_targets
 
 if TYPE_CHECKING:
@@ -150,7 +152,7 @@ def cells(p: Params, datasets: list[str], rows: list[str], rows_on: dict[str, li
 
 def _stats(runs: pd.DataFrame, cell: Cell, selection: str) -> tuple[float, float, int, int]:
     """Mean, sample std and seeds of test GBA (%), and how many of the seeds collapsed to chance."""
-    part = runs[(runs["dataset"] == cell.dataset) & (runs["row"] == cell.row) & (runs["selection"] == selection)]
+    part = select(runs, dataset=cell.dataset, setting=cell.row, selection=selection)
     values = part["test_gba"].dropna() * 100.0
     collapsed = int(part["collapsed"].fillna(False).astype(bool).sum()) if "collapsed" in part else 0
     return (float(values.mean()) if len(values) else math.nan, float(values.std()) if len(values) > 1 else math.nan,
@@ -181,7 +183,7 @@ def frame(p: Params, datasets: list[str], rows: list[str], rows_on: dict[str, li
 def _text(r: pd.Series) -> str:
     if r["n_seeds"] == 0:
         return "not run yet"
-    value = f"{r['mean']:.2f}" + (f" ± {r['std']:.2f}" if not math.isnan(r["std"]) else "") + f" ({r['n_seeds']})"
+    value = f"{mean_std(r['mean'], r['std'])} ({r['n_seeds']})"
     if r["n_collapsed"]:
         value += f", **collapsed to chance in {r['n_collapsed']} of {r['n_seeds']} seeds**"
     if r["condition"].startswith("ours"):
@@ -193,7 +195,7 @@ def _text(r: pd.Series) -> str:
 def attribution_table(name: str, p: Params, datasets: list[str], rows: list[str], rows_on: dict[str, list[str]],
                       runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     """Markdown and CSV of an attribution study: per selection rule, each base row under every condition."""
-    data = frame(p, datasets, rows, rows_on, runs[runs["table"] == "rows"])
+    data = frame(p, datasets, rows, rows_on, runs)
     conditions = list(dict.fromkeys(data["condition"]))
     ratios = list(dict.fromkeys(data["ratio"]))
     several = len(ratios) > 1
@@ -214,8 +216,7 @@ def attribution_table(name: str, p: Params, datasets: list[str], rows: list[str]
     for selection, rule in SELECTIONS.items():
         part = data[data["selection"] == selection]
         header = ["row", *(["ratio"] if several else []), "paper", *conditions]
-        lines += [f"## Checkpoint: {selection} — {rule}", "", "| " + " | ".join(header) + " |",
-                  "|" + "---|" * len(header)]
+        lines += [f"## Checkpoint: {selection} — {rule}", "", *table_head(header)]
         for (base, ratio), group in part.groupby(["base", "ratio"], sort=False, dropna=False):
             by = {r["condition"]: _text(r) for _, r in group.iterrows()}
             copied = group["copied"].iloc[0]

@@ -18,15 +18,10 @@ import numpy as np
 import pandas as pd
 
 from gerne import layout
+from pipeline.reports.render import mean_std, table_head, table_row
 from pipeline.reports.table import SELECTION_RULES, collapse_footnote_lines, collapse_note
 
 GERNE_PAIR = "gerne_known"  # the GERNE row SW is matched to (same c, β: the expectation of Eq. 10)
-
-
-def _cell(mean: float, std: float) -> str:
-    if math.isnan(mean):
-        return "–"
-    return f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
 
 
 def _lookup(table: pd.DataFrame, setting: str, ratio: float, selection: str) -> pd.Series | None:
@@ -39,7 +34,7 @@ def trained_rows(table: pd.DataFrame, rows: dict[str, dict[str, Any]], ratios: l
     """A row per (baseline, selection): ours per ratio beside the copied value and Δ (``rows``: setting →
     ``{"label", "paper_selection", "targets"}``)."""
     header = ["baseline (trained here)", "copied row", "selection"] + [f"{r:g} %" for r in ratios]
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out = [*table_head(header)]
     shown = table[table["setting"].isin(list(rows)) & table["ratio"].isin(ratios)]
     for setting, info in rows.items():
         values = info["targets"].get("values", {})
@@ -49,15 +44,15 @@ def trained_rows(table: pd.DataFrame, rows: dict[str, dict[str, Any]], ratios: l
                                   and values else "")]
             for r in ratios:
                 x, paper = _lookup(table, setting, r, selection), values.get(r)
-                quoted = "" if paper is None else f" (copied {_cell(*map(float, paper))}"
+                quoted = "" if paper is None else f" (copied {mean_std(*map(float, paper))}"
                 if x is None:
                     cells.append("not run" + (quoted + ")" if quoted else ""))
                     continue
                 seeds = "" if int(x["n_seeds"]) >= n_seeds else f", {int(x['n_seeds'])} of {n_seeds} seeds"
                 delta = "" if paper is None else f", Δ {x['mean'] - float(paper[0]):+.2f})"
-                cells.append(_cell(x["mean"], x["std"]) + (quoted + delta if paper is not None else "") + seeds
+                cells.append(mean_std(x["mean"], x["std"]) + (quoted + delta if paper is not None else "") + seeds
                              + collapse_note(int(x.get("n_collapsed", 0)), int(x["n_seeds"])))
-            out.append("| " + " | ".join(cells) + " |")
+            out.append(table_row(cells))
     footnote = collapse_footnote_lines(shown)[:1]
     return [*out, "", *footnote] if footnote else out
 
@@ -68,7 +63,7 @@ def copied_rows(copied: dict[str, dict[str, Any]], ratios: list[float]) -> list[
            "|---|---|" + "---|" * len(ratios)]
     for name, row in copied.items():
         out.append(f"| {name} | {row['provenance']} | "
-                   + " | ".join(_cell(*map(float, row["values"][r])) if r in row["values"] else "–" for r in ratios)
+                   + " | ".join(mean_std(*map(float, row["values"][r])) if r in row["values"] else "–" for r in ratios)
                    + " |")
     return out
 
@@ -87,7 +82,7 @@ def sw_rows(table: pd.DataFrame, runs: dict[float, Path], sw: str, n_seeds: int)
     for r in runs:
         for selection in ("best_val", "last", "oracle"):
             g, s = _lookup(table, GERNE_PAIR, r, selection), _lookup(table, sw, r, selection)
-            cells = [_cell(x["mean"], x["std"]) if x is not None else "not run" for x in (g, s)]
+            cells = [mean_std(x["mean"], x["std"]) if x is not None else "not run" for x in (g, s)]
             delta = f"{s['mean'] - g['mean']:+.2f}" if g is not None and s is not None else "–"
             out.append(f"| {r:g} | {selection} | {cells[0]} | {cells[1]} | {delta} |")
     out += ["", "Per-step loss variance along the SW runs, both estimators of the same expected loss (Eq. 10) "
@@ -154,11 +149,11 @@ def vanilla_section(table: pd.DataFrame, setting: str, targets: dict[str, Any], 
     for r in ratios:
         oracle, val, paper = _lookup(table, setting, r, "oracle"), _lookup(table, setting, r, "best_val"), values.get(r)
         if oracle is None or paper is None:
-            out.append(f"| {r:g} | not run | | {'–' if paper is None else _cell(*map(float, paper))} | | |")
+            out.append(f"| {r:g} | not run | | {'–' if paper is None else mean_std(*map(float, paper))} | | |")
             continue
         diff = oracle["mean"] - float(paper[0])
-        out.append(f"| {r:g} | {_cell(oracle['mean'], oracle['std'])} | {_cell(val['mean'], val['std'])} | "
-                   f"{_cell(*map(float, paper))} | {diff:+.2f} | {'yes' if abs(diff) <= tolerance else '**no**'} |")
+        out.append(f"| {r:g} | {mean_std(oracle['mean'], oracle['std'])} | {mean_std(val['mean'], val['std'])} | "
+                   f"{mean_std(*map(float, paper))} | {diff:+.2f} | {'yes' if abs(diff) <= tolerance else '**no**'} |")
     return out
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import yaml
 
 from gerne.health import describe_rule
+from pipeline.reports.render import mean_std, table_head, table_row
 
 SELECTION_RULES = {
     "best_val": "epoch with the best validation GBA (validation data only)",
@@ -78,12 +79,6 @@ def with_paper(summary: pd.DataFrame, targets: dict[str, Any]) -> pd.DataFrame:
     return out
 
 
-def _cell(mean: float, std: float) -> str:
-    if math.isnan(mean):
-        return "–"
-    return f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
-
-
 def to_markdown(table: pd.DataFrame, targets: dict[str, Any], settings: dict[str, str], ratios: list[float],
                 n_seeds: int, title: str, num_classes: int | None = None) -> str:
     """One markdown table per selection rule: a row per setting, (ours, paper, Δ) per ratio; then the test WGA at
@@ -112,18 +107,18 @@ def to_markdown(table: pd.DataFrame, targets: dict[str, Any], settings: dict[str
     for selection in SELECTION_RULES:
         part = table[table["selection"] == selection]
         lines += [f"## Selection: {selection} — {SELECTION_RULES[selection]}", "",
-                  "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                  *table_head(header)]
         for setting, attributes in settings.items():
             cells = [setting, targets["rows"].get(setting, {}).get("paper_row", "–"), attributes]
             for r in ratios:
                 row = part[(part["setting"] == setting) & (part["ratio"] == r)]
                 if row.empty:
-                    cells += ["not run", _cell(*_paper(targets, setting, r)), "–"]
+                    cells += ["not run", mean_std(*_paper(targets, setting, r)), "–"]
                     continue
                 x = row.iloc[0]
                 delta = "–" if math.isnan(x["diff"]) else f"{x['diff']:+.2f}"
-                cells += [_ours(x, n_seeds), _cell(x["paper_mean"], x["paper_std"]), delta]
-            lines.append("| " + " | ".join(cells) + " |")
+                cells += [_ours(x, n_seeds), mean_std(x["paper_mean"], x["paper_std"]), delta]
+            lines.append(table_row(cells))
         lines += ["", *collapse_footnote_lines(part, num_classes)]
     if "wga_mean" in table:
         lines += wga_table(table[table["selection"] == "best_val"], settings, ratios, num_classes)
@@ -135,7 +130,7 @@ def _ours(x: pd.Series, n_seeds: int) -> str:
     notes = [f"{int(x['n_diverged'])} diverged"] if x["n_diverged"] else []
     if int(x["n_seeds"]) < n_seeds:
         notes.append(f"{int(x['n_seeds'])} of {n_seeds} seeds")
-    return (_cell(x["mean"], x["std"]) + (f" ({', '.join(notes)})" if notes else "")
+    return (mean_std(x["mean"], x["std"]) + (f" ({', '.join(notes)})" if notes else "")
             + collapse_note(int(x.get("n_collapsed", 0)), int(x["n_seeds"])))
 
 
@@ -163,10 +158,10 @@ def wga_table(best: pd.DataFrame, settings: dict[str, str], ratios: list[float],
                 cells += ["not run", "not run"]
                 continue
             x = row.iloc[0]
-            cells += [_cell(x["wga_mean"], x["wga_std"]) + collapse_note(int(x.get("n_collapsed", 0)),
+            cells += [mean_std(x["wga_mean"], x["wga_std"]) + collapse_note(int(x.get("n_collapsed", 0)),
                                                                           int(x["n_seeds"])),
-                      _cell(x["mean"], x["std"])]
-        lines.append("| " + " | ".join(cells) + " |")
+                      mean_std(x["mean"], x["std"])]
+        lines.append(table_row(cells))
     return [*lines, "", *collapse_footnote_lines(best, num_classes)]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from pipeline.reports.render import mean_std, table_head, table_row
 from pipeline.reports.table import (
     PAPER,
     SELECTION_RULES,
@@ -51,21 +52,17 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
     return table[["benchmark", "metric", *[c for c in table.columns if c not in ("benchmark", "metric")]]]
 
 
-def _value(mean: float, std: float) -> str:
-    return f"{mean:.2f} ± {std:.2f}" if not math.isnan(std) else f"{mean:.2f}"
-
-
 def _cell(table: pd.DataFrame, benchmark: str, setting: str, ratio: float, paper: tuple[float, float],
           n_seeds: int) -> str:
     row = table[(table["benchmark"] == benchmark) & (table["setting"] == setting) & (table["ratio"] == ratio)]
-    quoted = "–" if math.isnan(paper[0]) else _value(*paper)
+    quoted = "–" if math.isnan(paper[0]) else mean_std(*paper)
     if row.empty:
         return f"not run (paper {quoted})"
     x = row.iloc[0]
     seeds = "" if int(x["n_seeds"]) >= n_seeds else f", {int(x['n_seeds'])} of {n_seeds} seeds"
     delta = "" if math.isnan(paper[0]) else f", Δ {x['mean'] - paper[0]:+.2f}"
     collapsed = collapse_note(int(x.get("n_collapsed", 0)), int(x["n_seeds"]))
-    return f"{_value(x['mean'], x['std'])} (paper {quoted}{delta}{seeds}){collapsed}"
+    return f"{mean_std(x['mean'], x['std'])} (paper {quoted}{delta}{seeds}){collapsed}"
 
 
 def to_markdown(table: pd.DataFrame, settings: dict[str, str], n_seeds: int) -> str:
@@ -83,8 +80,7 @@ def to_markdown(table: pd.DataFrame, settings: dict[str, str], n_seeds: int) -> 
              "`dvc repro` (stage `report`); C-MNIST per ratio with every note: `reports/tables/table1_cmnist.md`.", ""]
     for selection, rule in SELECTION_RULES.items():
         part = table[table["selection"] == selection]
-        lines += [f"## Selection: {selection} — {rule}", "", "| " + " | ".join(header) + " |",
-                  "|" + "---|" * len(header)]
+        lines += [f"## Selection: {selection} — {rule}", "", *table_head(header)]
         for setting, attributes in settings.items():
             cells = [setting, attributes]
             for name, targets in cols:
@@ -92,6 +88,6 @@ def to_markdown(table: pd.DataFrame, settings: dict[str, str], n_seeds: int) -> 
                 for r in _ratios(targets):
                     paper = tuple(float(v) for v in values[r]) if r in values else (math.nan, math.nan)
                     cells.append(_cell(part, name, setting, r, paper, n_seeds))
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append(table_row(cells))
         lines += ["", *collapse_footnote_lines(part)]
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from gerne.device import DeviceName
 from gerne.groups import Grouping, grouping, list_groupings
 from gerne.methods import METHODS
+from pipeline.reports.layouts import LAYOUTS
 from pipeline.schema import (
     Count,
     Flag,
@@ -324,10 +325,6 @@ DEFAULT_ROWS = {
 REFERENCE = RowParams(method="gerne", groups="none", select="val_cba")
 
 
-REPORTS = ("table1", "table2", "attribution")  # report layouts: pipeline/reports (Table 1, attribution.py),
-# pipeline/studies/report.py (Table 2 and studies of your own)
-
-
 class TableStudy(_Strict):
     """One report table: the rows trained on each of its datasets, and the layout it is reported in."""
 
@@ -336,10 +333,10 @@ class TableStudy(_Strict):
     rows_on: dict[str, Annotated[list[str], Field(min_length=1)]] = Field(
         default_factory=dict, description="dataset → the rows trained on it instead of all of `rows` (e.g. a "
         "condition that only matters for some)")
-    report: Literal["table1", "table2", "attribution"] = Field(
-        "table2", description="table1: a column per dataset by its minority share beside Table 1's values "
-        "(reports/tables/table1_cmnist.md, REPRODUCTION.md); table2: datasets × rows as Table 2 "
-        "(reports/tables/<study>.md); attribution: each row on the first dataset and under every variant of it")
+    report: str = Field("study", description="its layout (pipeline.reports.layouts): study (datasets × rows × "
+                        "checkpoints, the default), table1 (a column per minority share beside the paper's "
+                        "Table 1), table2 (the paper's Table 2), attribution (each row under every variant of "
+                        "its first dataset)")
 
     headline: dict[str, str] = Field(default_factory=dict, description="report: table1 only: label → row whose test "
                                      "GBA (best_val, seed mean) per column is a DVC metric (metrics/headline.json; "
@@ -353,6 +350,11 @@ class TableStudy(_Strict):
         if twice:
             raise ValueError(f"{info.field_name} lists {twice} more than once; list each once")
         return v
+
+    @field_validator("report")
+    @classmethod
+    def _layout(cls, v: str) -> str:
+        return registered("report layout (pipeline.reports.layouts.LAYOUTS)", v, LAYOUTS)
 
     def rows_of(self, dataset: str) -> list[str]:
         """The rows this study trains on ``dataset``."""

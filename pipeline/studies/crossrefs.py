@@ -4,6 +4,7 @@ attributes a row needs."""
 
 from __future__ import annotations
 
+from pipeline.reports.layouts import LAYOUTS
 from pipeline.schema import hint as _hint
 from pipeline.studies.config import NAME, RESERVED, Dataset, StudiesParams, TableStudy
 
@@ -13,7 +14,7 @@ def check_studies(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
     _check_names(datasets, studies)
     for study, table in studies.tables.items():
         _check_study(study, table, studies)
-        cells: dict[tuple[str, float], str] = {}
+        cells: dict[tuple[str, float | None], str] = {}
         for name in table.datasets:
             _check_dataset_of(study, table, name, datasets, cells)
             for row in table.rows_of(name):
@@ -42,8 +43,10 @@ def _check_names(datasets: dict[str, Dataset], studies: StudiesParams) -> None:
     if clash:
         raise ValueError(f"datasets share (or nest) the folder(s) {clash} (their `dir` or name); give each its own "
                          "`dir`")
-    if sum(t.report == "table1" for t in studies.tables.values()) > 1:
-        raise ValueError("only one study can be reported as Table 1 (report: table1)")
+    for name, entry in LAYOUTS.items():
+        users = [study for study, t in studies.tables.items() if t.report == name]
+        if entry.unique and len(users) > 1:
+            raise ValueError(f"only one study can be reported as report: {name} ({', '.join(users)} are); keep one")
     for row, spec in studies.rows.items():
         for name in spec.every_seed_on:
             if name not in datasets:
@@ -61,34 +64,46 @@ def _check_study(study: str, table: TableStudy, studies: StudiesParams) -> None:
         if name not in table.datasets or not set(subset) <= set(table.rows):
             raise ValueError(f"studies.tables.{study}.rows_on.{name}: each key must be one of the study's "
                              f"datasets {table.datasets} and its rows a subset of its rows {table.rows}")
-    if table.headline and table.report != "table1":
-        raise ValueError(f"studies.tables.{study}.headline: only a Table 1 study (report: table1) has one")
+    entry = LAYOUTS[table.report]
+    if table.headline and not entry.headline:
+        raise ValueError(f"studies.tables.{study}.headline: report: {table.report} writes no headline metrics "
+                         f"(only {', '.join(n for n, e in LAYOUTS.items() if e.headline)} does)")
     for label, row in table.headline.items():  # a row the study does not train (a trial's subset) is left out
         if row not in studies.rows:
             raise ValueError(f"studies.tables.{study}.headline.{label} names '{row}', which is not defined under "
                              f"studies.rows{_hint(row, studies.rows)}")
-    if table.report == "attribution" and len(table.datasets) < 1:
-        raise ValueError(f"studies.tables.{study} (report: attribution) needs its reference dataset first in "
-                         "`datasets` (the first at each ratio: our data there), then the variants it is "
-                         "compared with")
+    if len(table.datasets) < entry.min_datasets:
+        raise ValueError(f"studies.tables.{study} (report: {table.report}) needs at least {entry.min_datasets} "
+                         f"dataset(s): it writes {entry.description}")
+
 
 
 def _check_dataset_of(study: str, table: TableStudy, name: str, datasets: dict[str, Dataset],
-                      cells: dict[tuple[str, float], str]) -> None:
+                      cells: dict[tuple[str, float | None], str]) -> None:
     """A study's dataset is declared; in Table 1 it is one column (benchmark, minority share) of its own."""
     from gerne.data.registry import KINDS
 
     if name not in datasets:
         raise ValueError(f"studies.tables.{study}.datasets names '{name}', which is not declared under "
                          f"datasets{_hint(name, datasets)}")
-    if table.report == "table1" and datasets[name].minority_percent() is not None:
+    entry, kind = LAYOUTS[table.report], datasets[name].kind
+    if entry.kinds is not None and kind not in entry.kinds:
+        raise ValueError(f"studies.tables.{study} (report: {table.report}) has a column per dataset kind in "
+                         f"{list(entry.kinds)}, not datasets.{name} (kind {kind}); report it with `report: study`")
+    if entry.kinds is not None and (kind, None) in cells:
+        raise ValueError(f"studies.tables.{study}: datasets.{cells[(kind, None)]} and datasets.{name} are both its "
+                         f"{kind} column; list one of them")
+    if entry.kinds is not None:
+        cells[(kind, None)] = name
+    by_share = entry.by_minority_share
+    if by_share and datasets[name].minority_percent() is not None:
         cell = (KINDS[datasets[name].kind].benchmark, datasets[name].minority_percent())
         if cell in cells:
             raise ValueError(f"studies.tables.{study}: datasets.{cells[cell]} and datasets.{name} are both "
                              f"the {cell[0]} column at {cell[1]:g} %; list one of them")
         cells[cell] = name
-    if table.report == "table1" and datasets[name].minority_percent() is None:
-        raise ValueError(f"studies.tables.{study} (report: table1) has a column per minority share; "
+    if by_share and datasets[name].minority_percent() is None:
+        raise ValueError(f"studies.tables.{study} (report: {table.report}) has a column per minority share; "
                          f"datasets.{name} (kind {datasets[name].kind}) defines none")
 
 

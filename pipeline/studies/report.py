@@ -7,76 +7,26 @@ a report stage never fails for missing runs.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from gerne import layout
+from pipeline.reports.layouts import PAPER_TABLE2
+from pipeline.reports.render import mean_std, over_seeds, table_head, table_row
+from pipeline.reports.runs import select
 from pipeline.reports.table import paper_targets
 from pipeline.studies.config import DEFAULT_ROWS, PAPER_ROWS
 
-DATASETS = ("waterbirds", "celeba", "civilcomments")  # the paper's Table 2 columns
 SELECTIONS = {
     "oracle": "checkpoint with the best test WGA (the paper's wording for train+val attributes)",
     "best_val": "checkpoint by the row's validation metric (val WGA; val worst-class accuracy for no/no)",
 }
-METRICS = ("test_wga", "test_gba", "test_acc", "test_aligned_acc", "test_conflicting_acc", "val_wga",
-           "val_worst_class")
-COLUMNS = ["table", "dataset", "row", "seed", "selection", "step", *METRICS, "collapsed", "mlflow_run_id"]
-
-
-def _rows(path: Path, table: str, dataset: str, row: str, seed: str, classes: int | None = None
-          ) -> list[dict[str, Any]]:
-    from gerne.data.registry import benchmark_classes
-    from gerne.health import collapse_epoch
-
-    summary = json.loads(path.read_text())
-    classes = classes or benchmark_classes(summary.get("benchmark", ""))
-    collapsed = classes is not None and collapse_epoch(summary.get("history", []), classes) is not None
-    out = []
-    for selection, chosen in summary["selections"].items():
-        m = chosen["metrics"]
-        out.append({"table": table, "dataset": dataset, "row": row, "seed": seed, "selection": selection,
-                    "step": m.get("step"), **{k: m.get(k) for k in METRICS}, "collapsed": collapsed,
-                    "mlflow_run_id": summary["mlflow_run_id"]})
-    return out
-
-
-def collect(runs_dir: str | Path, folders: dict[str, str] | None = None,
-            classes: Mapping[str, int | None] | None = None) -> pd.DataFrame:
-    """Every row run (``<folder>/<row>/seed<n>.json``) and Table 3 run (``<folder>/valonly/{full,cv}/*.json``) of
-    the datasets in ``folders`` (dataset → its folder under ``runs_dir``; default: each subfolder, by its name);
-    ``collapsed`` flags a run that ended at chance, with K from ``classes`` (dataset → K) or its benchmark."""
-    root, rows = Path(runs_dir), []
-    if folders is None:
-        folders = {p.name: p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else {}
-    for dataset, where in sorted(folders.items()):
-        for folder in sorted(p for p in (root / where).glob("*") if p.is_dir()):
-            row = folder.name
-            if row != "valonly":
-                for path in layout.summaries(folder):
-                    rows += _rows(path, "rows", dataset, row, path.stem.removeprefix("seed"),
-                                  (classes or {}).get(dataset))
-            else:
-                for experiment in ("full", "cv"):
-                    for path in sorted((folder / experiment).glob("*.json")):
-                        rows += _rows(path, "table3", dataset, experiment, path.stem)
-    return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def _cell(values: pd.Series) -> str:
-    v = values.dropna() * 100.0
-    if v.empty:
-        return "not run"
-    return f"{v.mean():.2f} ± {v.std():.2f} (n = {len(v)})" if len(v) > 1 else f"{v.mean():.2f} (n = 1)"
 
 
 def _paper(value: list[float] | None) -> tuple[str, float]:
-    return ("–", math.nan) if not value else (f"{value[0]:.2f} ± {value[1]:.2f}", float(value[0]))
+    return ("–", math.nan) if not value else (mean_std(*value), float(value[0]))
 
 
 def _delta(values: pd.Series, paper: float) -> str:
@@ -84,8 +34,9 @@ def _delta(values: pd.Series, paper: float) -> str:
     return "–" if v.empty or math.isnan(paper) else f"{v.mean() * 100.0 - paper:+.2f}"
 
 
-def table2(runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
-    """Markdown and CSV of Table 2 (GERNE rows, three attribute settings × three datasets)."""
+def table2(runs: pd.DataFrame, columns: Mapping[str, str] | None = None) -> tuple[str, pd.DataFrame]:
+    """Markdown and CSV of Table 2 (GERNE rows, three attribute settings × three datasets); ``columns``: the
+    dataset of each column's kind (default: the dataset named as the kind)."""
     targets = paper_targets("table2")["rows"]
     lines = ["# Table 2 — Datasets-2 (SubpopBench protocol), worst-group test accuracy (%)", "",
              "Mean ± sample std over seeds (SubpopBench prints standard errors; we do not). Paper values from the "
@@ -95,21 +46,20 @@ def table2(runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
              "`runs/`.", ""]
     records = []
     for selection, rule in SELECTIONS.items():
-        header = ["setting (train/val attributes)", *[c for d in DATASETS for c in (f"{d} ours", "paper", "Δ")]]
-        lines += [f"## Checkpoint: {selection} — {rule}", "", "| " + " | ".join(header) + " |",
-                  "|" + "---|" * len(header)]
+        header = ["setting (train/val attributes)", *[c for d in PAPER_TABLE2 for c in (f"{d} ours", "paper", "Δ")]]
+        lines += [f"## Checkpoint: {selection} — {rule}", "", *table_head(header)]
         for setting in PAPER_ROWS:
             cells = [f"{setting} ({'paper rule' if DEFAULT_ROWS[setting].paper_selection == selection else 'alt.'})"]
-            for dataset in DATASETS:
-                part = runs[(runs["table"] == "rows") & (runs["dataset"] == dataset) & (runs["row"] == setting)
-                            & (runs["selection"] == selection)]["test_wga"]
+            for dataset in PAPER_TABLE2:
+                part = select(runs, dataset=(columns or {}).get(dataset, dataset), setting=setting,
+                              selection=selection)["test_wga"]
                 paper_text, paper = _paper(targets[setting]["values"].get(dataset))
-                cells.append(f"{_cell(part)} | {paper_text} | {_delta(part, paper)}")
+                cells.append(f"{over_seeds(part)} | {paper_text} | {_delta(part, paper)}")
                 records.append({"selection": selection, "setting": setting, "dataset": dataset,
                                 "ours_mean": part.mean() * 100 if len(part) else math.nan,
                                 "ours_std": part.std() * 100 if len(part) > 1 else math.nan, "n": int(part.count()),
                                 "paper_mean": paper})
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append(table_row(cells))
         lines.append("")
     return "\n".join(lines), pd.DataFrame(records)
 
@@ -146,14 +96,13 @@ def study_table(name: str, datasets: list[str], rows: list[str], runs: pd.DataFr
                if oracle else [])]
     records = []
     header = ["dataset", "row", "checkpoint", *metrics.values()]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += [*table_head(header)]
     for dataset in datasets:
         for row in rows:
             for selection in ("best_val", "last", "oracle"):
-                part = runs[(runs["table"] == "rows") & (runs["dataset"] == dataset) & (runs["row"] == row)
-                            & (runs["selection"] == selection)]
+                part = select(runs, dataset=dataset, setting=row, selection=selection)
                 lines.append(f"| {dataset} | {row} | {selection} | "
-                             + " | ".join(_cell(part[m]) for m in metrics) + " |")
+                             + " | ".join(over_seeds(part[m]) for m in metrics) + " |")
                 records.append({"dataset": dataset, "row": row, "selection": selection, "n": len(part),
                                 **{f"{m}_mean": part[m].mean() * 100 if part[m].count() else math.nan
                                    for m in metrics}})
@@ -170,9 +119,9 @@ def table3(runs: pd.DataFrame) -> tuple[str, pd.DataFrame]:
              "| experiment | checkpoint | ours | paper | Δ |", "|---|---|---|---|---|"]
     records = []
     for row, selection in rule.items():
-        part = runs[(runs["table"] == "table3") & (runs["row"] == row) & (runs["selection"] == selection)]["test_wga"]
+        part = select(runs, "table3", setting=row, selection=selection)["test_wga"]
         paper_text, paper = _paper(targets[row]["values"])
-        lines.append(f"| {targets[row]['paper_row']} | {selection} | {_cell(part)} | {paper_text} | "
+        lines.append(f"| {targets[row]['paper_row']} | {selection} | {over_seeds(part)} | {paper_text} | "
                      f"{_delta(part, paper)} |")
         records.append({"experiment": row, "selection": selection, "n": int(part.count()),
                         "ours_mean": part.mean() * 100 if len(part) else math.nan, "paper_mean": paper})

@@ -168,7 +168,7 @@ def test_a_stage_reruns_only_when_what_it_reads_changed(prepared) -> None:
         assert _stale(root, env) == {"data", "train", "report", "figures", "benchmark_report"}
     finally:
         run(["git", "checkout", "params.yaml"], root, env)
-    _edit(root, **{"studies.tables.mine": {"report": "table2", "datasets": ["cmnist_r5"], "rows": ["gerne_known"]}})
+    _edit(root, **{"studies.tables.mine": {"report": "study", "datasets": ["cmnist_r5"], "rows": ["gerne_known"]}})
     try:
         assert _stale(root, env) == {"data", "train", "report", "benchmark_report"}
     finally:

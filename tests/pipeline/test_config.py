@@ -131,7 +131,7 @@ def test_table1_needs_a_minority_share_and_is_one_study(raw: dict[str, Any]) -> 
     assert "(report: table1) has a column per minority share; datasets.waterbirds" in error_of(d)
     d = modified(raw)
     d["studies"]["tables"]["again"] = {**d["studies"]["tables"]["table1"]}
-    assert "only one study can be reported as Table 1" in error_of(d)
+    assert "only one study can be reported as report: table1 (table1, again are); keep one" in error_of(d)
 
 
 def test_figures_are_checked_against_the_rows(raw: dict[str, Any]) -> None:

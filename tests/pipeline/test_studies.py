@@ -18,7 +18,8 @@ def _switch_on(root: Path, env: dict[str, str], mirror: Path, counts: dict) -> N
     params = yaml.safe_load((root / "params.yaml").read_text())
     st = params["studies"]
     st.update(seeds=[0, 1], device="cpu")
-    only_study(params, "table2", {"datasets": ["waterbirds"], "rows": ["yes_yes"]})  # pseudo rows: test_own_dataset.py
+    only_study(params, "table2", {"report": "table2", "datasets": ["waterbirds"],
+                                  "rows": ["yes_yes"]})  # pseudo rows: test_own_dataset.py
     st["search"]["configs"] = 2
     params["datasets"]["waterbirds"].update(model="resnet18", model_options={"pretrained": False},
                                             prepare={"image_size": 16, "expected_counts": counts}, steps=4,

@@ -57,7 +57,7 @@ def test_cells_follow_rows_on(params) -> None:
 
 def test_share_of_the_gap(params) -> None:
     study = params.studies.tables["attribution"]
-    runs = pd.DataFrame([{"table": "rows", "dataset": d, "row": r, "seed": s, "selection": "oracle",
+    runs = pd.DataFrame([{"table": "rows", "dataset": d, "setting": r, "seed": s, "selection": "oracle",
                           "test_gba": v + s / 1000} for d, r, v in
                          [("cmnist", "erm_vanilla", 0.52), ("cmnist_hue", "erm_vanilla", 0.44),
                           ("cmnist", "erm_vanilla_div255", 0.36)] for s in (0, 1, 2)])
@@ -76,7 +76,7 @@ def test_share_of_the_gap(params) -> None:
 def test_a_collapsed_condition_is_flagged_and_explains_no_gap(params) -> None:
     """A condition whose runs ended at chance failed: the cell says so and claims no share of the gap."""
     study = params.studies.tables["attribution"]
-    runs = pd.DataFrame([{"table": "rows", "dataset": d, "row": r, "seed": s, "selection": "oracle",
+    runs = pd.DataFrame([{"table": "rows", "dataset": d, "setting": r, "seed": s, "selection": "oracle",
                           "test_gba": v, "collapsed": dead} for d, r, v, dead in
                          [("cmnist", "gerne_known", 0.814, False), ("cmnist", "gerne_known_div255", 0.10, True),
                           ("cmnist_hue", "gerne_known", 0.792, False)] for s in (0, 1, 2)])
@@ -94,7 +94,7 @@ def test_each_ratio_is_compared_with_our_data_at_that_ratio(params) -> None:
     ratio, never against the 0.5 % reference."""
     study = params.studies.tables["attribution_ratios"]
     assert study.datasets[:4] == ["cmnist", "cmnist_hue", "cmnist_r1", "cmnist_hue_r1"]
-    runs = pd.DataFrame([{"table": "rows", "dataset": d, "row": r, "seed": s, "selection": "oracle",
+    runs = pd.DataFrame([{"table": "rows", "dataset": d, "setting": r, "seed": s, "selection": "oracle",
                           "test_gba": v} for d, r, v in
                          [("cmnist", "lff", 0.81), ("cmnist_hue", "lff_div255", 0.56),
                           ("cmnist_r1", "lff", 0.86), ("cmnist_hue_r1", "lff_div255", 0.74)] for s in (0, 1)])

@@ -9,8 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gerne.errors import DataError
-from pipeline.reports.aggregate import collect, summary_path
 from pipeline.reports.table import paper_targets, summarise, to_markdown, with_paper
 from tests.conftest import REPO
 
@@ -23,20 +21,6 @@ def _summary(path: Path, test_gba: dict[str, float], diverged: bool = False,
     path.write_text(json.dumps({"selections": selections, "epochs_run": 3, "diverged": diverged,
                                 "seconds_per_epoch": 1.0, "mlflow_run_id": f"id-{path.stem}",
                                 **({"history": history} if history is not None else {})}))
-
-
-def test_collect_reads_only_the_current_design(tmp_path: Path) -> None:
-    for seed, v in ((0, 0.70), (1, 0.80)):
-        _summary(summary_path(tmp_path, "r0.5", "resample", seed), {"best_val": v, "last": v - 0.1})
-    _summary(summary_path(tmp_path, "r0.5", "resample", 7), {"best_val": 0.0})  # stale run of an older design
-    runs = collect(tmp_path, [("cmnist", 0.5, "r0.5")], ["resample"], [0, 1])
-    assert sorted(runs["seed"].unique()) == [0, 1]
-    assert set(runs["selection"]) == {"best_val", "last"}
-    assert runs.loc[runs["selection"] == "best_val", "mlflow_run_id"].tolist() == ["id-seed0", "id-seed1"]
-    with pytest.raises(DataError, match=r"seed2\.json"):
-        collect(tmp_path, [("cmnist", 0.5, "r0.5")], ["resample"], [0, 1, 2])
-    partial = collect(tmp_path, [("cmnist", 0.5, "r0.5")], ["resample"], [0, 1, 2], allow_missing=True)
-    assert sorted(partial["seed"].unique()) == [0, 1]
 
 
 def test_mean_std_paper_and_difference() -> None:
@@ -72,24 +56,6 @@ def test_unknown_setting_has_no_paper_value() -> None:
                          "diverged": False})
     table = with_paper(summarise(runs), paper_targets("cmnist"))
     assert math.isnan(table.iloc[0]["paper_mean"]) and math.isnan(table.iloc[0]["diff"])
-
-
-def test_collect_flags_runs_that_collapsed_from_their_history(tmp_path: Path) -> None:
-    chance = [{"epoch": e, "test_gba": 0.1, "loss_ce": 2.33} for e in (2, 3)]
-    healthy = [{"epoch": e, "test_gba": 0.7, "loss_ce": 0.4} for e in (1, 2, 3)]
-    _summary(summary_path(tmp_path, "r0.5", "reweight", 0), {"best_val": 0.3, "last": 0.1},
-             history=[{"epoch": 1, "test_gba": 0.3, "loss_ce": 1.9}, *chance])
-    _summary(summary_path(tmp_path, "r0.5", "reweight", 1), {"best_val": 0.7, "last": 0.7}, history=healthy)
-    _summary(summary_path(tmp_path, "r0.5", "reweight", 2), {"best_val": 0.1, "last": 0.1})  # no history kept
-    runs = collect(tmp_path, [("cmnist", 0.5, "r0.5")], ["reweight"], [0, 1, 2]).set_index(["seed", "selection"])
-    assert runs.loc[(0, "best_val"), "collapsed"] and runs.loc[(0, "last"), "collapsed_epoch"] == 2  # every selection
-    assert not runs.loc[(1, "last"), "collapsed"] and pd.isna(runs.loc[(1, "last"), "collapsed_epoch"])
-    assert not runs.loc[(2, "last"), "collapsed"]  # nothing to judge
-    unknown = collect(tmp_path, [("mine", 0.5, "r0.5")], ["reweight"], [0])  # a benchmark with no class count
-    assert not unknown["collapsed"].any()
-    written = tmp_path / "runs.csv"
-    runs.reset_index().to_csv(written, index=False)
-    assert "collapsed,collapsed_epoch" in written.read_text() and ",True,2," in written.read_text()  # an epoch: 2
 
 
 def _flagged() -> pd.DataFrame:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.reports.aggregate import collect, with_test_selection
+from pipeline.reports.runs import Source, collect, table1_runs, with_test_selection
+from pipeline.reports.study import Column
 from pipeline.reports.test_selection import test_selected as selected_on_test
 
 
@@ -56,9 +57,9 @@ def test_the_run_table_gains_test_rows_at_the_oracle_checkpoint(tmp_path: Path) 
     for s in (0, 1):
         _run(tmp_path / "runs" / "r0.5" / "tuned" / f"seed{s}.json", 0.70, 0.6, s)
     _run(tmp_path / "sweeps" / "r0.5" / "tuned" / "p_test" / "seed1.json", 0.86, 0.5, 1)
-    where = [("cmnist", 0.5, "r0.5")]
-    table = collect(tmp_path / "runs", where, ["tuned"], [0, 1])
-    out = with_test_selection(table, tmp_path / "runs", tmp_path / "sweeps", where, ["tuned"], [0, 1])
+    where, found = [Column("cm", 0.5, "r0.5", "cmnist")], {"cm": Source("r0.5", "cmnist", 0.5, 10)}
+    table = table1_runs(collect(tmp_path / "runs", found), where, ["tuned"], [0, 1])
+    out = with_test_selection(table, tmp_path / "runs", tmp_path / "sweeps", where, ["tuned"], [0, 1], found)
     test = out[out["selection"] == "test"].sort_values("seed")
     assert test["test_gba"].tolist() == [0.90, 0.86] and test["epoch"].tolist() == [9, 9]
     assert len(out) == len(table) + 2 and set(table["selection"]) == {"oracle", "best_val"}

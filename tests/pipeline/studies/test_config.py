@@ -120,11 +120,18 @@ def test_bad_values_are_refused(edit, message: str) -> None:
      r"rows_on.cmnist_r1: each key must be one of the study's datasets"),
     (lambda d: d["studies"]["tables"]["attribution"].update(rows_on={"cmnist_hue": ["dfr"]}),
      r"rows_on.cmnist_hue: .* a subset of its rows"),
-    (lambda d: d["studies"]["tables"]["attribution"].update(report="attributions"), "attribution"),
+    (lambda d: d["studies"]["tables"]["attribution"].update(report="attributions"),
+     r"unknown report layout .* 'attributions' \(did you mean 'attribution'\?\); available: attribution, study, "
+     r"table1, table2"),
+    (lambda d: d["studies"]["tables"]["attribution"].update(report="table2"),
+     r"attribution \(report: table2\) has a column per dataset kind in \['waterbirds', 'celeba', 'civilcomments'\], "
+     r"not datasets.cmnist \(kind cmnist\); report it with `report: study`"),
+    (lambda d: d["studies"]["tables"]["attribution"].update(report="attribution", datasets=[], rows_on={}),
+     r"attribution \(report: attribution\) needs at least 1 dataset"),
     (lambda d: d["studies"]["tables"]["table1"].update(headline={"known": "gerne_tuned_knwon"}),
      r"table1.headline.known names 'gerne_tuned_knwon', which is not defined .*gerne_tuned_known"),
     (lambda d: d["studies"]["tables"]["attribution"].update(headline={"known": "gerne_known"}),
-     r"attribution.headline: only a Table 1 study \(report: table1\) has one"),
+     r"attribution.headline: report: attribution writes no headline metrics \(only table1 does\)"),
     (lambda d: d["studies"]["tables"]["table1"].update(headline={"known": 1.0}), "headline.known"),
 ])
 def test_the_paper_protocol_and_attribution_options_are_validated(edit, message: str) -> None:

@@ -17,8 +17,9 @@ from gerne.data import civilcomments, waterbirds
 from gerne.errors import ConfigError, DataError
 from gerne.tracking import Tracker
 from pipeline.config import parse_params
+from pipeline.reports.runs import collect, sources
 from pipeline.studies import reference, stages
-from pipeline.studies.report import collect, table2, table3
+from pipeline.studies.report import table2, table3
 from tests.conftest import REPO
 from tests.data.fixtures import bert_vocab_dir, civilcomments_release, extract_tar, waterbirds_release
 from tests.helpers import scratch, toy_dataset
@@ -76,7 +77,7 @@ def test_waterbirds_biased_search_seeds_and_table2(birds: tuple[Path, dict], tmp
         mtime = (sweep / "config1" / "seed0.json").stat().st_mtime
         stages.search(p, "waterbirds", setting, data, sweep, out, scores)  # resumes: no config retrained
         assert (sweep / "config1" / "seed0.json").stat().st_mtime == mtime
-    runs = collect(tmp_path / "runs")
+    runs = collect(tmp_path / "runs", sources(p))
     md, frame = table2(runs)
     assert "not run" in md and "90.20 ± 0.22" in md  # celeba/civilcomments cells, paper value beside ours
     row = frame[(frame.dataset == "waterbirds") & (frame.setting == "no_no") & (frame.selection == "best_val")]
@@ -147,7 +148,7 @@ def test_table3_val_only_folds(tmp_path: Path) -> None:
     assert sorted(fold[:3]) == sorted(fold[3:]) == [0, 1, 2]  # each group spread over every fold
     summaries = stages.table3(p, data, tmp_path / "runs/celeba/valonly")
     assert len(summaries) == 1 + 2  # full × seeds + folds × seeds
-    md, frame = table3(collect(tmp_path / "runs"))
+    md, frame = table3(collect(tmp_path / "runs", sources(p)))
     assert frame.set_index("experiment")["n"].to_dict() == {"full": 1, "cv": 2} and "90.97" in md
     small = _params({"celeba": {**TINY, "model": "resnet18", "model_options": {"pretrained": False}}},
                     datasets=["celeba"], table3={"datasets": ["celeba"], "folds": 40})
@@ -229,8 +230,8 @@ def test_cmnist_declared_as_a_kind(tmp_path: Path, mnist_mirror: Path, monkeypat
         stages.search(p, "cm", row, tmp_path / "cm", tmp_path / "sweep" / row, tmp_path / "runs" / "cm" / row)
         summary = json.loads((tmp_path / "runs" / "cm" / row / "seed0.json").read_text())
         assert summary["method"] == ("gerne" if row == "yes_yes" else "erm") and len(summary["history"]) == 2
-    table = collect(tmp_path / "runs")
-    assert set(table["row"]) == {"yes_yes", "erm"} and set(table["dataset"]) == {"cm"}
+    table = collect(tmp_path / "runs", sources(p))
+    assert set(table["setting"]) == {"yes_yes", "erm"} and set(table["dataset"]) == {"cm"}
     # another ratio is a variant: the same MNIST files, prepared with its own ratio
     data["datasets"]["cm_r1"] = {"variant_of": "cm", "prepare": {"ratio": 1.0}}
     variant = stages.prepare(parse_params(data), "cm_r1", tmp_path / "raw", tmp_path / "cm_r1")

@@ -20,7 +20,8 @@ from gerne.data.corruptions import frost
 from gerne.data.sources import Source
 from pipeline.config import parse_params
 from pipeline.reports import table1
-from pipeline.reports.aggregate import collect
+from pipeline.reports.runs import collect, sources, table1_runs
+from pipeline.reports.study import columns
 from pipeline.studies import reference, stages
 from tests.conftest import REPO
 from tests.data.corruptions.conftest import fake_wheel
@@ -65,21 +66,22 @@ def _params() -> object:
 
 def test_ccifar10_column_from_download_to_report(served: str, tmp_path: Path) -> None:
     p = _params()
-    raw, data = tmp_path / "data/raw/ccifar10", tmp_path / "data/ccifar10/r5.0"
+    folder = p.datasets["ccifar10"].dir  # the dataset's folder, as the train stage names it
+    raw, data = tmp_path / "data/raw/ccifar10", tmp_path / "data" / folder
     sums = stages.fetch(p, "ccifar10", raw)
     assert set(sums) == {cifar10.ARCHIVE.name, frost.WHEEL.name, *cifar10.BATCHES}
     built = stages.prepare(p, "ccifar10", raw, data)
     assert sum(built["counts"]["test"].values()) == 100 and sum(built["counts"]["val"].values()) == 40
 
     ckpt, scores = tmp_path / "models/biased.pt", tmp_path / "pseudo.npz"
-    reference.train_reference(p, "ccifar10", data, ckpt, tmp_path / "runs/ccifar10/r5.0/biased.json")
+    reference.train_reference(p, "ccifar10", data, ckpt, tmp_path / "runs" / folder / "biased.json")
     reference.score(p, "ccifar10", data, ckpt, scores, tmp_path / "pseudo.json")
     runs = tmp_path / "runs"
     for row in ROWS:
-        stages.train(p, "ccifar10", row, data, runs / "ccifar10/r5.0" / row,
+        stages.train(p, "ccifar10", row, data, runs / folder / row,
                      scores if p.studies.rows[row].groups == "confidence" else None)
 
-    table = collect(runs, [("ccifar10", 5.0, "ccifar10/r5.0")], ROWS, [0])
+    table = table1_runs(collect(runs, sources(p)), columns(p, "table1"), ROWS, [0])
     assert set(table["benchmark"]) == {"ccifar10"} and len(table) == 3 * len(ROWS)
     md = table1.to_markdown(table1.summary(table), {r: "" for r in ROWS}, 1)
     row = next(line for line in md.splitlines() if line.startswith("| resample"))

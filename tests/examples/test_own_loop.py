@@ -30,7 +30,7 @@ def test_the_example_is_short() -> None:
     assert len(EXAMPLE.read_text().splitlines()) < 60
 
 
-@pytest.mark.parametrize("args", [["--steps", "30"], ["--pseudo", "0.2", "--amp", "--steps", "15"]],
+@pytest.mark.parametrize("args", [["--steps", "30"], ["--pseudo", "0.2", "--amp", "--steps", "3"]],
                          ids=["known attributes", "pseudo-groups, bf16 autocast"])
 def test_the_example_trains_and_reports_test_gba(tmp_path: Path, args: list[str]) -> None:
     write_png_dataset(tmp_path / "mydata")

@@ -10,7 +10,7 @@ SMOKE   := -S 'studies.tables.table1.datasets=[cmnist]' -S 'studies.seeds=[0]' -
            -S 'studies.tables.table1.rows=[erm,resample,gerne_known,gerne_tuned_known,gerne_unknown,gerne_tuned_unknown]' \
            -S '~studies.tables.attribution' -S '~studies.tables.attribution_ratios' report figures
 
-.PHONY: setup repro smoke test bench ui browser
+.PHONY: setup repro smoke test bench bench-methods ui browser
 
 setup: $(STAMP)
 
@@ -42,6 +42,10 @@ test: $(STAMP) browser
 ## Training-speed benchmark on C-MNIST 0.5 % (needs `make repro` or `dvc repro data` first)
 bench: $(STAMP)
 	PATH=$(BIN):$$PATH python -m benchmarks.run
+
+## Every method of Table 1 beside the floor of its own matrix products (needs `make repro` first)
+bench-methods: $(STAMP)
+	PATH=$(BIN):$$PATH python -m benchmarks.methods
 
 ui: $(STAMP)
 	$(BIN)/gerne ui

@@ -1,0 +1,43 @@
+"""Every method at its floor (`make bench-methods`): each row of a study (default: Table 1's rows on C-MNIST 0.5 %)
+built as the train stage builds it, its step beside the floor of its own matrix products and the textbook eager
+step of its recipe (:mod:`benchmarks.methods.floor`, :mod:`benchmarks.methods.rows`), its evaluation, the price of
+one run and of the study's whole column on this machine."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tqdm import tqdm
+
+from gerne.device import resolve_device
+from pipeline.config import Params
+
+
+def column_seconds(p: Params, study: str, priced: dict[str, float]) -> tuple[float, int]:
+    """Seconds and runs of the study's whole column at the measured price of each row's run: per (dataset, row),
+    every seed of its config, plus every other config of its search once (seed 0)."""
+    from pipeline.studies.search import row_configs
+
+    total, runs, st = 0.0, 0, p.studies
+    for dataset in st.tables[study].datasets:
+        for row in st.tables[study].rows_of(dataset):
+            spec = st.rows[row]
+            n = len(st.seeds) + (0 if spec.search == "none" else len(row_configs(p.datasets[dataset], st.search,
+                                                                                  spec)) - 1)
+            total, runs = total + n * priced.get(row, math.nan), runs + n
+    return total, runs
+
+
+def measure(p: Params, study: str, dataset: str, data: str, steps: int, rounds: int, device: str) -> dict[str, Any]:
+    """Every row of ``study`` measured on ``dataset`` (prepared in ``data``)."""
+    from benchmarks.measure.suite import machine
+    from benchmarks.methods.rows import measure_row
+    from pipeline.runs.common import load_splits
+
+    dev = resolve_device(device, "--device")
+    splits = load_splits(data, dev)
+    rows = [measure_row(p, dataset, row, splits, steps, rounds, dev)
+            for row in tqdm(p.studies.tables[study].rows_of(dataset), desc="rows", disable=None)]
+    return {"machine": machine(), "device": str(dev), "study": study, "dataset": dataset, "steps": steps,
+            "rounds": rounds, "rows": rows}

@@ -41,7 +41,7 @@ def to_markdown(r: dict[str, Any], column_s: float, column_runs: int) -> str:
     if fits:
         lines += ["", "Rows without SGD steps: the whole fit of one run (every balanced subset) beside one "
                   "scikit-learn fit of the same solver on one balanced subset of the same features; ratio = fit / "
-                  "(subsets × one fit), 1.0 = the fits alone.", "",
+                  "(subsets × one fit): 1.0 = the fits one after another and nothing else, 0.5 = two at a time.", "",
                   "| row | fit of one run, s | one scikit-learn fit, s | subsets | ratio | recorded, s | runs / hour |",
                   "|---|---|---|---|---|---|---|"]
         lines += [f"| `{x['row']}` | {x['fit_s']:.2f} | {x['single_fit_s']:.2f} | {x['subsets']} | "

@@ -56,6 +56,15 @@ def test_balanced_refit_ignores_the_spurious_feature() -> None:
     assert conflicting_accuracy(weight, bias, test) > 0.75 > 0.5 > conflicting_accuracy(w, b, test)
 
 
+def test_subsets_fitted_in_parallel_give_the_serial_weights_bit_for_bit() -> None:
+    train = spurious(1500, 0.95, 0)
+    serial = balanced_logistic(train.x, train, C=0.5, subsets=4, seed=3, max_iter=200, what="train", workers=1)
+    parallel = balanced_logistic(train.x, train, C=0.5, subsets=4, seed=3, max_iter=200, what="train", workers=2)
+    assert all(torch.equal(a, b) for a, b in zip(serial, parallel, strict=True))
+    other = balanced_logistic(train.x, train, C=0.5, subsets=4, seed=4, max_iter=200, what="train", workers=2)
+    assert not torch.equal(serial[0], other[0])  # the seed draws other subsets
+
+
 def test_fit_changes_only_the_last_layer_of_the_reference() -> None:
     train = spurious(1000, 0.95, 0)
     reference = nn.Sequential(nn.Flatten(), nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))

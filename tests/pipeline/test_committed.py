@@ -159,13 +159,14 @@ def test_a_mirror_on_this_machine_changes_no_stage_and_no_lock(prepared, mnist_m
 
 
 def test_a_stage_reruns_only_when_what_it_reads_changed(prepared) -> None:
-    """Another seed stales the training, the reports, the figures and the benchmark's pricing, never the
+    """Another seed stales the training, the reports, the figures and the benchmarks' pricing, never a
     measurement; a new study of one's own stales the training (its fingerprints decide) and the reports, not the
     figures nor the benchmarks' measurements."""
     root, env = prepared
     _edit(root, **{"studies.seeds": [0, 1, 2, 3]})
     try:
-        assert _stale(root, env) == {"data", "train", "report", "figures", "benchmark_report"}
+        assert _stale(root, env) == {"data", "train", "report", "figures", "benchmark_report",
+                                     "benchmark_methods_report"}
     finally:
         run(["git", "checkout", "params.yaml"], root, env)
     _edit(root, **{"studies.tables.mine": {"report": "study", "datasets": ["cmnist_r5"], "rows": ["gerne_known"]}})

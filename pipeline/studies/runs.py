@@ -129,7 +129,9 @@ class Job:
 def stacks(protocol: Dataset, spec: RowParams, jobs: list[Job], size: int) -> list[list[Job]]:
     """``jobs`` in order, cut into stacks of at most ``size`` runs that can share one stacked model (the same
     schedule: budget, lr, optimiser, precision; the same model options): a random search's configs draw their own
-    lr, so they stack only with the seeds of the same config."""
+    lr, so they stack only with the seeds of the same config. A method that cannot stack (DFR) trains one run each."""
+    size = size if METHODS[spec.method].stackable else 1
+
     def key(job: Job) -> tuple:
         c = loop_config(protocol, job.cfg, job.seed, spec.select)
         return (c.epochs, c.lr, c.weight_decay, c.total_steps, c.steps_per_epoch, job.cfg.get("dropout"))

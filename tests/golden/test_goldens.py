@@ -1,7 +1,8 @@
 """Golden summaries: the one harness's toy runs of every kind train what the code that trained the committed C-MNIST
 results trained (frozen at commit 4809c76): the same history, epoch by epoch, the same selections, the same
 pseudo-attribute quality, byte for byte, and the same fingerprint of what decides a run (the config schema itself
-changed: the goldens hold the removed Table 1 runner's)."""
+changed: the goldens hold the removed Table 1 runner's). LfF's golden is frozen at commit 33ab159, the LfF step that
+trained the committed LfF runs, before its loss averages were stacked per run and its class maxima padded."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pipeline.studies.resume import fingerprint, record_of
 from tests.golden.toy_runs import outcome, toy_runs
 
 GOLDEN = Path(__file__).parent / "toy"
-TRAINED = ("known", "none", "pseudo", "stacked_seed0", "stacked_seed1", "sweep_point")
+TRAINED = ("known", "none", "pseudo", "stacked_seed0", "stacked_seed1", "sweep_point", "lff")
 
 
 @pytest.fixture(scope="module")

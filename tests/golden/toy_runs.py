@@ -1,5 +1,5 @@
-"""Toy-dataset runs of every run kind (biased, pseudo-attributes, known, none, pseudo, stacked, sweep point) on the one
-harness, compared with the golden summaries of `tests/golden/toy/`: frozen from the code that trained the committed
+"""Toy-dataset runs of every run kind (biased, pseudo-attributes, known, none, pseudo, stacked, sweep point, LfF) on the
+one harness, compared with the golden summaries of `tests/golden/toy/`: frozen from the code that trained the committed
 C-MNIST results (commit 4809c76, the Table 1 runner since removed), so the harness that now trains the C-MNIST column
 is held to what trained it. The toy design is C-MNIST's (kind cmnist at 0.5 %, t in units of the ratio) with 3 epochs.
 """
@@ -25,6 +25,8 @@ ROWS = {  # golden kind -> the row that trains it
     "stacked": ("resample", {"method": "gerne", "groups": "known", "search": "none",
                              "config": {"c": 1.0, "beta": 0.0}}),
     "sweep": ("gerne_tuned_known", {"method": "gerne", "groups": "known", "search": {"c": [0.5], "beta": [0.5]}}),
+    "lff": ("lff", {"method": "lff", "groups": "none", "search": "none", "protocol": {"cmnist": {
+        "optimizer": "adam", "lr": 1.0e-3, "weight_decay": 0.0, "batch_size": 32, "batch_unit": "total"}}}),
 }
 
 
@@ -60,7 +62,7 @@ def toy_runs(work: Path) -> dict[str, dict[str, Any]]:
     out["biased"] = reference.train_reference(p, "toy", data, work / "biased.pt", work / "biased.json")
     reference.score(p, "toy", data, work / "biased.pt", work / "pseudo.npz", work / "pseudo.json")
     out["pseudo_quality"] = json.loads((work / "pseudo.json").read_text())
-    for kind in ("known", "none", "pseudo"):
+    for kind in ("known", "none", "pseudo", "lff"):
         row = ROWS[kind][0]
         stages.train(p, "toy", row, data, work / row, work / "pseudo.npz")
         out[kind] = json.loads((work / row / "seed0.json").read_text())

@@ -98,3 +98,17 @@ def test_only_runs_of_one_schedule_share_a_stacked_model() -> None:
     grid = row_configs(WATERBIRDS, SearchParams(), SPACE_ROWS["grid"])  # one lr: the grid points stack together
     assert [len(s) for s in stacks(WATERBIRDS, SPACE_ROWS["grid"], [Job(c, 0, Path("a"), "x") for c in grid], 2)] \
         == [2, 1]
+
+
+def test_a_method_that_cannot_stack_trains_one_run_per_stack() -> None:
+    from pathlib import Path
+
+    from pipeline.studies.runs import Job, stacks
+
+    def sizes(method: str, groups: str) -> list[int]:
+        row = RowParams(method=method, groups=groups, search="none", config={})
+        cfg = row_configs(WATERBIRDS, SearchParams(), row)[0]
+        return [len(s) for s in stacks(WATERBIRDS, row, [Job(cfg, s, Path(f"{s}.json"), "x") for s in (0, 1, 2)], 8)]
+
+    assert sizes("dfr", "known") == [1, 1, 1]  # DFR fits each run itself: stack_size > 1 must not stack it
+    assert sizes("lff", "none") == [3]  # LfF stacks its seeds

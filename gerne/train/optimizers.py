@@ -1,7 +1,7 @@
 """Optimisers by name with the paper's settings (METHOD.md Appendix F; BENCHMARKS.md SubpopBench protocol).
 
 - ``sgd``: :class:`ForeachSGD` (momentum 0.9; image models, constant lr).
-- ``adam``: ``torch.optim.Adam`` (L2 weight decay; DFA's Vanilla ERM: lr 0.01, no decay).
+- ``adam``: :class:`ForeachAdam` (L2 weight decay; DFA's Vanilla ERM and LfF: lr 0.01 / 0.001, no decay).
 - ``adamw``: ``torch.optim.AdamW`` with eps 1e-8 (BERT; SubpopBench adds a linear decay to 0 without warm-up and
   gradient clipping at norm 1.0).
 The schedule sets the lr before each step: step k (0-based) uses lr·max(0, 1 − k/total_steps), the values of a
@@ -18,23 +18,18 @@ import torch
 from gerne.errors import ConfigError
 
 
-class ForeachSGD:
-    """SGD with momentum and L2 weight decay as a few fused ``torch._foreach_*`` calls, over a fixed parameter list.
+class ForeachOptimizer:
+    """A fixed list of trainable parameters updated by ``torch._foreach_*`` calls. It exists because constructing
+    ``torch.optim`` optimisers imports TorchDynamo, ~4 s per process, more than a whole C-MNIST epoch, in every short
+    pipeline stage. ``param_groups`` holds the one group's ``lr`` as ``torch.optim`` optimisers do, so schedules set
+    it the same way."""
 
-    Numerically ``torch.optim.SGD`` (PyTorch's formulation: g ← g + wd·p; v ← μ·v + g, v₁ = g; p ← p − lr·v); tested
-    against it step for step. It exists because constructing ``torch.optim`` optimisers imports TorchDynamo, ~4 s
-    per process, more than a whole C-MNIST epoch, in every short pipeline stage. ``param_groups`` holds the one
-    group's ``lr`` as ``torch.optim`` optimisers do, so schedules set it the same way.
-    """
-
-    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.0,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, weight_decay: float) -> None:
         self.params = [p for p in params if p.requires_grad]
         if not self.params:
-            raise ConfigError("SGD got no trainable parameters")
+            raise ConfigError(f"{type(self).__name__} got no trainable parameters")
         self.param_groups = [{"params": self.params, "lr": float(lr)}]
-        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
-        self._buffers: list[torch.Tensor] | None = None
+        self.weight_decay = float(weight_decay)
 
     @property
     def lr(self) -> float:
@@ -44,6 +39,17 @@ class ForeachSGD:
         """Drop gradients (set to None, as ``set_to_none=True``)."""
         for p in self.params:
             p.grad = None
+
+
+class ForeachSGD(ForeachOptimizer):
+    """SGD with momentum and L2 weight decay: numerically ``torch.optim.SGD`` (PyTorch's formulation:
+    g ← g + wd·p; v ← μ·v + g, v₁ = g; p ← p − lr·v); tested against it step for step."""
+
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.0,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.momentum = float(momentum)
+        self._buffers: list[torch.Tensor] | None = None
 
     @torch.no_grad()
     def step(self) -> None:
@@ -62,14 +68,46 @@ class ForeachSGD:
         torch._foreach_add_(params, grads, alpha=-self.lr)
 
 
+class ForeachAdam(ForeachOptimizer):
+    """Adam with L2 weight decay (β = 0.9, 0.999; ε = 1e-8) as eight ``torch._foreach_*`` calls over a fixed parameter
+    list: ``torch.optim.Adam``'s own foreach arithmetic, op for op (g ← g + wd·p; m ← lerp(m, g, 1 − β₁);
+    v ← β₂·v + (1 − β₂)·g²; p ← p − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)), so bit-identical to it (tested step
+    for step, with and without decay), with the step count a Python int instead of a tensor per parameter. A
+    C-MNIST Adam step (256 images, MLP) is 15–20 % faster, and no TorchDynamo import.
+    """
+
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, weight_decay: float = 0.0,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.betas, self.eps, self.steps = (float(betas[0]), float(betas[1])), float(eps), 0
+        self._moments: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One update of every parameter (all must have gradients after the first step, as in the loop)."""
+        params = [p for p in self.params if p.grad is not None]
+        grads = [p.grad for p in params]
+        if self.weight_decay:
+            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
+        if self._moments is None:
+            self._moments = ([torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params])
+        (b1, b2), (m, v) = self.betas, self._moments
+        self.steps += 1
+        torch._foreach_lerp_(m, grads, 1 - b1)
+        torch._foreach_mul_(v, b2)
+        torch._foreach_addcmul_(v, grads, grads, 1 - b2)
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, (1 - b2**self.steps) ** 0.5)
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(params, m, denom, -(self.lr / (1 - b1**self.steps)))
+
+
 def _sgd(params: list[torch.nn.Parameter], lr: float, weight_decay: float, momentum: float) -> ForeachSGD:
     return ForeachSGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 
-def _adam(params: list[torch.nn.Parameter], lr: float, weight_decay: float, momentum: float) -> Any:
-    from torch.optim import Adam  # imported here, as for AdamW
-
-    return Adam(params, lr=lr, weight_decay=weight_decay, eps=1e-8, foreach=True)
+def _adam(params: list[torch.nn.Parameter], lr: float, weight_decay: float, momentum: float) -> ForeachAdam:
+    return ForeachAdam(params, lr=lr, weight_decay=weight_decay)
 
 
 def _adamw(params: list[torch.nn.Parameter], lr: float, weight_decay: float, momentum: float) -> Any:

@@ -1,12 +1,12 @@
-"""Optimisers: the foreach SGD (= torch.optim.SGD step for step), AdamW + linear decay (= torch AdamW + LambdaLR),
-clipping at a norm."""
+"""Optimisers: the foreach SGD and Adam (= torch.optim.SGD and Adam step for step, bit for bit), AdamW + linear
+decay (= torch AdamW + LambdaLR), clipping at a norm."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from gerne.errors import ConfigError
-from gerne.train.optimizers import ForeachSGD, build_optimizer
+from gerne.train.optimizers import ForeachAdam, ForeachSGD, build_optimizer
 
 STEPS = 6
 
@@ -64,17 +64,24 @@ def test_adamw_linear_matches_torch(clip_norm: float | None) -> None:
     assert opt.lr == 0.0
 
 
-def test_adam_matches_torch_plain_adam() -> None:
-    """DFA's Vanilla ERM optimiser: Adam without weight decay, a constant lr (foreach kernels; same numbers)."""
+@pytest.mark.parametrize(("weight_decay", "schedule", "foreach"), [(0.0, "constant", True), (1e-2, "constant", False),
+                                                                   (1e-4, "linear", True)])
+def test_adam_is_torch_adam_bit_for_bit(weight_decay: float, schedule: str, foreach: bool) -> None:
+    """DFA's Vanilla ERM and LfF optimiser: the foreach Adam equals torch.optim.Adam (its foreach and its
+    per-tensor paths) to the last bit, with and without L2 decay, under a changing lr."""
     ours, ref = _pair()
-    opt = build_optimizer("adam", ours.parameters(), lr=1e-2, weight_decay=0.0, total_steps=STEPS)
-    opt_ref = torch.optim.Adam(ref.parameters(), lr=1e-2)
-    for step in range(STEPS):
-        for model, o in ((ours, opt), (ref, opt_ref)):
+    opt = build_optimizer("adam", ours.parameters(), lr=1e-2, weight_decay=weight_decay, total_steps=40,
+                          schedule=schedule)
+    inner = torch.optim.Adam(ref.parameters(), lr=1e-2, weight_decay=weight_decay, eps=1e-8, foreach=foreach)
+    assert isinstance(opt.inner, ForeachAdam)
+    for step in range(40):
+        for group in inner.param_groups:
+            group["lr"] = opt.lr
+        for model, o in ((ours, opt), (ref, inner)):
             o.zero_grad()
             _backward(model, step)
             o.step()
-        _assert_same(ours, ref, 1e-7, step)
+        _assert_same(ours, ref, 0.0, step)  # bit-identical
 
 
 def test_clipping_rescales_to_the_norm() -> None:

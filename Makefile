@@ -41,11 +41,12 @@ test: $(STAMP) browser
 
 ## Training-speed benchmark on C-MNIST 0.5 % (needs `make repro` or `dvc repro data` first)
 bench: $(STAMP)
-	PATH=$(BIN):$$PATH python -m benchmarks.run
+	PATH=$(BIN):$$PATH python -m benchmarks.run --methods metrics/benchmarks_methods.json
 
-## Every method of Table 1 beside the floor of its own matrix products (needs `make repro` first)
+## Every method of Table 1 beside the floor of its own matrix products, a section of reports/benchmarks.md (needs `make repro` first)
 bench-methods: $(STAMP)
 	PATH=$(BIN):$$PATH python -m benchmarks.methods
+	PATH=$(BIN):$$PATH python -m benchmarks.run --from-json metrics/benchmarks.json --price --methods metrics/benchmarks_methods.json
 
 ui: $(STAMP)
 	$(BIN)/gerne ui

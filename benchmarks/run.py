@@ -1,4 +1,5 @@
-"""`make bench`: measure training speed on C-MNIST and write reports/benchmarks.md (+ JSON, + an MLflow run)."""
+"""`make bench`: measure training speed on C-MNIST and write reports/benchmarks.md (+ JSON, + an MLflow run); with
+``--methods``, every method of Table 1 beside its floor (`make bench-methods`) is a section of the same report."""
 
 from pathlib import Path
 
@@ -41,10 +42,13 @@ def column_runs(p: Params) -> tuple[int, int]:
               help="Measure nothing: render and log a result measured elsewhere (benchmarks/device.sh's JSON).")
 @click.option("--price", is_flag=True, help="With --from-json: price the column of --params anew (seeds, rows); "
               "the measured seconds are kept.")
+@click.option("--methods", "methods_json", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="Append every method beside its floor: the `benchmark_methods` stage's JSON "
+              "(metrics/benchmarks_methods.json), its study's column priced with --params.")
 @click.option("--measure-only", is_flag=True, help="Write the --json measurement only (no table, no MLflow run, no "
               "pricing: the `benchmark_report` stage renders and prices it).")
 def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: tuple[int, ...], params_path: str,
-         track: bool, from_json: str | None, price: bool, measure_only: bool) -> None:
+         track: bool, from_json: str | None, price: bool, methods_json: str | None, measure_only: bool) -> None:
     """Print the benchmark table and write it to --out."""
     if from_json:
         result = read_json(from_json)
@@ -62,6 +66,10 @@ def main(data: str, out: str, json_path: str, device: str, epochs: int, stack: t
             click.echo(f"wrote {json_path}")
             return
     text = to_markdown(result)
+    if methods_json:
+        from benchmarks.methods.report import to_markdown as methods_markdown
+
+        text = text.rstrip("\n") + "\n\n" + methods_markdown(read_json(methods_json), load_params(params_path))
     click.echo(text)
     write_text(out, text)
     if not track:  # e.g. on a GPU machine without MLflow installed

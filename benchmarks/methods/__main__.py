@@ -1,5 +1,6 @@
 """`python -m benchmarks.methods` (`make bench-methods`, DVC stage `benchmark_methods`): measure every row of a study
-on one of its datasets and write ``metrics/benchmarks_methods.json`` and ``reports/benchmarks_methods.md``."""
+on one of its datasets and write ``metrics/benchmarks_methods.json``; the `benchmark_report` stage renders it into
+``reports/benchmarks.md`` (``python -m benchmarks.run --from-json metrics/benchmarks.json --methods …``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from benchmarks.methods import column_seconds, measure
+from benchmarks.methods import measure
 from benchmarks.methods.report import to_markdown
-from gerne.io import read_json, write_json, write_text
+from gerne.io import write_json
 from pipeline.config import load_params
 
 
@@ -20,32 +21,24 @@ from pipeline.config import load_params
 @click.option("--data", default="data/cmnist/r0.5", show_default=True, type=click.Path(file_okay=False))
 @click.option("--steps", default=30, show_default=True, type=click.IntRange(1), help="Steps per timed block.")
 @click.option("--rounds", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--stack", default=None, type=click.IntRange(1), help="Runs of a stackable row timed as one stacked "
+              "model (1: none)  [default: the study's seeds]")
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
 @click.option("--json", "json_path", default="metrics/benchmarks_methods.json", show_default=True)
-@click.option("--out", default="reports/benchmarks_methods.md", show_default=True)
-@click.option("--from-json", "from_json", is_flag=True, help="Measure nothing: render --json and price the "
-              "study's column of --params at its measured run prices.")
-@click.option("--measure-only", is_flag=True, help="Write the --json measurement only (the `benchmark_methods_report` "
-              "stage renders and prices it).")
-def main(params_path: str, study: str, dataset: str, data: str, steps: int, rounds: int, device: str,
-         json_path: str, out: str, from_json: bool, measure_only: bool) -> None:
-    """Measure every method of a study against its floor and write the report."""
+def main(params_path: str, study: str, dataset: str, data: str, steps: int, rounds: int, stack: int | None,
+         device: str, json_path: str) -> None:
+    """Measure every method of a study against its floor; write --json and print the report's section."""
     p = load_params(params_path)
-    if not from_json:
-        if study not in p.studies.tables or dataset not in p.studies.tables[study].datasets:
-            raise click.BadParameter(f"'{dataset}' is not a dataset of study '{study}' in {params_path}",
-                                     param_hint="--dataset")
-        if not Path(data).is_dir():
-            raise click.BadParameter(f"directory '{data}' does not exist; build it first (`dvc repro data`)",
-                                     param_hint="--data")
-        write_json(json_path, measure(p, study, dataset, data, steps, rounds, device))
-        if measure_only:
-            click.echo(f"wrote {json_path}")
-            return
-    result = read_json(json_path)
-    text = to_markdown(result, *column_seconds(p, result["study"], {r["row"]: r["run_s"] for r in result["rows"]}))
-    write_text(out, text)
-    click.echo(text)
+    if study not in p.studies.tables or dataset not in p.studies.tables[study].datasets:
+        raise click.BadParameter(f"'{dataset}' is not a dataset of study '{study}' in {params_path}",
+                                 param_hint="--dataset")
+    if not Path(data).is_dir():
+        raise click.BadParameter(f"directory '{data}' does not exist; build it first (`dvc repro data`)",
+                                 param_hint="--data")
+    result = measure(p, study, dataset, data, steps, rounds, device, stack or len(p.studies.seeds))
+    write_json(json_path, result)
+    click.echo(to_markdown(result, p))
+    click.echo(f"wrote {json_path}")
 
 
 if __name__ == "__main__":

@@ -105,34 +105,44 @@ def textbook(model: nn.Module, rows: int, optimizer: str, lr: float, weight_deca
 
 @dataclass
 class Timed:
-    """Seconds per step of ours, the floor and the reference in each round."""
+    """Seconds per step of each timer (``ours``, ``floor``, ``reference`` and, where measured, ``stacked``: one step
+    of ``stack`` runs) in each round."""
 
-    ours: list[float]
-    floor: list[float]
-    reference: list[float]
+    times: dict[str, list[float]]
+    stack: int = 1
 
     def summary(self) -> dict[str, Any]:
-        """Best times and the within-round ratios (median, range) of ours to the floor and to the reference."""
-        to_floor = [o / f for o, f in zip(self.ours, self.floor, strict=True)]
-        to_ref = [o / r for o, r in zip(self.ours, self.reference, strict=True)]
-        ref_floor = [r / f for r, f in zip(self.reference, self.floor, strict=True)]
-        return {"step_s": min(self.ours), "floor_s": min(self.floor), "reference_s": min(self.reference),
-                "ratio_floor": statistics.median(to_floor), "ratio_floor_range": [min(to_floor), max(to_floor)],
-                "ratio_reference": statistics.median(to_ref), "reference_floor": statistics.median(ref_floor)}
+        """Best times and the within-round ratios (median, range) of ours to the floor and to the reference; with a
+        stacked timer, its best step and the speed-up per run of stacking (ours / (stacked / stack))."""
+        t = self.times
+        to_floor = [o / f for o, f in zip(t["ours"], t["floor"], strict=True)]
+        out = {"step_s": min(t["ours"]), "floor_s": min(t["floor"]), "reference_s": min(t["reference"]),
+               "ratio_floor": statistics.median(to_floor), "ratio_floor_range": [min(to_floor), max(to_floor)],
+               "ratio_reference": statistics.median(o / r for o, r in zip(t["ours"], t["reference"], strict=True)),
+               "reference_floor": statistics.median(r / f for r, f in zip(t["reference"], t["floor"], strict=True))}
+        if "stacked" in t:
+            gain = [o * self.stack / s for o, s in zip(t["ours"], t["stacked"], strict=True)]
+            out.update(stack=self.stack, stacked_step_s=min(t["stacked"]), stack_speedup=statistics.median(gain),
+                       stack_speedup_range=[min(gain), max(gain)])
+        return out
 
 
-def interleave(ours: Callable[[], None], floor: Callable[[], None], reference: Callable[[], None], steps: int,
-               rounds: int, device: torch.device) -> Timed:
-    """Each of the three timed in turn, ``rounds`` times: seconds per step, best of 3 blocks of ``steps``."""
-    def per_step(fn: Callable[[], None]) -> float:
+def interleave(timers: dict[str, tuple[Callable[[], None], int]], rounds: int, device: torch.device) -> dict[
+        str, list[float]]:
+    """Each timer (a step and its steps per block) timed in turn, ``rounds`` times: seconds per step, best of 3
+    blocks."""
+    def per_step(fn: Callable[[], None], steps: int) -> float:
         def block() -> None:
             for _ in range(steps):
                 fn()
             device_sync(device)
         return best_of(block) / steps
 
-    times = [[per_step(fn) for fn in (ours, floor, reference)] for _ in range(rounds)]
-    return Timed(*([t[i] for t in times] for i in range(3)))
+    times: dict[str, list[float]] = {name: [] for name in timers}
+    for _ in range(rounds):
+        for name, (fn, steps) in timers.items():
+            times[name].append(per_step(fn, steps))
+    return times
 
 
 def seconds(fn: Callable[[], object]) -> float:

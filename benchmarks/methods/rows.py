@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
-from benchmarks.methods.floor import MatmulRecorder, interleave, replay, seconds, textbook
+from benchmarks.methods.floor import MatmulRecorder, Timed, interleave, replay, seconds, textbook
 from gerne import layout
 from gerne.data.contract import Split
 from gerne.methods import METHODS
@@ -24,7 +25,7 @@ from pipeline.studies.runs import build, grouped_method, loop_config
 from pipeline.studies.search import row_configs
 
 
-def _edge(p: Params, dataset: str, row: str) -> Any:
+def reference_edge(p: Params, dataset: str, row: str) -> Any:
     """The reference edge the row trains from: f̃'s checkpoint, its scores, or nothing."""
     spec, folder = p.studies.rows[row], p.datasets[dataset].dir or dataset
     if METHODS[spec.method].needs_reference:
@@ -41,32 +42,19 @@ def recorded_seconds(p: Params, dataset: str, row: str) -> float:
     return float(np.mean(spent)) if spent else math.nan
 
 
-def measure_row(p: Params, dataset: str, row: str, splits: dict[str, Split], steps: int, rounds: int,
-                device: torch.device) -> dict[str, Any]:
-    """The row's step, floor, reference, evaluation and run price (see :mod:`benchmarks.measure.methods`)."""
-    sp, declared = p.declared(dataset)
-    spec = sp.rows[row]
-    protocol = protocol_for(declared, spec, f"studies.rows.{row} on {dataset}")
-    cfg = row_configs(protocol, sp.search, spec)[0]
-    train, method = grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=cfg,
-                                   scores=_edge(p, dataset, row))
-    loop = loop_config(protocol, cfg, 0, spec.select, evaluate_train=spec.eval_train)
-    model = build(protocol, train, cfg, 0, device)
-    evals = {k: v for k, v in splits.items() if k in ("val", "test") or (k == "train" and loop.evaluate_train)}
-    out = {"dataset": dataset, "row": row, "method": spec.method, "optimizer": loop.optimizer,
-           "recorded_run_s": recorded_seconds(p, dataset, row)}
-    if getattr(type(method), "fit", None) is not None:
-        return {**out, **_direct_fit(method, model, splits, loop)}
-    stack = ModelStack([model], loop.precision)
-    per_epoch = steps_for(len(method.y), method.samples_per_batch, loop.steps_per_epoch)
-    intervals = interval_steps(loop, per_epoch)
+def _stepper(models: list[torch.nn.Module], methods: list[Any], loop: Any, device: torch.device) -> tuple[
+        ModelStack, Callable[[], None]]:
+    """The loop's own step (:func:`gerne.train.loop._interval`) of ``models`` stacked, as a timer."""
+    stack = ModelStack(models, loop.precision)
+    intervals = interval_steps(loop, steps_for(len(methods[0].y), methods[0].samples_per_batch, loop.steps_per_epoch))
     opt = build_optimizer(loop.optimizer, stack.parameters(), lr=loop.lr, momentum=loop.momentum,
                           weight_decay=loop.weight_decay, total_steps=sum(intervals), schedule=loop.schedule,
                           clip_norm=loop.clip_norm)
-    step, generators = type(method).stacked([method]), [torch.Generator(device=device).manual_seed(0)]
-    sums = torch.zeros(1, len(step.loss_names), dtype=torch.float64, device=device)
+    step = type(methods[0]).stacked(methods)
+    generators = [torch.Generator(device=device).manual_seed(s) for s in range(len(models))]
+    sums = torch.zeros(len(models), len(step.loss_names), dtype=torch.float64, device=device)
 
-    def ours() -> None:  # the loop's own step (gerne.train.loop._interval)
+    def run() -> None:
         nonlocal sums
         loss, parts = step(stack, generators)
         opt.zero_grad()
@@ -74,17 +62,49 @@ def measure_row(p: Params, dataset: str, row: str, splits: dict[str, Split], ste
         opt.step()
         sums += parts
 
+    return stack, run
+
+
+def measure_row(p: Params, dataset: str, row: str, splits: dict[str, Split], steps: int, rounds: int,
+                device: torch.device, stack: int = 1) -> dict[str, Any]:
+    """The row's step, floor, reference, evaluation and run price (see :mod:`benchmarks.methods`); a stackable
+    method also ``stack`` runs (seeds 0…) as one stacked model, its block of ``steps // stack`` steps (at least 3)."""
+    sp, declared = p.declared(dataset)
+    spec = sp.rows[row]
+    protocol = protocol_for(declared, spec, f"studies.rows.{row} on {dataset}")
+    cfg = row_configs(protocol, sp.search, spec)[0]
+    train, method = grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=cfg,
+                                   scores=reference_edge(p, dataset, row))
+    loop = loop_config(protocol, cfg, 0, spec.select, evaluate_train=spec.eval_train)
+    model = build(protocol, train, cfg, 0, device)
+    evals = {k: v for k, v in splits.items() if k in ("val", "test") or (k == "train" and loop.evaluate_train)}
+    out = {"dataset": dataset, "row": row, "method": spec.method, "optimizer": loop.optimizer,
+           "recorded_run_s": recorded_seconds(p, dataset, row)}
+    if getattr(type(method), "fit", None) is not None:
+        return {**out, **_direct_fit(method, model, splits, loop)}
+    alone, ours = _stepper([model], [method], loop, device)
     with MatmulRecorder() as recorder:
         ours()
     first = next(m for m in model.modules() if isinstance(m, torch.nn.Linear)).in_features
     rows = sum(math.prod(specs[-2][0][:-1]) for _n, specs in recorder.calls if specs[-2][0][-1] == first)
     reference = textbook(build(protocol, train, cfg, 0, device), rows, loop.optimizer, loop.lr, loop.weight_decay,
                          loop.momentum, device)
-    timed = interleave(ours, replay(recorder.calls, device), reference, steps, rounds, device)
+    timers = {"ours": (ours, steps), "floor": (replay(recorder.calls, device), steps), "reference": (reference, steps)}
+    stacked = None
+    if stack > 1 and type(method).stackable:
+        stacked, run_stacked = _stepper([build(protocol, train, cfg, s, device) for s in range(stack)],
+                                        [method] * stack, loop, device)
+        timers["stacked"] = (run_stacked, max(3, steps // stack))
+    summary = Timed(interleave(timers, rounds, device), stack if stacked else 1).summary()
     aligned = aligned_attributes(splits["train"])
-    eval_s = min(seconds(lambda: evaluate(stack, evals, aligned, loop.eval_batch_size)) for _ in range(3))
-    summary = timed.summary()
+    eval_s = min(seconds(lambda: evaluate(alone, evals, aligned, loop.eval_batch_size)) for _ in range(3))
+    intervals = interval_steps(loop, steps_for(len(method.y), method.samples_per_batch, loop.steps_per_epoch))
     run_s = sum(intervals) * summary["step_s"] + len(intervals) * eval_s
+    if stacked is not None:
+        per_run = min(seconds(lambda: evaluate(stacked, evals, aligned, loop.eval_batch_size))
+                      for _ in range(3)) / stack
+        summary.update(stacked_eval_s=per_run, stacked_run_s=sum(intervals) * summary["stacked_step_s"] / stack
+                       + len(intervals) * per_run)
     return {**out, **summary, "rows_per_step": rows, "gflop_per_step": recorder.flops() / 1e9,
             "steps_per_run": sum(intervals), "evaluations_per_run": len(intervals), "eval_s": eval_s,
             "run_s": run_s, "runs_per_hour": 3600.0 / run_s}

@@ -127,7 +127,7 @@ def select(sweep_dir: str | Path, trained: list[dict[str, Any]], seed: int, metr
     return {"metric": metric, "best": max(scored, key=lambda s: s["value"]), "candidates": scored}
 
 
-def _inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row: str, spec: RowParams,
+def inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row: str, spec: RowParams,
                   grid: list[dict[str, Any]], scores: np.ndarray | dict[str, Any] | None) -> dict[int, str]:
     """Grid points refused on the training groups (β outside Eq. 9), by index with the reason. A single config
     must be admissible, and so must one point of a grid (it raises here, before anything trains). A random search
@@ -253,7 +253,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     check_cluster(params.launch)  # a Ray cluster that is not there fails the stage now, not in minutes
     splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
     grid, seed0 = row_configs(protocol, sp.search, spec), sp.search.seed
-    skipped = _inadmissible(protocol, splits, dataset, setting, spec, grid, scores)
+    skipped = inadmissible(protocol, splits, dataset, setting, spec, grid, scores)
     entries = []
     for i, cfg in enumerate(grid):
         point = point_of(protocol, spec, cfg)

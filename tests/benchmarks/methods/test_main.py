@@ -3,23 +3,18 @@ train stage builds it (SGD rows beside floor and reference; DFR's fit beside one
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from click.testing import CliRunner
 from torch import nn
 
 from benchmarks.methods.__main__ import main
 from benchmarks.methods.floor import MatmulRecorder, replay
-from gerne import layout
-from pipeline.config import parse_params
-from pipeline.studies.reference import train_reference
+from benchmarks.run import main as run_main
 from tests.conftest import REPO
-from tests.helpers import toy_dataset
 
 ROWS = ["erm_vanilla", "erm", "groupdro", "lff", "dfr", "resample", "gerne_known"]
 
@@ -40,23 +35,13 @@ def test_the_recorder_sees_forward_and_backward_products() -> None:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A toy C-MNIST 0.5 % with the Table 1 study cut to a few rows and a reference model for DFR, in ``tmp_path``."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    data = copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
-    data["studies"].update(seeds=[0], device="cpu")
-    data["datasets"]["cmnist"].update(epochs=1, eval_batch_size=64)
-    data["studies"]["tables"]["table1"].update(datasets=["cmnist"], rows=ROWS)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    toy = toy_dataset(tmp_path / "data/cmnist/r0.5", n_per_split=(300, 90, 90), conflicting=0.3, K=3, side=6)
-    train_reference(parse_params(data), "cmnist", toy, layout.checkpoint("cmnist/r0.5"),
-                    layout.reference_summary("cmnist/r0.5"))
-    return tmp_path
+def project(toy_study) -> Path:
+    """A toy C-MNIST 0.5 % with the Table 1 study cut to a few rows and a reference model for DFR."""
+    return toy_study(ROWS, [0])
 
 
 def test_every_row_of_the_study_beside_its_floor(project: Path) -> None:
-    result = CliRunner().invoke(main, ["--steps", "2", "--rounds", "2"], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["--steps", "2", "--rounds", "2", "--stack", "2"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     measured = json.loads((project / "metrics/benchmarks_methods.json").read_text())
     rows = {r["row"]: r for r in measured["rows"]}
@@ -78,11 +63,29 @@ def test_every_row_of_the_study_beside_its_floor(project: Path) -> None:
     assert rows["erm_vanilla"]["gflop_per_step"] * 1e9 == pytest.approx(forward + backward)
     dfr = rows["dfr"]
     assert "step_s" not in dfr and dfr["fit_s"] > 0 and dfr["single_fit_s"] > 0 and dfr["subsets"] == 10
-    report = (project / "reports/benchmarks_methods.md").read_text()
+    for name in ("erm_vanilla", "erm", "groupdro", "lff", "resample", "gerne_known"):  # every SGD row stacks
+        r = rows[name]
+        assert r["stack"] == 2 and r["stacked_step_s"] > 0 and r["stack_speedup"] > 0, name
+        assert r["stacked_run_s"] == pytest.approx(r["steps_per_run"] * r["stacked_step_s"] / 2
+                                                   + r["evaluations_per_run"] * r["stacked_eval_s"])
+    assert "stack" not in dfr and "| `gerne_known` | gerne, sgd | 600 |" in result.output
+
+
+def test_the_benchmark_report_holds_every_method_beside_its_floor(project: Path) -> None:
+    """One report: `benchmark_report` renders the GERNE step's measurement and the methods' into benchmarks.md."""
+    CliRunner().invoke(main, ["--steps", "1", "--rounds", "1", "--stack", "2"], catch_exceptions=False)
+    (project / "metrics/benchmarks.json").write_text((REPO / "metrics/benchmarks.json").read_text())
+    args = ["--from-json", "metrics/benchmarks.json", "--methods", "metrics/benchmarks_methods.json", "--no-track",
+            "--out", "reports/benchmarks.md"]
+    result = CliRunner().invoke(run_main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = (project / "reports/benchmarks.md").read_text()
+    assert report.startswith("# Training speed") and "## Every method at its floor — cmnist" in report
     assert "| `gerne_known` | gerne, sgd | 600 |" in report and "| `dfr` |" in report
     assert "**The study's column at these prices: 13 runs, " in report  # a seed per row, DFR's 6 other C values
-    again = CliRunner().invoke(main, ["--from-json"], catch_exceptions=False)  # renders, measures nothing
-    assert again.exit_code == 0 and (project / "reports/benchmarks_methods.md").read_text() == report
+    assert "with every stackable row's runs stacked 2 at a time" in report
+    again = CliRunner().invoke(run_main, args, catch_exceptions=False)  # renders, measures nothing
+    assert again.exit_code == 0 and (project / "reports/benchmarks.md").read_text() == report
 
 
 def test_a_dataset_outside_the_study_is_refused(project: Path) -> None:

@@ -13,16 +13,7 @@
 # then call the device tool once: command `bash benchmarks/device.sh`, carry [".mnist", ".whl"], timeout_s 300 (it ran
 # in about 40 s on an H200). Copy $OUT/benchmarks_gpu.json to metrics/ and `dvc repro benchmark_gpu`.
 # The GPU image has torch, pandas, click, yaml and tqdm; MLflow is not needed (--no-track).
-set -euo pipefail
-OUT=${OUT:-/tmp/gerne_device}
-WORK=$(mktemp -d)
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-if compgen -G ".whl/*.whl" > /dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$WORK/site" .whl/*.whl
-  export PYTHONPATH="$PYTHONPATH:$WORK/site"
-fi
-(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || echo "no nvidia-smi") | tee "$OUT/gpu.txt"
+source "$(dirname "$0")/device_env.sh"   # strict mode, $OUT, $WORK, wheels, gpu.txt
 python3 -c "import sys; from gerne.data.cmnist import build_cmnist; build_cmnist('.mnist', sys.argv[1], 0.5)" "$WORK/r0.5"
 python3 -m benchmarks.run --data "$WORK/r0.5" --device "${DEVICE:-cuda}" --stack 8 --stack 32 --no-track \
   --out "$OUT/benchmarks_gpu.md" --json "$OUT/benchmarks_gpu.json" 2>&1 | tee "$OUT/log.txt"

@@ -11,16 +11,7 @@
 # [".mnist", ".whl"], timeout_s 560. BUDGET_S (default 420) bounds the training: past it each row trains its first
 # stack only, and the report prices the rest at that row's measured rate (see benchmarks/column.py).
 # DFR's fits need scikit-learn; where the image has none, the dfr row is left out and the report says so.
-set -euo pipefail
-OUT=${OUT:-/tmp/gerne_device}
-WORK=$(mktemp -d)
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-if compgen -G ".whl/*.whl" > /dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$WORK/site" .whl/*.whl
-  export PYTHONPATH="$PYTHONPATH:$WORK/site"
-fi
-(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || echo "no nvidia-smi") | tee "$OUT/gpu.txt"
+source "$(dirname "$0")/device_env.sh"   # strict mode, $OUT, $WORK, wheels, gpu.txt
 SKIP=()
 python3 -c "import sklearn" 2> /dev/null || SKIP=(--skip dfr)
 python3 -m benchmarks.column --device "${DEVICE:-cuda}" --stack "${STACK:-32}" --budget-s "${BUDGET_S:-420}" \

@@ -40,6 +40,14 @@ class ForeachOptimizer:
         for p in self.params:
             p.grad = None
 
+    def _gradients(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The parameters that have a gradient and their gradients plus the L2 term, wd·p (as ``torch.optim``)."""
+        params = [p for p in self.params if p.grad is not None]
+        grads = [p.grad for p in params]
+        if self.weight_decay:
+            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
+        return params, grads
+
 
 class ForeachSGD(ForeachOptimizer):
     """SGD with momentum and L2 weight decay: numerically ``torch.optim.SGD`` (PyTorch's formulation:
@@ -54,10 +62,7 @@ class ForeachSGD(ForeachOptimizer):
     @torch.no_grad()
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
-        params = [p for p in self.params if p.grad is not None]
-        grads = [p.grad for p in params]
-        if self.weight_decay:
-            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
+        params, grads = self._gradients()
         if self.momentum:
             if self._buffers is None:
                 self._buffers = [g.clone() for g in grads]
@@ -85,10 +90,7 @@ class ForeachAdam(ForeachOptimizer):
     @torch.no_grad()
     def step(self) -> None:
         """One update of every parameter (all must have gradients after the first step, as in the loop)."""
-        params = [p for p in self.params if p.grad is not None]
-        grads = [p.grad for p in params]
-        if self.weight_decay:
-            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
+        params, grads = self._gradients()
         if self._moments is None:
             self._moments = ([torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params])
         (b1, b2), (m, v) = self.betas, self._moments

@@ -92,10 +92,9 @@ def textbook(model: nn.Module, rows: int, optimizer: str, lr: float, weight_deca
     opt = {"sgd": lambda: torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay),
            "adam": lambda: torch.optim.Adam(params, lr=lr, weight_decay=weight_decay),
            "adamw": lambda: torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)}[optimizer]()
-    flat = nn.Flatten()
 
     def step() -> None:
-        loss = nn.functional.cross_entropy(model(flat(x)), y)
+        loss = nn.functional.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -20,17 +20,17 @@ from gerne.train.optimizers import build_optimizer
 from gerne.train.stack import ModelStack
 from pipeline.config import Params
 from pipeline.studies.protocols import protocol_for
-from pipeline.studies.reference import load_confidence, load_state
 from pipeline.studies.runs import build, grouped_method, loop_config
 from pipeline.studies.search import row_configs
+from pipeline.studies.stages import load_edge
 
 
 def reference_edge(p: Params, dataset: str, row: str) -> Any:
-    """The reference edge the row trains from: f̃'s checkpoint, its scores, or nothing."""
+    """The reference edge the row trains from (f̃'s checkpoint, its scores, or nothing), read as the train stage
+    reads it from the committed ``models/`` folder."""
     spec, folder = p.studies.rows[row], p.datasets[dataset].dir or dataset
-    if METHODS[spec.method].needs_reference:
-        return load_state(layout.checkpoint(folder), f"row {row}")
-    return load_confidence(layout.scores_file(folder), f"row {row}") if spec.grouping.scored else None
+    reference = METHODS[spec.method].needs_reference
+    return load_edge(row, spec, layout.checkpoint(folder) if reference else layout.scores_file(folder))
 
 
 def recorded_seconds(p: Params, dataset: str, row: str) -> float:

@@ -79,7 +79,7 @@ def _splits(params: Params, data_dir: str | Path) -> dict[str, Split]:
     return load_splits(data_dir, resolve_device(params.studies.device, "studies.device"))
 
 
-def _load_scores(setting: str, spec: RowParams, scores_path: str | Path | None) -> np.ndarray | dict | None:
+def load_edge(setting: str, spec: RowParams, scores_path: str | Path | None) -> np.ndarray | dict | None:
     """The row's reference edge: the checkpoint for methods that start from f̃, the scores for scored groupings."""
     if METHODS[spec.method].needs_reference:
         return load_state(scores_path, f"row {setting}")
@@ -183,7 +183,7 @@ class StageStack:
             if key not in _WORKER_DATA:
                 _WORKER_DATA.clear()
                 _WORKER_DATA[key] = (_splits(self.params, self.data_dir),
-                                     _load_scores(self.setting, spec, self.scores_path))
+                                     load_edge(self.setting, spec, self.scores_path))
             self.splits, self.scores = _WORKER_DATA[key]
         outputs = run_stack(protocol, self.splits, jobs, dataset=self.dataset, row=self.setting, spec=spec,
                             scores=self.scores, tracker=self.tracker)
@@ -232,7 +232,7 @@ def train(params: Params, dataset: str, setting: str, data_dir: str | Path, out_
     if spec.search != "none":
         raise ConfigError(f"row {setting} searches ({spec.search}); it runs in a sweep stage, not a train stage")
     check_cluster(params.launch)  # a Ray cluster that is not there fails the stage now, not in minutes
-    splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
+    splits, scores = _splits(params, data_dir), load_edge(setting, spec, scores_path)
     (cfg,) = row_configs(protocol, params.studies.search, spec)
     grouped_method(protocol, splits["train"], dataset=dataset, row=setting, spec=spec, cfg=cfg, scores=scores)
     _seeds(params, dataset, setting, splits, cfg, out_dir, scores, _identity(data_dir, spec, scores_path),
@@ -251,7 +251,7 @@ def search(params: Params, dataset: str, setting: str, data_dir: str | Path, swe
     """
     sp, protocol, spec = _row(params, dataset, setting)
     check_cluster(params.launch)  # a Ray cluster that is not there fails the stage now, not in minutes
-    splits, scores = _splits(params, data_dir), _load_scores(setting, spec, scores_path)
+    splits, scores = _splits(params, data_dir), load_edge(setting, spec, scores_path)
     grid, seed0 = row_configs(protocol, sp.search, spec), sp.search.seed
     skipped = inadmissible(protocol, splits, dataset, setting, spec, grid, scores)
     entries = []

@@ -32,10 +32,9 @@ def column_jobs(p: Any, study: str, skip: tuple[str, ...] = ()) -> list[tuple[st
 
     st, out = p.studies, []
     for dataset in st.tables[study].datasets:
-        _, declared = p.declared(dataset)
         for row in [r for r in st.tables[study].rows_of(dataset) if r not in skip]:
-            spec = st.rows[row]
-            cfgs = row_configs(declared, st.search, spec)
+            spec, protocol = _protocol(p, dataset, row)  # the row's overrides (lr, budget) decide its configs
+            cfgs = row_configs(protocol, st.search, spec)
             others = [] if spec.search == "none" else cfgs[1:]
             jobs = [Job(cfgs[0], seed, Path(f"{row}-s{seed}.json"), f"{row}-s{seed}") for seed in st.seeds]
             jobs += [Job(cfg, st.seeds[0], Path(f"{row}-c{i}.json"), f"{row}-c{i}") for i, cfg in enumerate(others, 1)]
@@ -44,7 +43,7 @@ def column_jobs(p: Any, study: str, skip: tuple[str, ...] = ()) -> list[tuple[st
 
 
 def _protocol(p: Any, dataset: str, row: str) -> tuple[Any, Any]:
-    """The row's spec and its protocol on ``dataset``."""
+    """The row's spec and its protocol on ``dataset`` (the dataset's, with the row's overrides: the stages' own)."""
     from pipeline.studies.protocols import protocol_for
 
     sp, declared = p.declared(dataset)
@@ -67,16 +66,10 @@ def admissible(p: Any, dataset: str, row: str, splits: dict[str, Any], jobs: lis
 def train_stack(p: Any, dataset: str, row: str, splits: dict[str, Any], jobs: list[Any], scores: Any) -> list[float]:
     """Train one stack of ``jobs`` as the train stage builds them, untracked; each run's best-val test GBA."""
     from gerne.train.loop import fit_stack
-    from pipeline.studies.runs import build, grouped_method, loop_config
+    from pipeline.studies.runs import build_stack
 
     spec, protocol = _protocol(p, dataset, row)
-    models, methods, loops = [], [], []
-    for job in jobs:
-        train, method = grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=job.cfg,
-                                       scores=scores)
-        loops.append(loop_config(protocol, job.cfg, job.seed, spec.select, evaluate_train=spec.eval_train))
-        models.append(build(protocol, train, job.cfg, job.seed, train.y.device))
-        methods.append(method)
+    models, methods, loops = build_stack(protocol, splits, jobs, dataset=dataset, row=row, spec=spec, scores=scores)
     results = fit_stack(models, methods, {k: splits[k] for k in ("train", "val", "test")}, loops, desc=row)
     return [r.selections.get("best_val", r.selections["last"])["metrics"]["test_gba"] for r in results]
 
@@ -106,11 +99,11 @@ def run_column(p: Any, study: str, data_root: Path, raw: Path | None, device: An
         if dataset not in cache:
             cache.clear()  # one dataset's splits on the device at a time
             cache[dataset] = _splits(p, dataset, data_root, raw, device)
-        sp, declared = p.declared(dataset)
+        spec, protocol = _protocol(p, dataset, row)
         scores = reference_edge(p, dataset, row)
         kept = admissible(p, dataset, row, cache[dataset], jobs, scores)
-        cut = stacks(declared, sp.rows[row], kept, stack)
-        entry = {"dataset": dataset, "row": row, "method": sp.rows[row].method, "runs": len(kept),
+        cut = stacks(protocol, spec, kept, stack)
+        entry = {"dataset": dataset, "row": row, "method": spec.method, "runs": len(kept),
                  "outside_eq9": len(jobs) - len(kept), "stacks": len(cut), "trained": 0, "seconds": 0.0,
                  "test_gba": []}
         for i, part in enumerate(cut):

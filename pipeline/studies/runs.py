@@ -145,6 +145,20 @@ def stacks(protocol: Dataset, spec: RowParams, jobs: list[Job], size: int) -> li
     return out
 
 
+def build_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, dataset: str, row: str,
+                spec: RowParams, scores: np.ndarray | dict[str, Any] | None = None, lr_factor: float = 1.0,
+                wd_factor: float = 1.0) -> tuple[list[torch.nn.Module], list[Any], list[LoopConfig]]:
+    """Each job's model, method (set up on the row's groups) and loop config, as the train stage trains them."""
+    models, methods, loops = [], [], []
+    for job in jobs:
+        train, method = grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=job.cfg,
+                                       scores=scores)
+        loops.append(loop_config(protocol, job.cfg, job.seed, spec.select, lr_factor, wd_factor, spec.eval_train))
+        models.append(build(protocol, train, job.cfg, job.seed, train.y.device))
+        methods.append(method)
+    return models, methods, loops
+
+
 def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, dataset: str, row: str,
               spec: RowParams, scores: np.ndarray | dict[str, Any] | None = None, tracker: Tracker | None = None,
               lr_factor: float = 1.0, wd_factor: float = 1.0, extra: dict[str, Any] | None = None) -> list[RunOutput]:
@@ -152,11 +166,10 @@ def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, d
     each its own MLflow run, and write each summary (last, best-val and oracle selections with every metric;
     ``extra``: more top-level fields, e.g. the reference model's data identity)."""
     evals = {k: splits[k] for k in ("train", "val", "test")}
-    models, methods, loops, specs = [], [], [], []
-    for job in jobs:
-        train, method = grouped_method(protocol, splits["train"], dataset=dataset, row=row, spec=spec, cfg=job.cfg,
-                                       scores=scores)
-        loop = loop_config(protocol, job.cfg, job.seed, spec.select, lr_factor, wd_factor, spec.eval_train)
+    models, methods, loops = build_stack(protocol, splits, jobs, dataset=dataset, row=row, spec=spec, scores=scores,
+                                         lr_factor=lr_factor, wd_factor=wd_factor)
+    specs = []
+    for job, method, loop in zip(jobs, methods, loops, strict=True):
         beyond = {"beyond_eq9_bound": True, "eq9_bounds": list(method.eq9_bounds)} if spec.beyond_eq9_bound else {}
         config = {"dataset": dataset, "setting": row,
                   "row": spec.model_dump(exclude=None if spec.beyond_eq9_bound else {"beyond_eq9_bound"}),
@@ -166,9 +179,6 @@ def run_stack(protocol: Dataset, splits: dict[str, Split], jobs: list[Job], *, d
         tags = {"stage": "reference" if spec is REFERENCE else "train", "dataset": dataset, "setting": row,
                 "method": spec.method, "seed": job.seed, "stacked_runs": len(jobs),
                 **({"beyond_eq9_bound": True} if beyond else {})}
-        models.append(build(protocol, train, job.cfg, job.seed, train.y.device))
-        methods.append(method)
-        loops.append(loop)
         specs.append({"name": job.name, "config": config, "tags": tags})
     fitted = tracked_fit(tracker or Tracker(experiment(dataset, protocol)), specs, models, methods, evals, loops)
     outputs = []

@@ -66,3 +66,12 @@ def test_a_skipped_row_is_left_out_and_said_so(project: Path) -> None:
     assert "Rows left out (`--skip`): dfr, gerne_tuned_known, erm, groupdro, gerne_known." in result.output
     bad = CliRunner().invoke(main, ["--device", "cpu", "--skip", "dfrr"])
     assert bad.exit_code != 0 and "['dfrr'] are not rows of study 'table1'" in bad.output
+
+
+def test_a_row_trains_under_its_own_protocol() -> None:
+    """DFA's Vanilla ERM sets Adam at lr 1.0e-2 over C-MNIST's SGD at 0.1: its configs carry the row's lr."""
+    from tests.conftest import REPO
+
+    jobs = {(d, row): js for d, row, js in column_jobs(load_params(REPO / "params.yaml"), "table1")}
+    assert {j.cfg["lr"] for j in jobs["cmnist", "erm_vanilla"]} == {1.0e-2}
+    assert {j.cfg["lr"] for j in jobs["cmnist", "gerne_known"]} != {1.0e-2}

@@ -21,6 +21,11 @@ def _stacked(x: dict[str, Any]) -> str:
             f"{x['stacked_run_s']:.0f}")
 
 
+def _eval_floor(x: dict[str, Any]) -> str:
+    """Evaluation over the floor of its products (— in a measurement from before it was recorded)."""
+    return f"{x['eval_s'] / x['eval_floor_s']:.2f}×" if "eval_floor_s" in x else "—"
+
+
 def to_markdown(r: dict[str, Any], p: Params) -> str:
     """The measurement as a report section: a line per SGD row, then the fits of the rows without SGD steps, then
     the price of the study's column in ``p``, each run alone and with every stackable row's runs stacked."""
@@ -39,23 +44,26 @@ def to_markdown(r: dict[str, Any], p: Params) -> str:
              "of the recipe (forward, cross-entropy, `backward()`, the recipe's `torch.optim` optimiser) on one "
              "preloaded float batch of as many rows as the step's first layer sees. Each is the best of 3 blocks of "
              f"{r['steps']} steps, the three timed in turn in each of {r['rounds']} rounds; ratios within a round, "
-             "median [range]. **Run**: its steps at the step time plus its evaluations (val, test and train where "
-             "the row scores it) at the measured evaluation time; **recorded**: the training seconds the committed "
+             "median [range]. **Evaluation**: one epoch's scoring of one run (val, test and train where the row "
+             "scores it: predictions and every metric, one host read), best of 3, beside the floor of its own "
+             "matrix products (recorded from it, replayed alone). **Run**: its steps at the step time plus its "
+             "evaluations at the measured evaluation time; **recorded**: the training seconds the committed "
              "runs logged (evaluation excluded). "
              f"**Stacked**: {stack} runs of the row (seeds 0–{stack - 1}) as one stacked model (`studies.stack_size: "
              f"{stack}`), timed in turn with the others in blocks of {max(3, r['steps'] // stack)} steps; per run: "
              f"its step / {stack}, the speed-up over the run alone (median [range] within a round), its run price "
              "with its evaluations stacked too.", "",
              "| row | method, optimiser | rows / step | step, ms | floor, ms | step / floor | reference, ms | "
-             "step / reference | reference / floor | evaluation, s | steps × evaluations | run, s | recorded "
-             f"training, s | runs / hour | stacked ×{stack}: ms per run-step | speed-up per run | run stacked, s |",
-             "|" + "---|" * 17]
+             "step / reference | reference / floor | evaluation, s | evaluation / floor | steps × evaluations | "
+             f"run, s | recorded training, s | runs / hour | stacked ×{stack}: ms per run-step | speed-up per run | "
+             "run stacked, s |",
+             "|" + "---|" * 18]
     for x in sgd:
         lo, hi = x["ratio_floor_range"]
         lines.append(
             f"| `{x['row']}` | {x['method']}, {x['optimizer']} | {x['rows_per_step']:,} | {_ms(x['step_s'])} | "
             f"{_ms(x['floor_s'])} | {x['ratio_floor']:.2f}× [{lo:.2f}–{hi:.2f}] | {_ms(x['reference_s'])} | "
-            f"{x['ratio_reference']:.2f}× | {x['reference_floor']:.2f}× | {x['eval_s']:.3f} | "
+            f"{x['ratio_reference']:.2f}× | {x['reference_floor']:.2f}× | {x['eval_s']:.3f} | {_eval_floor(x)} | "
             f"{x['steps_per_run']:,} × {x['evaluations_per_run']} | {x['run_s']:.0f} | "
             f"{x['recorded_run_s']:.0f} | {x['runs_per_hour']:.1f} | {_stacked(x)} |")
     if fits:

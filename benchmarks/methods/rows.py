@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.measure.timing import device_sync
 from benchmarks.methods.floor import MatmulRecorder, Timed, interleave, replay, seconds, textbook
 from gerne import layout
 from gerne.data.contract import Split
 from gerne.methods import METHODS
-from gerne.train.loop import aligned_attributes, evaluate, interval_steps, steps_for
+from gerne.train.evaluate import aligned_attributes, evaluate
+from gerne.train.loop import interval_steps, steps_for
 from gerne.train.optimizers import build_optimizer
 from gerne.train.stack import ModelStack
 from pipeline.config import Params
@@ -98,6 +100,10 @@ def measure_row(p: Params, dataset: str, row: str, splits: dict[str, Split], ste
     summary = Timed(interleave(timers, rounds, device), stack if stacked else 1).summary()
     aligned = aligned_attributes(splits["train"])
     eval_s = min(seconds(lambda: evaluate(alone, evals, aligned, loop.eval_batch_size)) for _ in range(3))
+    with MatmulRecorder() as scored:
+        evaluate(alone, evals, aligned, loop.eval_batch_size)
+    eval_floor = replay(scored.calls, device)
+    eval_floor_s = min(seconds(lambda: (eval_floor(), device_sync(device))) for _ in range(3))
     intervals = interval_steps(loop, steps_for(len(method.y), method.samples_per_batch, loop.steps_per_epoch))
     run_s = sum(intervals) * summary["step_s"] + len(intervals) * eval_s
     if stacked is not None:
@@ -107,6 +113,7 @@ def measure_row(p: Params, dataset: str, row: str, splits: dict[str, Split], ste
                        + len(intervals) * per_run)
     return {**out, **summary, "rows_per_step": rows, "gflop_per_step": recorder.flops() / 1e9,
             "steps_per_run": sum(intervals), "evaluations_per_run": len(intervals), "eval_s": eval_s,
+            "eval_floor_s": eval_floor_s, "eval_gflop": scored.flops() / 1e9,
             "run_s": run_s, "runs_per_hour": 3600.0 / run_s}
 
 

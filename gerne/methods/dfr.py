@@ -28,7 +28,8 @@ from gerne.data.contract import Split
 from gerne.errors import ConfigError
 from gerne.methods.base import Declared, Range
 from gerne.methods.batches import group_ids
-from gerne.train.loop import LoopConfig, TrainResult, aligned_attributes, evaluate, finish, record_epoch
+from gerne.train.evaluate import aligned_attributes, evaluate
+from gerne.train.loop import LoopConfig, TrainResult, finish, record_epoch
 from gerne.train.selection import RULES
 from gerne.train.stack import ModelStack
 

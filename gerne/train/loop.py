@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from gerne.data.contract import Split
-from gerne.train.evaluate import SCALARS, split_scores
+from gerne.train.evaluate import aligned_attributes, evaluate
 from gerne.train.optimizers import build_optimizer
 from gerne.train.selection import RULES, better
 from gerne.train.stack import ModelStack
@@ -74,30 +74,6 @@ def interval_steps(cfg: LoopConfig, steps: int) -> list[int]:
         return [steps] * cfg.epochs
     full, rest = divmod(cfg.total_steps, steps)
     return [steps] * full + ([rest] if rest else [])
-
-
-def aligned_attributes(train: Split) -> torch.Tensor:
-    """Majority attribute of each class in the training split (for aligned/conflicting accuracy)."""
-    gid = train.y * train.num_attributes + train.a
-    counts = torch.bincount(gid, minlength=train.num_classes * train.num_attributes)
-    return counts.reshape(train.num_classes, train.num_attributes).argmax(1)
-
-
-def evaluate(stack: ModelStack, splits: dict[str, Split], aligned: torch.Tensor,
-             batch_size: int = 8192) -> tuple[list[dict], list[dict]]:
-    """Scores of every run on every split in one host transfer: per run ``{split_metric: value}`` and
-    ``{split: K×A accuracies}``."""
-    vectors, tables = [], []
-    for split in splits.values():
-        preds = stack.predict(split.x, chunk=batch_size)
-        scored = [split_scores(p, split, aligned) for p in preds]
-        vectors.append(torch.stack([v for v, _ in scored]))
-        tables.append(torch.stack([t for _, t in scored]))
-    values = torch.stack(vectors).cpu().numpy()  # [splits, R, metrics]
-    groups = [t.cpu().numpy() for t in tables]
-    metrics = [{f"{name}_{m}": float(values[i, r, j]) for i, name in enumerate(splits) for j, m in enumerate(SCALARS)}
-               for r in range(stack.size)]
-    return metrics, [{name: groups[i][r] for i, name in enumerate(splits)} for r in range(stack.size)]
 
 
 def fit(model: nn.Module, method: Any, train: Split, eval_splits: dict[str, Split], cfg: LoopConfig,

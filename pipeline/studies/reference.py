@@ -25,7 +25,7 @@ from gerne.errors import DataError
 from gerne.groups import reference_confidence
 from gerne.io import atomic_paths, write_json, write_npz
 from gerne.models import build_model
-from gerne.train.loop import aligned_attributes
+from gerne.train.evaluate import aligned_attributes
 from pipeline.runs.common import load_splits
 from pipeline.studies.config import REFERENCE
 from pipeline.studies.resume import (

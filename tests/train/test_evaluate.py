@@ -1,4 +1,5 @@
-"""split_scores: the on-device evaluation agrees with the public metric functions."""
+"""split_scores: the on-device evaluation agrees with the public metric functions, and scoring R stacked runs at
+once gives each run the same bits as scoring it alone."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from torch import nn
 
 from gerne import class_balanced_accuracy, gba, group_accuracies, wga, worst_class_accuracy
 from gerne.data.contract import Split
-from gerne.train.evaluate import SCALARS, split_scores
+from gerne.train.evaluate import SCALARS, evaluate, split_scores
 from gerne.train.stack import ModelStack
 
 # K = 3, A = 3, aligned attribute of class y is y (C-MNIST coding); group (2, 0) is empty
@@ -28,9 +29,10 @@ def make_split() -> Split:
 
 
 def scores(pred: np.ndarray, aligned: list[int]) -> tuple[dict[str, float], np.ndarray]:
-    vec, table = split_scores(torch.tensor(pred), make_split(), torch.tensor(aligned))
-    assert vec.shape == (len(SCALARS),)
-    return dict(zip(SCALARS, vec.tolist(), strict=True)), table.numpy()
+    vec, table = split_scores(torch.tensor(pred)[None], make_split(), torch.tensor(aligned))
+    assert vec.shape == (1, len(SCALARS))
+    assert table.shape == (1, 3, 3)
+    return dict(zip(SCALARS, vec[0].tolist(), strict=True)), table[0].numpy()
 
 
 def test_agrees_with_public_metrics() -> None:
@@ -68,8 +70,8 @@ def test_aligned_attribute_is_per_class() -> None:
 def test_no_conflicting_samples_gives_nan() -> None:
     y = torch.tensor([0, 0, 1, 1])
     split = Split(torch.zeros(4, 1), y, y.clone(), 2, 2)
-    vec, _ = split_scores(torch.tensor([0, 1, 1, 1]), split, torch.tensor([0, 1]))
-    s = dict(zip(SCALARS, vec.tolist(), strict=True))
+    vec, _ = split_scores(torch.tensor([[0, 1, 1, 1]]), split, torch.tensor([0, 1]))
+    s = dict(zip(SCALARS, vec[0].tolist(), strict=True))
     assert s["aligned_acc"] == pytest.approx(3 / 4)
     assert math.isnan(s["conflicting_acc"])
 
@@ -85,3 +87,40 @@ def test_predict_chunks_and_restores_mode() -> None:
     with torch.no_grad():
         expected = model(x).argmax(1)
     assert torch.equal(got, expected)
+
+
+def test_stacked_runs_score_as_if_alone() -> None:
+    # 5 runs on 2,000 samples of 4 classes × 3 attributes, one group empty and one run that never predicts class 3
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 4, (2000,), generator=g)
+    a = torch.randint(0, 3, (2000,), generator=g)
+    a[(y == 1) & (a == 2)] = 0
+    split = Split(torch.zeros(2000, 1), y, a, 4, 3)
+    noise = torch.rand(5, 2000, generator=g) < torch.tensor([0.1, 0.3, 0.5, 0.7, 0.9])[:, None]
+    preds = torch.where(noise, torch.randint(0, 4, (5, 2000), generator=g), y)
+    preds[4][preds[4] == 3] = 0
+    aligned = torch.tensor([0, 1, 2, 0])
+    vectors, tables = split_scores(preds, split, aligned)
+    assert vectors.shape == (5, len(SCALARS)) and tables.shape == (5, 4, 3)
+    assert torch.isnan(tables[:, 1, 2]).all()
+    assert len(set(vectors[:, 0].tolist())) == 5  # the runs differ
+    for r in range(5):
+        alone, table = split_scores(preds[r : r + 1], split, aligned)
+        assert torch.equal(alone[0], vectors[r])
+        assert torch.equal(table[0].nan_to_num(-1.0), tables[r].nan_to_num(-1.0))
+    assert vectors[4, SCALARS.index("worst_class")] == 0.0
+
+
+def test_evaluate_reads_every_run_and_split() -> None:
+    torch.manual_seed(0)
+    models = [nn.Sequential(nn.Flatten(), nn.Linear(4, 3)) for _ in range(3)]
+    split = Split(torch.randn(50, 2, 2), torch.randint(0, 3, (50,)), torch.randint(0, 3, (50,)), 3, 3)
+    aligned = torch.tensor([0, 1, 2])
+    metrics, tables = evaluate(ModelStack(models), {"val": split, "test": split}, aligned, batch_size=16)
+    assert len(metrics) == 3 and len(tables) == 3
+    for model, m, t in zip(models, metrics, tables, strict=True):
+        with torch.no_grad():
+            alone, table = split_scores(model(split.x).argmax(1)[None], split, aligned)
+        assert m["val_acc"] == m["test_acc"] == alone[0, 0].item()
+        assert m["test_gba"] == alone[0, 1].item()
+        np.testing.assert_array_equal(t["val"], table[0].numpy())

@@ -10,7 +10,8 @@ import torch
 from gerne.data.contract import load_tensor_dataset
 from gerne.methods import build_method
 from gerne.models import build_model
-from gerne.train.loop import LoopConfig, aligned_attributes, fit, steps_for
+from gerne.train.evaluate import aligned_attributes
+from gerne.train.loop import LoopConfig, fit, steps_for
 from tests.helpers import toy_dataset
 
 

@@ -61,6 +61,9 @@ def test_every_row_of_the_study_beside_its_floor(project: Path) -> None:
     forward = 2 * 256 * sum(i * o for i, o in layers)
     backward = forward + 2 * 256 * sum(i * o for i, o in layers[1:])  # weight gradients, input gradients but the first
     assert rows["erm_vanilla"]["gflop_per_step"] * 1e9 == pytest.approx(forward + backward)
+    scored = 90 + 90  # the toy's val and test (conftest.toy_study), one forward each; train is not scored
+    assert rows["erm_vanilla"]["eval_gflop"] * 1e9 == pytest.approx(2 * scored * sum(i * o for i, o in layers))
+    assert all(r["eval_floor_s"] > 0 for r in rows.values() if "step_s" in r)
     dfr = rows["dfr"]
     assert "step_s" not in dfr and dfr["fit_s"] > 0 and dfr["single_fit_s"] > 0 and dfr["subsets"] == 10
     for name in ("erm_vanilla", "erm", "groupdro", "lff", "resample", "gerne_known"):  # every SGD row stacks
@@ -82,6 +85,7 @@ def test_the_benchmark_report_holds_every_method_beside_its_floor(project: Path)
     report = (project / "reports/benchmarks.md").read_text()
     assert report.startswith("# Training speed") and "## Every method at its floor — cmnist" in report
     assert "| `gerne_known` | gerne, sgd | 600 |" in report and "| `dfr` |" in report
+    assert "| evaluation, s | evaluation / floor |" in report
     assert "**The study's column at these prices: 13 runs, " in report  # a seed per row, DFR's 6 other C values
     assert "with every stackable row's runs stacked 2 at a time" in report
     again = CliRunner().invoke(run_main, args, catch_exceptions=False)  # renders, measures nothing

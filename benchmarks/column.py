@@ -185,6 +185,9 @@ def main(params_path: str, study: str, data_root: Path, raw: Path | None, device
     unknown = sorted(set(skip) - set(p.studies.tables[study].rows))
     if unknown:
         raise click.BadParameter(f"{unknown} are not rows of study '{study}'", param_hint="--skip")
+    from gerne.system import keep_large_allocations
+
+    keep_large_allocations()  # as every training stage does
     dev = resolve_device(device, "--device")
     measured = run_column(p, study, data_root, raw, dev, stack, budget_s, skip)
     result = {"machine": machine(), "device": str(dev), **measured}

@@ -11,6 +11,7 @@ import click
 from benchmarks.methods import measure
 from benchmarks.methods.report import to_markdown
 from gerne.io import write_json
+from gerne.system import keep_large_allocations
 from pipeline.config import load_params
 
 
@@ -35,7 +36,9 @@ def main(params_path: str, study: str, dataset: str, data: str, steps: int, roun
     if not Path(data).is_dir():
         raise click.BadParameter(f"directory '{data}' does not exist; build it first (`dvc repro data`)",
                                  param_hint="--data")
-    result = measure(p, study, dataset, data, steps, rounds, device, stack or len(p.studies.seeds))
+    tuned = keep_large_allocations()  # as every training stage does: the steps run under the pipeline's allocator
+    result = {**measure(p, study, dataset, data, steps, rounds, device, stack or len(p.studies.seeds)),
+              "malloc_tuned": tuned}
     write_json(json_path, result)
     click.echo(to_markdown(result, p))
     click.echo(f"wrote {json_path}")

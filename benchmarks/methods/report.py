@@ -36,7 +36,9 @@ def to_markdown(r: dict[str, Any], p: Params) -> str:
     stacked_s, _ = column_seconds(p, r["study"], {x["row"]: x.get("stacked_run_s", x["run_s"]) for x in r["rows"]})
     lines = [f"## Every method at its floor — {r['dataset']}, the `{r['study']}` study's rows", "",
              f"Measured by `make bench-methods` (DVC stage `benchmark_methods`) on: {r['machine']}; device "
-             f"`{r['device']}`.", "",
+             f"`{r['device']}`"
+             + ("; glibc's malloc keeps large blocks for reuse, as in every training stage." if r.get("malloc_tuned")
+                else "."), "",
              "Each row is built by the pipeline's own code for config 0, seed 0 (its method, grouping, batch, "
              "optimiser, model). **Step**: the training loop's step (draw, forward, loss, `backward()`, update). "
              "**Floor**: the matrix products that same step performs (recorded from it, backward included: "

@@ -4,6 +4,7 @@ train stage builds it (SGD rows beside floor and reference; DFR's fit beside one
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,7 @@ def test_every_row_of_the_study_beside_its_floor(project: Path) -> None:
     measured = json.loads((project / "metrics/benchmarks_methods.json").read_text())
     rows = {r["row"]: r for r in measured["rows"]}
     assert list(rows) == ROWS
+    assert measured["malloc_tuned"] is sys.platform.startswith("linux")  # the train stages' allocator setting
     b, k = 100, 3  # the committed C-MNIST protocol's batch (per class), the toy's classes
     assert rows["groupdro"]["rows_per_step"] == b * k  # group-balanced: B per class
     assert rows["erm"]["rows_per_step"] == 2 * b * k  # GERNE at β = −1 still forwards its (zero-weight) 2nd batch

@@ -17,18 +17,13 @@ from pipeline.config import Params
 
 
 def column_seconds(p: Params, study: str, priced: dict[str, float]) -> tuple[float, int]:
-    """Seconds and runs of the study's whole column at the measured price of each row's run: per (dataset, row),
-    every seed of its config, plus every other config of its search once (seed 0)."""
-    from pipeline.studies.search import row_configs
+    """Seconds and runs of the study's whole column at the measured price of each row's run: its runs as the column
+    benchmark counts them (:func:`benchmarks.column.column_jobs`: every seed of its config, plus every other config
+    of its search once, each drawn from the row's own protocol)."""
+    from benchmarks.column import column_jobs
 
-    total, runs, st = 0.0, 0, p.studies
-    for dataset in st.tables[study].datasets:
-        for row in st.tables[study].rows_of(dataset):
-            spec = st.rows[row]
-            n = len(st.seeds) + (0 if spec.search == "none" else len(row_configs(p.datasets[dataset], st.search,
-                                                                                  spec)) - 1)
-            total, runs = total + n * priced.get(row, math.nan), runs + n
-    return total, runs
+    jobs = [(row, len(runs)) for _dataset, row, runs in column_jobs(p, study)]
+    return sum(n * priced.get(row, math.nan) for row, n in jobs), sum(n for _row, n in jobs)
 
 
 def measure(p: Params, study: str, dataset: str, data: str, steps: int, rounds: int, device: str,

@@ -99,7 +99,11 @@ def measure_row(p: Params, dataset: str, row: str, splits: dict[str, Split], ste
         timers["stacked"] = (run_stacked, max(3, steps // stack))
     summary = Timed(interleave(timers, rounds, device), stack if stacked else 1).summary()
     aligned = aligned_attributes(splits["train"])
-    eval_s = min(seconds(lambda: evaluate(alone, evals, aligned, loop.eval_batch_size)) for _ in range(3))
+
+    def eval_seconds(models: ModelStack) -> float:  # one epoch's evaluation of every run of ``models``, best of 3
+        return min(seconds(lambda: evaluate(models, evals, aligned, loop.eval_batch_size)) for _ in range(3))
+
+    eval_s = eval_seconds(alone)
     with MatmulRecorder() as scored:
         evaluate(alone, evals, aligned, loop.eval_batch_size)
     eval_floor = replay(scored.calls, device)
@@ -107,8 +111,7 @@ def measure_row(p: Params, dataset: str, row: str, splits: dict[str, Split], ste
     intervals = interval_steps(loop, steps_for(len(method.y), method.samples_per_batch, loop.steps_per_epoch))
     run_s = sum(intervals) * summary["step_s"] + len(intervals) * eval_s
     if stacked is not None:
-        per_run = min(seconds(lambda: evaluate(stacked, evals, aligned, loop.eval_batch_size))
-                      for _ in range(3)) / stack
+        per_run = eval_seconds(stacked) / stack
         summary.update(stacked_eval_s=per_run, stacked_run_s=sum(intervals) * summary["stacked_step_s"] / stack
                        + len(intervals) * per_run)
     return {**out, **summary, "rows_per_step": rows, "gflop_per_step": recorder.flops() / 1e9,

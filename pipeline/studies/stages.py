@@ -128,7 +128,7 @@ def select(sweep_dir: str | Path, trained: list[dict[str, Any]], seed: int, metr
 
 
 def inadmissible(protocol: Dataset, splits: dict[str, Split], dataset: str, row: str, spec: RowParams,
-                  grid: list[dict[str, Any]], scores: np.ndarray | dict[str, Any] | None) -> dict[int, str]:
+                 grid: list[dict[str, Any]], scores: np.ndarray | dict[str, Any] | None) -> dict[int, str]:
     """Grid points refused on the training groups (β outside Eq. 9), by index with the reason. A single config
     must be admissible, and so must one point of a grid (it raises here, before anything trains). A random search
     draws β inside the bounds, so it is not checked twice (each run checks its own config before training)."""
